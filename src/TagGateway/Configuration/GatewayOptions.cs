@@ -1,0 +1,167 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace TagGateway.Configuration;
+
+/// <summary>Where requests under the measurement path are sent.</summary>
+public enum GatewayMode
+{
+    /// <summary>Google Tag Gateway behaviour: everything goes to <c>https://&lt;tag id&gt;.fps.goog/&lt;path&gt;/…</c>, prefix kept.</summary>
+    TagGateway,
+
+    /// <summary>Scripts from the tag manager host, hits to the analytics host, prefix stripped (sites not enrolled in GTG).</summary>
+    Direct,
+}
+
+/// <summary>The <c>Gateway</c> configuration section.</summary>
+public sealed class GatewayOptions
+{
+    public const string SectionName = "Gateway";
+
+    /// <summary>The public listener (the CDN, load balancer or local web server talks to it).</summary>
+    [Required]
+    public string PublicUrl { get; set; } = "http://127.0.0.1:8080";
+
+    /// <summary>Health, readiness and Prometheus metrics; never routed through the CDN.</summary>
+    [Required]
+    public string ManagementUrl { get; set; } = "http://127.0.0.1:9090";
+
+    /// <summary>The first-party path the tag is served under, e.g. <c>/metrics</c>.</summary>
+    [Required]
+    public string MeasurementPath { get; set; } = "/metrics";
+
+    /// <summary>The Google tag IDs this site serves (G-, GT-, GTM-, AW-, DC-). The first one routes requests that name none.</summary>
+    public List<string> TagIds { get; set; } = [];
+
+    public GatewayMode Mode { get; set; } = GatewayMode.TagGateway;
+
+    [ValidateObjectMembers]
+    public UpstreamOptions Upstreams { get; set; } = new();
+
+    public ClientIdentityOptions ClientIdentity { get; set; } = new();
+
+    [ValidateObjectMembers]
+    public ScriptCacheOptions Scripts { get; set; } = new();
+
+    [ValidateObjectMembers]
+    public ForwardingOptions Forwarding { get; set; } = new();
+
+    [ValidateObjectMembers]
+    public DemoOptions Demo { get; set; } = new();
+}
+
+/// <summary>Every upstream origin is configuration, so tests and staging point them at loopback.</summary>
+public sealed class UpstreamOptions
+{
+    /// <summary>Origin template in <see cref="GatewayMode.TagGateway"/> mode; <c>{tagId}</c> is the lower-case tag ID.</summary>
+    [Required]
+    public string TagGatewayOrigin { get; set; } = "https://{tagId}.fps.goog";
+
+    /// <summary>The <c>Host</c> sent to the tag gateway origin; GTG never forwards the visitor's host.</summary>
+    [Required]
+    public string TagGatewayHost { get; set; } = "{tagId}.fps.goog";
+
+    /// <summary>Scripts in <see cref="GatewayMode.Direct"/> mode.</summary>
+    [Required]
+    public string TagManager { get; set; } = "https://www.googletagmanager.com";
+
+    /// <summary>GA4 hits (<c>/g/collect</c>) in <see cref="GatewayMode.Direct"/> mode.</summary>
+    [Required]
+    public string Analytics { get; set; } = "https://region1.google-analytics.com";
+
+    /// <summary>Google Ads pings (<c>/ccm/</c>, <c>/pagead/</c>, <c>/rmkt/</c>) in <see cref="GatewayMode.Direct"/> mode.</summary>
+    [Required]
+    public string Ads { get; set; } = "https://www.google.com";
+}
+
+/// <summary>Which edge is believed about the visitor's IP, scheme and location.</summary>
+public enum EdgeKind
+{
+    /// <summary>No edge: the socket address is the client; forwarding headers are ignored.</summary>
+    Direct,
+
+    /// <summary>A plain Cloudflare proxy: <c>CF-Connecting-IP</c>, <c>CF-IPCountry</c>, <c>CF-Region-Code</c>.</summary>
+    Cloudflare,
+
+    /// <summary>Our Cloudflare Worker: <c>X-TagGateway-Client-IP</c>, <c>-Country</c>, <c>-Region</c>, <c>-Proto</c>.</summary>
+    CloudflareWorker,
+
+    /// <summary>A GCP external Application Load Balancer: <c>X-Forwarded-For</c> (client, lb), <c>X-Gclb-Country</c>, <c>X-Gclb-Region</c>.</summary>
+    GoogleLoadBalancer,
+
+    /// <summary>A local reverse proxy (nginx, Caddy): <c>X-Forwarded-For</c> walked from the right, <c>X-Forwarded-CountryRegion</c>.</summary>
+    ReverseProxy,
+}
+
+public sealed class ClientIdentityOptions
+{
+    public EdgeKind Edge { get; set; } = EdgeKind.Direct;
+
+    /// <summary>Peers (CIDR) whose forwarding headers may be believed; anyone else's are ignored.</summary>
+    public List<string> TrustedProxies { get; set; } = ["127.0.0.1/32", "::1/128"];
+
+    /// <summary>When set, edge headers are believed only with a matching <c>X-TagGateway-Secret</c> header.</summary>
+    public string? EdgeSecret { get; set; }
+
+    /// <summary>Send the visitor IP to Google as <c>X-Forwarded-For</c> (Cloudflare's <c>hideOriginalIp</c> inverted).</summary>
+    public bool ForwardClientIp { get; set; } = true;
+}
+
+public sealed class ScriptCacheOptions
+{
+    /// <summary>Distinct script variants kept in memory; the least recently used goes first.</summary>
+    [Range(1, 100_000)]
+    public int MaxEntries { get; set; } = 512;
+
+    /// <summary>Memory for compressed bodies (Brotli and gzip of each variant); the least recently used goes first.</summary>
+    [Range(1024 * 1024, 4L * 1024 * 1024 * 1024)]
+    public long MaxCacheBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>Freshness when the upstream gives none.</summary>
+    public TimeSpan DefaultMaxAge { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Cap on the upstream's max-age, so a long header cannot pin an old container version.</summary>
+    public TimeSpan MaxMaxAge { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>How long after expiry a stale body is served while a background refresh runs.</summary>
+    public TimeSpan StaleWhileRevalidate { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>How long after expiry the last good body is served when the upstream fails (bounded).</summary>
+    public TimeSpan StaleIfError { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>Largest script body accepted from the upstream.</summary>
+    [Range(1024, 64 * 1024 * 1024)]
+    public int MaxBodyBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Time allowed for one upstream script fetch.</summary>
+    public TimeSpan FetchTimeout { get; set; } = TimeSpan.FromSeconds(10);
+}
+
+public sealed class ForwardingOptions
+{
+    /// <summary>Largest measurement request body (a batched <c>/g/collect</c> POST).</summary>
+    [Range(0, 16 * 1024 * 1024)]
+    public int MaxBodyBytes { get; set; } = 64 * 1024;
+
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Time allowed from sending the hit to the upstream's response headers.</summary>
+    public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Largest request header block (Kestrel answers 431 beyond it).</summary>
+    [Range(1024, 1024 * 1024)]
+    public int MaxRequestHeadersBytes { get; set; } = 32 * 1024;
+
+    [Range(256, 64 * 1024)]
+    public int MaxRequestLineBytes { get; set; } = 8 * 1024;
+}
+
+public sealed class DemoOptions
+{
+    /// <summary>Runs a built-in stand-in for Google on loopback and a demo page on <c>/</c>; no account or network needed.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>Where the stand-in upstream listens (loopback only).</summary>
+    [Required]
+    public string UpstreamUrl { get; set; } = "http://127.0.0.1:8079";
+}

@@ -1,0 +1,51 @@
+using System.Collections.Frozen;
+
+namespace TagGateway.Forwarding;
+
+/// <summary>Which headers cross the gateway, in each direction. The lists follow Google's tag gateway library.</summary>
+internal static class HeaderRules
+{
+    /// <summary>Request headers never sent upstream (hop-by-hop, credentials, and every edge or forwarding header).</summary>
+    private static readonly FrozenSet<string> DroppedRequestHeaders = new[]
+    {
+        // Hop-by-hop and framing: the upstream connection has its own.
+        "Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding", "Upgrade",
+        "Host", "Content-Length", "Expect",
+        // Credentials that belong to the site, never to Google.
+        "Authorization", "Proxy-Authorization", "X-Api-Key",
+        // Rebuilt from the Google cookies only.
+        "Cookie",
+        // Forwarding and edge headers: replaced by what the gateway resolved and believes.
+        "Forwarded", "X-Real-IP", "True-Client-IP", "X-Client-IP", "CDN-Loop", "Via",
+        "X-Cloud-Trace-Context", "traceparent", "tracestate",
+    }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+
+    private static readonly string[] DroppedRequestPrefixes = ["X-Forwarded-", "CF-", "X-Gclb-", "X-TagGateway-"];
+
+    /// <summary>Response headers never relayed to the browser.</summary>
+    private static readonly FrozenSet<string> DroppedResponseHeaders = new[]
+    {
+        "Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization",
+        "TE", "Trailer", "Transfer-Encoding", "Upgrade", "Alt-Svc", "Server",
+    }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+
+    public static bool IsDroppedRequestHeader(string name)
+    {
+        if (DroppedRequestHeaders.Contains(name))
+        {
+            return true;
+        }
+
+        foreach (var prefix in DroppedRequestPrefixes)
+        {
+            if (name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public static bool IsDroppedResponseHeader(string name) => DroppedResponseHeaders.Contains(name);
+}

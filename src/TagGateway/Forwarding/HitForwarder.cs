@@ -1,0 +1,309 @@
+using System.Diagnostics;
+using System.Net;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Primitives;
+using TagGateway.ClientIdentity;
+using TagGateway.Configuration;
+using TagGateway.Observability;
+using TagGateway.Routing;
+
+namespace TagGateway.Forwarding;
+
+/// <summary>
+/// Streams one measurement request to its upstream and the answer back: query and body intact, Google cookies
+/// only, the visitor's IP and location added as GTG adds them, every Set-Cookie relayed, redirects passed on.
+/// </summary>
+internal sealed partial class HitForwarder
+{
+    private readonly HttpMessageInvoker _invoker;
+    private readonly GatewayMetrics _metrics;
+    private readonly ILogger<HitForwarder> _logger;
+    private readonly TimeSpan _timeout;
+    private readonly int _maxBody;
+    private readonly bool _forwardClientIp;
+    private readonly CancellationSourcePool _cancellationSources = new();
+
+    public HitForwarder(UpstreamClients clients, GatewayOptions options, GatewayMetrics metrics, ILogger<HitForwarder> logger)
+    {
+        ArgumentNullException.ThrowIfNull(clients);
+        ArgumentNullException.ThrowIfNull(options);
+        _invoker = clients.Hits;
+        _metrics = metrics;
+        _logger = logger;
+        _timeout = options.Forwarding.ResponseTimeout;
+        _maxBody = options.Forwarding.MaxBodyBytes;
+        _forwardClientIp = options.ClientIdentity.ForwardClientIp;
+    }
+
+    /// <summary>Forwards the request; returns how it ended (the response is written either way).</summary>
+    public async Task<ForwarderError> ForwardAsync(HttpContext context, UpstreamTarget target, ClientInfo client, string route)
+    {
+        var request = context.Request;
+
+        // Bodies are bounded before anything reaches the upstream.
+        var bodyFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (bodyFeature is { IsReadOnly: false })
+        {
+            bodyFeature.MaxRequestBodySize = _maxBody;
+        }
+
+        RequestBodyContent? content = null;
+        if (request.ContentLength is { } declared)
+        {
+            if (declared > _maxBody)
+            {
+                return Reject(context, ForwarderError.RequestBodyTooLarge, route);
+            }
+
+            if (declared > 0)
+            {
+                content = RequestBodyContent.Streaming(request.Body, declared);
+            }
+        }
+        else if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
+        {
+            try
+            {
+                var (buffered, tooLarge) = await RequestBodyContent.BufferAsync(request.Body, _maxBody, context.RequestAborted);
+                if (tooLarge)
+                {
+                    return Reject(context, ForwarderError.RequestBodyTooLarge, route);
+                }
+
+                content = buffered;
+            }
+            catch (Exception ex) when (ex is BadHttpRequestException or IOException or OperationCanceledException)
+            {
+                return Reject(context, context.RequestAborted.IsCancellationRequested ? ForwarderError.ClientAborted : ClassifyClientBodyError(ex), route);
+            }
+        }
+
+        using var upstreamRequest = new HttpRequestMessage(ToHttpMethod(request.Method), target.Url)
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+            Content = content,
+        };
+
+        CopyRequestHeaders(request, upstreamRequest, content);
+        if (target.Host is not null)
+        {
+            upstreamRequest.Headers.Host = target.Host;
+        }
+
+        AddClientHeaders(upstreamRequest, client);
+
+        var cts = _cancellationSources.Rent(_timeout, context.RequestAborted);
+        var started = Stopwatch.GetTimestamp();
+        HttpResponseMessage? response = null;
+        try
+        {
+            try
+            {
+                response = await _invoker.SendAsync(upstreamRequest, cts.Token);
+            }
+            catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException or BadHttpRequestException)
+            {
+                var error = ClassifySendFailure(ex, content, cts, context.RequestAborted);
+                LogUpstreamFailure(error, target.Url, ex);
+                return Reject(context, error, route);
+            }
+
+            _metrics.UpstreamResponded(route, Stopwatch.GetElapsedTime(started).TotalSeconds);
+            CopyResponseHeaders(response, context.Response);
+            context.Response.StatusCode = (int)response.StatusCode;
+
+            try
+            {
+                await using var body = await response.Content.ReadAsStreamAsync(cts.Token);
+                await body.CopyToAsync(context.Response.Body, cts.Token);
+            }
+            catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException)
+            {
+                if (context.RequestAborted.IsCancellationRequested)
+                {
+                    _metrics.RequestCompleted(route, MetricTags.ClientAborted);
+                    return ForwarderError.ClientAborted;
+                }
+
+                // Headers are out: a truncated body must not look complete, so the connection is aborted.
+                LogResponseBodyFailed(target.Url, ex);
+                _metrics.RequestCompleted(route, MetricTags.UpstreamError);
+                context.Abort();
+                return ForwarderError.ResponseBodyFailed;
+            }
+
+            _metrics.RequestCompleted(route, MetricTags.Ok);
+            return ForwarderError.None;
+        }
+        finally
+        {
+            response?.Dispose();
+            _cancellationSources.Return(cts);
+        }
+    }
+
+    private static HttpMethod ToHttpMethod(string method) => method switch
+    {
+        _ when HttpMethods.IsGet(method) => HttpMethod.Get,
+        _ when HttpMethods.IsPost(method) => HttpMethod.Post,
+        _ when HttpMethods.IsHead(method) => HttpMethod.Head,
+        _ => new HttpMethod(method),
+    };
+
+    private static ForwarderError ClassifyClientBodyError(Exception ex) =>
+        ex is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }
+            ? ForwarderError.RequestBodyTooLarge
+            : ForwarderError.RequestBodyInvalid;
+
+    private static ForwarderError ClassifySendFailure(Exception ex, RequestBodyContent? content, CancellationTokenSource cts, CancellationToken clientAborted)
+    {
+        if (clientAborted.IsCancellationRequested)
+        {
+            return ForwarderError.ClientAborted;
+        }
+
+        if (content?.ClientError is { } clientError)
+        {
+            return ClassifyClientBodyError(clientError);
+        }
+
+        return ex is OperationCanceledException && cts.IsCancellationRequested
+            ? ForwarderError.UpstreamTimeout
+            : ForwarderError.UpstreamUnavailable;
+    }
+
+    private ForwarderError Reject(HttpContext context, ForwarderError error, string route)
+    {
+        if (error == ForwarderError.ClientAborted)
+        {
+            _metrics.RequestCompleted(route, MetricTags.ClientAborted);
+            return error;
+        }
+
+        var status = ForwarderErrors.ToStatusCode(error);
+        _metrics.RequestCompleted(route, status switch
+        {
+            StatusCodes.Status504GatewayTimeout => MetricTags.UpstreamTimeout,
+            >= 500 => MetricTags.UpstreamError,
+            _ => MetricTags.ClientError,
+        });
+
+        if (status < 500)
+        {
+            LogClientBodyRejected(error, status);
+        }
+
+        if (!context.Response.HasStarted)
+        {
+            context.Response.StatusCode = status;
+            context.Response.Headers.CacheControl = "no-store";
+        }
+
+        return error;
+    }
+
+    private static void CopyRequestHeaders(HttpRequest request, HttpRequestMessage upstream, RequestBodyContent? content)
+    {
+        foreach (var (name, values) in request.Headers)
+        {
+            if (HeaderRules.IsDroppedRequestHeader(name))
+            {
+                continue;
+            }
+
+            if (content is not null && name.StartsWith("Content-", StringComparison.OrdinalIgnoreCase))
+            {
+                AddHeader(content.Headers, name, values);
+            }
+            else if (!name.StartsWith("Content-", StringComparison.OrdinalIgnoreCase))
+            {
+                AddHeader(upstream.Headers, name, values);
+            }
+        }
+
+        // Only Google's own first-party cookies go to Google.
+        var cookies = request.Headers.Cookie;
+        for (var i = 0; i < cookies.Count; i++)
+        {
+            if (cookies[i] is { } header && GoogleCookieFilter.Filter(header) is { } kept)
+            {
+                upstream.Headers.TryAddWithoutValidation("Cookie", kept);
+            }
+        }
+    }
+
+    private static void AddHeader(System.Net.Http.Headers.HttpHeaders headers, string name, StringValues values)
+    {
+        if (values.Count == 1)
+        {
+            headers.TryAddWithoutValidation(name, values[0]);
+        }
+        else
+        {
+            headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
+        }
+    }
+
+    private void AddClientHeaders(HttpRequestMessage upstream, ClientInfo client)
+    {
+        if (_forwardClientIp && client.IpText is not null)
+        {
+            upstream.Headers.TryAddWithoutValidation(ClientIdentity.EdgeHeaders.ForwardedFor, client.IpText);
+        }
+
+        if (client.CountryRegion is not null)
+        {
+            upstream.Headers.TryAddWithoutValidation(ClientIdentity.EdgeHeaders.ForwardedCountryRegion, client.CountryRegion);
+            if (client.Country is not null && ReferenceEquals(client.Country, client.CountryRegion))
+            {
+                // Only the country is known: community proxies send it on its own as well.
+                upstream.Headers.TryAddWithoutValidation(ClientIdentity.EdgeHeaders.ForwardedCountry, client.Country);
+            }
+        }
+    }
+
+    internal static void CopyResponseHeaders(HttpResponseMessage upstream, HttpResponse response)
+    {
+        var headers = response.Headers;
+        foreach (var header in upstream.Headers.NonValidated)
+        {
+            if (!HeaderRules.IsDroppedResponseHeader(header.Key))
+            {
+                headers[header.Key] = ToStringValues(header.Value);
+            }
+        }
+
+        foreach (var header in upstream.Content.Headers.NonValidated)
+        {
+            headers[header.Key] = ToStringValues(header.Value);
+        }
+    }
+
+    private static StringValues ToStringValues(System.Net.Http.Headers.HeaderStringValues values)
+    {
+        if (values.Count == 1)
+        {
+            return values.ToString();
+        }
+
+        // Several Set-Cookie headers stay several headers; never joined with commas.
+        var array = new string[values.Count];
+        var i = 0;
+        foreach (var value in values)
+        {
+            array[i++] = value;
+        }
+
+        return array;
+    }
+
+    [LoggerMessage(EventId = 1100, Level = LogLevel.Warning, Message = "Upstream request to {Url} failed: {Error}")]
+    private partial void LogUpstreamFailure(ForwarderError error, string url, Exception exception);
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Upstream response body from {Url} failed after the response started; connection aborted")]
+    private partial void LogResponseBodyFailed(string url, Exception exception);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Information, Message = "Hit refused: {Error}, answered {StatusCode}")]
+    private partial void LogClientBodyRejected(ForwarderError error, int statusCode);
+}

@@ -1,0 +1,47 @@
+using System.Net;
+using TagGateway.Configuration;
+
+namespace TagGateway.Forwarding;
+
+/// <summary>
+/// The long-lived HTTP invokers toward Google. One pooled <see cref="SocketsHttpHandler"/> each: no proxy, no
+/// redirects followed, no cookie container; hits keep the upstream's encoding untouched, script fetches decompress
+/// so the cache can recompress once for every visitor.
+/// </summary>
+internal sealed class UpstreamClients : IDisposable
+{
+    public UpstreamClients(GatewayOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Hits = new HttpMessageInvoker(CreateHandler(options.Forwarding.ConnectTimeout, DecompressionMethods.None), disposeHandler: true);
+        Scripts = new HttpMessageInvoker(CreateHandler(options.Forwarding.ConnectTimeout, DecompressionMethods.GZip | DecompressionMethods.Brotli | DecompressionMethods.Deflate), disposeHandler: true);
+    }
+
+    /// <summary>Streams measurement hits: bytes in both directions pass as they are.</summary>
+    public HttpMessageInvoker Hits { get; }
+
+    /// <summary>Fetches scripts for the cache.</summary>
+    public HttpMessageInvoker Scripts { get; }
+
+    private static SocketsHttpHandler CreateHandler(TimeSpan connectTimeout, DecompressionMethods decompression) => new()
+    {
+        UseProxy = false,
+        AllowAutoRedirect = false,
+        UseCookies = false,
+        AutomaticDecompression = decompression,
+        ConnectTimeout = connectTimeout,
+        // Recycle connections so DNS changes on Google's side are picked up.
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
+        EnableMultipleHttp2Connections = true,
+        // Google answers with large Set-Cookie and debug headers (its nginx sample raises buffers to 128k).
+        MaxResponseHeadersLength = 128, // KiB
+        ActivityHeadersPropagator = null,
+    };
+
+    public void Dispose()
+    {
+        Hits.Dispose();
+        Scripts.Dispose();
+    }
+}

@@ -1,0 +1,202 @@
+using System.Reflection;
+using Microsoft.Extensions.Configuration.Json;
+using Microsoft.Extensions.Options;
+using TagGateway.ClientIdentity;
+using TagGateway.Configuration;
+using TagGateway.Demo;
+using TagGateway.Forwarding;
+using TagGateway.Management;
+using TagGateway.Observability;
+using TagGateway.Routing;
+using TagGateway.Scripts;
+
+namespace TagGateway;
+
+/// <summary>Builds the gateway: the binary's entry point and the integration tests both start it from here.</summary>
+public static class GatewayHost
+{
+    /// <summary>Creates the application; throws <see cref="GatewayConfigurationException"/> listing every configuration error.</summary>
+    public static WebApplication Create(string[] args, Action<IConfigurationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args);
+
+        // The embedded defaults sit below appsettings.json, environment variables and the command line.
+        builder.Configuration.Sources.Insert(0, EmbeddedDefaults());
+        configure?.Invoke(builder.Configuration);
+
+        var options = BindAndValidate(builder.Configuration);
+        ConfigureLogging(builder);
+
+        var listeners = new Listeners();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestHeadersTotalSize = options.Forwarding.MaxRequestHeadersBytes;
+            kestrel.Limits.MaxRequestLineSize = options.Forwarding.MaxRequestLineBytes;
+            kestrel.Limits.MaxRequestBodySize = Math.Max(options.Forwarding.MaxBodyBytes, 1024 * 1024);
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+            listeners.Configure(kestrel, options);
+        });
+
+        var services = builder.Services;
+        services.AddSingleton(listeners);
+        services.AddOptionsWithValidateOnStart<GatewayOptions>().Bind(builder.Configuration.GetSection(GatewayOptions.SectionName));
+        services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsAttributeValidator>();
+        services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
+        services.AddSingleton(options);
+        services.AddSingleton(TimeProvider.System);
+
+        // Observability: instruments, and their Prometheus rendering for the management listener.
+        services.AddMetrics();
+        services.AddSingleton<GatewayMetrics>();
+        services.AddSingleton<PrometheusExporter>();
+
+        // Routing: which tags, which upstreams, who the visitor is.
+        services.AddSingleton(new TagRegistry(options.TagIds));
+        services.AddSingleton<UpstreamResolver>();
+        services.AddSingleton<ClientInfoResolver>();
+        services.AddSingleton<MeasurementRequestHandler>();
+
+        // Forwarding and scripts.
+        services.AddSingleton<UpstreamClients>();
+        services.AddSingleton<HitForwarder>();
+        services.AddSingleton<ScriptCache>();
+        services.AddSingleton<ScriptFetcher>();
+        services.AddSingleton<ScriptEndpoint>();
+
+        if (options.Demo.Enabled)
+        {
+            services.AddSingleton<DemoSite>();
+        }
+
+        var app = builder.Build();
+        app.Services.GetRequiredService<PrometheusExporter>();
+        app.UseListeners();
+        app.UseRouting();
+        app.MapManagement();
+        LogStartup(app, options);
+        return app;
+    }
+
+    private static GatewayOptions BindAndValidate(ConfigurationManager configuration)
+    {
+        var options = new GatewayOptions();
+        var errors = new List<string>();
+        try
+        {
+            configuration.GetSection(GatewayOptions.SectionName).Bind(options);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // A value of the wrong type (a word where a number belongs) is reported, not thrown at a user.
+            throw new GatewayConfigurationException([ex.Message]);
+        }
+
+        foreach (var validator in new IValidateOptions<GatewayOptions>[] { new GatewayOptionsAttributeValidator(), new GatewayOptionsValidator() })
+        {
+            var result = validator.Validate(Options.DefaultName, options);
+            if (result.Failed)
+            {
+                errors.AddRange(result.Failures);
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new GatewayConfigurationException(errors);
+        }
+
+        if (options.Demo.Enabled)
+        {
+            // The demo answers for Google on loopback: no account and no network needed.
+            var demo = options.Demo.UpstreamUrl.TrimEnd('/');
+            options.Upstreams.TagGatewayOrigin = demo;
+            options.Upstreams.TagManager = demo;
+            options.Upstreams.Analytics = demo;
+            options.Upstreams.Ads = demo;
+        }
+
+        return options;
+    }
+
+    private static void ConfigureLogging(WebApplicationBuilder builder)
+    {
+        builder.Logging.ClearProviders();
+        var formatter = builder.Configuration["Logging:Console:FormatterName"];
+        var json = formatter is not null ? formatter == "json" : !builder.Environment.IsDevelopment();
+        if (json)
+        {
+            builder.Logging.AddJsonConsole(static o => o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ");
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(static o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss ";
+            });
+        }
+    }
+
+    private static void UseListeners(this WebApplication app)
+    {
+        var handler = app.Services.GetRequiredService<MeasurementRequestHandler>();
+        var demo = app.Services.GetService<DemoSite>();
+        app.Use((context, next) =>
+        {
+            switch (Listeners.KindOf(context))
+            {
+                case ListenerKind.Management:
+                    return next(context);
+                case ListenerKind.DemoUpstream:
+                    return demo!.ServeUpstreamAsync(context);
+            }
+
+            if (handler.TryHandle(context, out var handled))
+            {
+                return handled;
+            }
+
+            if (demo?.TryServePage(context) is { } page)
+            {
+                return page;
+            }
+
+            // The CDN routes only the measurement path here; anything else is not ours.
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return Task.CompletedTask;
+        });
+    }
+
+    private static void LogStartup(WebApplication app, GatewayOptions options)
+    {
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("TagGateway");
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var listeners = app.Services.GetRequiredService<Listeners>();
+            var (publicEndPoint, managementEndPoint) = (listeners.EndPointOf(ListenerKind.Public), listeners.EndPointOf(ListenerKind.Management));
+            var tags = string.Join(", ", options.TagIds);
+            HostLog.Started(logger, publicEndPoint, managementEndPoint, options.MeasurementPath, options.Mode, tags);
+            if (options.Demo.Enabled)
+            {
+                var demoEndPoint = listeners.EndPointOf(ListenerKind.DemoUpstream);
+                HostLog.DemoMode(logger, demoEndPoint);
+            }
+        });
+    }
+
+    private static JsonStreamConfigurationSource EmbeddedDefaults() => new()
+    {
+        Stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("TagGateway.appsettings.json")
+            ?? throw new InvalidOperationException("The embedded default configuration is missing."),
+    };
+}
+
+internal static partial class HostLog
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "TagGateway listening on {Public} (management {Management}), measurement path {Path}, mode {Mode}, tags {Tags}")]
+    public static partial void Started(ILogger logger, System.Net.IPEndPoint? @public, System.Net.IPEndPoint? management, string path, GatewayMode mode, string tags);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Demo mode: the upstream is the built-in stand-in for Google on {Upstream}. Set Gateway__Demo__Enabled=false to serve real tags.")]
+    public static partial void DemoMode(ILogger logger, System.Net.IPEndPoint? upstream);
+}

@@ -1,0 +1,50 @@
+using System.Diagnostics.Metrics;
+
+namespace TagGateway.Observability;
+
+/// <summary>Request, upstream and cache instruments of the gateway (meter <c>TagGateway</c>).</summary>
+internal sealed class GatewayMetrics
+{
+    public const string MeterName = "TagGateway";
+
+    private readonly Counter<long> _requests;
+    private readonly Histogram<double> _upstreamDuration;
+    private readonly Counter<long> _cacheLookups;
+    private readonly Counter<long> _rejected;
+
+    public GatewayMetrics(IMeterFactory meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        var meter = meterFactory.Create(MeterName);
+        _requests = meter.CreateCounter<long>("taggateway.requests", "{request}", "Requests under the measurement path, by route and outcome.");
+        _upstreamDuration = meter.CreateHistogram<double>("taggateway.upstream.duration", "s", "Time from sending a request upstream to its response headers.");
+        _cacheLookups = meter.CreateCounter<long>("taggateway.script_cache.lookups", "{lookup}", "Script cache lookups by result (hit, miss, stale, revalidated, bypass, error).");
+        _rejected = meter.CreateCounter<long>("taggateway.rejected", "{request}", "Requests refused before reaching an upstream, by reason.");
+    }
+
+    public void RequestCompleted(string route, string outcome) =>
+        _requests.Add(1, new KeyValuePair<string, object?>("route", route), new KeyValuePair<string, object?>("outcome", outcome));
+
+    public void UpstreamResponded(string route, double seconds) =>
+        _upstreamDuration.Record(seconds, new KeyValuePair<string, object?>("route", route));
+
+    public void CacheLookup(string result) =>
+        _cacheLookups.Add(1, new KeyValuePair<string, object?>("result", result));
+
+    public void Rejected(string reason) =>
+        _rejected.Add(1, new KeyValuePair<string, object?>("reason", reason));
+}
+
+/// <summary>Tag values, as constants so instruments never see a freshly built string.</summary>
+internal static class MetricTags
+{
+    public const string Script = "script";
+    public const string Hit = "hit";
+    public const string Health = "health";
+
+    public const string Ok = "ok";
+    public const string ClientError = "client_error";
+    public const string UpstreamError = "upstream_error";
+    public const string UpstreamTimeout = "upstream_timeout";
+    public const string ClientAborted = "client_aborted";
+}

@@ -1,0 +1,16 @@
+using TagGateway;
+
+// TagGateway: Google's tags and measurement hits from the site's own domain.
+// Configuration: embedded defaults < appsettings.json < environment (Gateway__*) < command line.
+try
+{
+    var app = GatewayHost.Create(args);
+    await app.RunAsync();
+    return 0;
+}
+catch (GatewayConfigurationException ex)
+{
+    // A bad configuration never starts half a gateway: every error at once, and a non-zero exit.
+    await Console.Error.WriteLineAsync(ex.Message);
+    return 2;
+}

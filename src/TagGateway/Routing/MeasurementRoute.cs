@@ -1,0 +1,51 @@
+namespace TagGateway.Routing;
+
+/// <summary>What a request under the measurement path is.</summary>
+internal enum MeasurementRoute
+{
+    /// <summary><c>/healthy</c>: answered <c>ok</c> by the gateway itself, as GTG does.</summary>
+    Health,
+
+    /// <summary>A tag loader or dependency: cached, compressed, revalidated.</summary>
+    Script,
+
+    /// <summary>Everything else: a measurement hit, streamed to the upstream as it is.</summary>
+    Hit,
+}
+
+internal static class MeasurementRoutes
+{
+    // Google's first-party serving code treats these prefixes as script requests; ns.html and
+    // gtag/destination are the noscript frame and the Google tag's destination loader.
+    private static readonly string[] ScriptPrefixes = ["/gtm.js", "/gtag.js", "/gtag/js", "/gtag/destination", "/ns.html"];
+
+    // Tag Manager preview and Tag Assistant debugging: never cached, always fresh from the upstream.
+    private static readonly string[] DebugParameters = ["gtm_debug", "gtm_preview", "gtm_auth", "gtm_cookies_win"];
+
+    public static MeasurementRoute Classify(ReadOnlySpan<char> rest, ReadOnlySpan<char> query)
+    {
+        if (rest is "/healthy")
+        {
+            return MeasurementRoute.Health;
+        }
+
+        foreach (var prefix in ScriptPrefixes)
+        {
+            if (rest.StartsWith(prefix, StringComparison.Ordinal)
+                && (rest.Length == prefix.Length || rest[prefix.Length] is '/' or '?'))
+            {
+                return MeasurementRoute.Script;
+            }
+        }
+
+        // The GTG loader form: the measurement path itself with ?id=<tag>.
+        if (rest is "" or "/" && QueryString.TryGetValue(query, "id", out _))
+        {
+            return MeasurementRoute.Script;
+        }
+
+        return MeasurementRoute.Hit;
+    }
+
+    public static bool IsDebug(ReadOnlySpan<char> query) => QueryString.ContainsAny(query, DebugParameters);
+}

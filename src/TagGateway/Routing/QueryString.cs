@@ -1,0 +1,51 @@
+namespace TagGateway.Routing;
+
+/// <summary>Reads parameters out of a raw query string without allocating or decoding.</summary>
+internal static class QueryString
+{
+    /// <summary>Finds the first <paramref name="name"/> parameter; the value is returned still percent-encoded.</summary>
+    public static bool TryGetValue(ReadOnlySpan<char> query, ReadOnlySpan<char> name, out ReadOnlySpan<char> value)
+    {
+        if (!query.IsEmpty && query[0] == '?')
+        {
+            query = query[1..];
+        }
+
+        while (!query.IsEmpty)
+        {
+            var amp = query.IndexOf('&');
+            var pair = amp < 0 ? query : query[..amp];
+            var eq = pair.IndexOf('=');
+            var key = eq < 0 ? pair : pair[..eq];
+            if (key.SequenceEqual(name))
+            {
+                value = eq < 0 ? [] : pair[(eq + 1)..];
+                return true;
+            }
+
+            if (amp < 0)
+            {
+                break;
+            }
+
+            query = query[(amp + 1)..];
+        }
+
+        value = default;
+        return false;
+    }
+
+    /// <summary>Whether any parameter has one of the given names.</summary>
+    public static bool ContainsAny(ReadOnlySpan<char> query, ReadOnlySpan<string> names)
+    {
+        foreach (var name in names)
+        {
+            if (TryGetValue(query, name, out _))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

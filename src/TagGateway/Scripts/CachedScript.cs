@@ -1,0 +1,59 @@
+namespace TagGateway.Scripts;
+
+/// <summary>
+/// One script variant as served to browsers: compressed once with Brotli and gzip, a strong ETag per encoding,
+/// the upstream's validators for revalidation, and the freshness windows. Immutable; a refresh swaps it whole.
+/// </summary>
+internal sealed class CachedScript
+{
+    public required byte[] Brotli { get; init; }
+
+    public required byte[] Gzip { get; init; }
+
+    public required int IdentityLength { get; init; }
+
+    /// <summary>Base of the strong ETags: a hash of the uncompressed body, so equal bodies share validators.</summary>
+    public required string ETagBase { get; init; }
+
+    public required string ETagIdentity { get; init; }
+
+    public required string ETagBrotli { get; init; }
+
+    public required string ETagGzip { get; init; }
+
+    public required string ContentType { get; init; }
+
+    /// <summary>The upstream's Cache-Control, passed to browsers as it came.</summary>
+    public required string? CacheControlHeader { get; init; }
+
+    /// <summary>End-to-end headers from the upstream worth relaying (CORS, CORP, nosniff …); never Set-Cookie.</summary>
+    public required KeyValuePair<string, string>[] Headers { get; init; }
+
+    /// <summary>The request headers the upstream said the body varies on (besides Accept-Encoding).</summary>
+    public required string[] VaryHeaders { get; init; }
+
+    /// <summary>The <c>Vary</c> header sent to browsers.</summary>
+    public required string VaryHeader { get; init; }
+
+    public required string? UpstreamETag { get; init; }
+
+    public required string? UpstreamLastModified { get; init; }
+
+    public required DateTimeOffset StoredAt { get; init; }
+
+    /// <summary>Seconds the response had already aged upstream when it was stored.</summary>
+    public required TimeSpan InitialAge { get; init; }
+
+    public required DateTimeOffset FreshUntil { get; init; }
+
+    public required DateTimeOffset StaleWhileRevalidateUntil { get; init; }
+
+    public required DateTimeOffset StaleIfErrorUntil { get; init; }
+
+    public long SizeBytes => Brotli.Length + Gzip.Length;
+
+    /// <summary>Last time a browser was served this variant (ticks), for least-recently-used eviction.</summary>
+    public long LastAccessTicks;
+
+    public TimeSpan AgeAt(DateTimeOffset now) => InitialAge + (now - StoredAt);
+}
