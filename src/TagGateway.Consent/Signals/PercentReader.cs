@@ -1,0 +1,98 @@
+using System.Numerics;
+
+namespace TagGateway.Consent.Signals;
+
+/// <summary>
+/// Reads an application/x-www-form-urlencoded value one decoded byte at a time, without allocating.
+/// Every consent parameter is ASCII by specification, so a non-ASCII character (raw or percent-encoded)
+/// or a broken escape marks the value malformed instead of being decoded.
+/// </summary>
+internal ref struct PercentReader<TChar>
+    where TChar : unmanaged, IBinaryInteger<TChar>
+{
+    private readonly ReadOnlySpan<TChar> _source;
+    private int _index;
+
+    public PercentReader(ReadOnlySpan<TChar> source)
+    {
+        _source = source;
+        _index = 0;
+        IsMalformed = false;
+    }
+
+    public bool IsMalformed { get; private set; }
+
+    public bool TryRead(out byte value)
+    {
+        value = 0;
+        if (IsMalformed || _index >= _source.Length)
+        {
+            return false;
+        }
+
+        int c = int.CreateTruncating(_source[_index]);
+        if (c == '%')
+        {
+            if (_index + 2 >= _source.Length)
+            {
+                IsMalformed = true;
+                return false;
+            }
+
+            int hi = HexValue(int.CreateTruncating(_source[_index + 1]));
+            int lo = HexValue(int.CreateTruncating(_source[_index + 2]));
+            if ((hi | lo) < 0)
+            {
+                IsMalformed = true;
+                return false;
+            }
+
+            c = (hi << 4) | lo;
+            _index += 3;
+        }
+        else
+        {
+            if (c == '+')
+            {
+                c = ' ';
+            }
+
+            _index++;
+        }
+
+        if (c > 0x7F)
+        {
+            IsMalformed = true;
+            return false;
+        }
+
+        value = (byte)c;
+        return true;
+    }
+
+    /// <summary>Decodes the whole value into <paramref name="destination"/>; -1 when malformed or longer than the buffer.</summary>
+    public static int Decode(ReadOnlySpan<TChar> source, Span<byte> destination)
+    {
+        var reader = new PercentReader<TChar>(source);
+        int length = 0;
+        while (reader.TryRead(out byte b))
+        {
+            if ((uint)length >= (uint)destination.Length)
+            {
+                return -1;
+            }
+
+            destination[length++] = b;
+        }
+
+        return reader.IsMalformed ? -1 : length;
+    }
+
+    private static int HexValue(int c) => c switch
+    {
+        >= '0' and <= '9' => c - '0',
+        >= 'a' and <= 'f' => c - 'a' + 10,
+        >= 'A' and <= 'F' => c - 'A' + 10,
+        _ => -1,
+    };
+}

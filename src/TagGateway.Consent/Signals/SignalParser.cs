@@ -1,0 +1,360 @@
+using System.Numerics;
+
+namespace TagGateway.Consent.Signals;
+
+/// <summary>
+/// Applies the consent parameters of one query (URL or body line) on top of existing signal bits.
+/// Allocation-free and exception-free: anything unexpected becomes "malformed" and decodes as Unknown.
+/// </summary>
+internal static class SignalParser
+{
+    // Per-type byte layout inside ConsentSignals._types: type t occupies bits [8t, 8t+8).
+    internal const int DefaultShift = 0;
+    internal const int UpdateShift = 2;
+    internal const int GcsShift = 4;
+    internal const uint StateMask = 0b11;
+    internal const uint GcdUnreadableBit = 1u << 6;
+    internal const uint GcsUnreadableBit = 1u << 7;
+
+    private const uint GcdBits = (StateMask << DefaultShift) | (StateMask << UpdateShift) | GcdUnreadableBit;
+    private const uint GcsBits = (StateMask << GcsShift) | GcsUnreadableBit;
+    private const uint GcdBitsAllTypes = GcdBits * 0x01010101u;
+    private const uint GcsBitsAllTypes = GcsBits * 0x01010101u;
+
+    // A gcd is "1", a digit, then letter/digit pairs: 13l3l3l3l1 is the shortest seen; extra pairs may follow.
+    private const int GcdMinLength = 10;
+    private const int GcdMaxLength = 64;
+
+    public static void Apply<TChar>(ref uint types, ref SignalFlags flags, ReadOnlySpan<TChar> query)
+        where TChar : unmanaged, IBinaryInteger<TChar>
+    {
+        var pairs = new QueryPairs<TChar>(query);
+        while (pairs.MoveNext())
+        {
+            switch (Identify(pairs.Name))
+            {
+                case ConsentParameter.Gcs:
+                    ApplyGcs(ref types, ref flags, pairs.Value);
+                    break;
+                case ConsentParameter.Gcd:
+                    ApplyGcd(ref types, ref flags, pairs.Value);
+                    break;
+                case ConsentParameter.Npa:
+                    flags = (flags & ~SignalFlags.NpaFamily) | ReadBinary(pairs.Value, SignalFlags.NpaPresent, SignalFlags.NpaSet, SignalFlags.NpaMalformed);
+                    break;
+                case ConsentParameter.Dma:
+                    flags = (flags & ~SignalFlags.DmaFamily) | ReadBinary(pairs.Value, SignalFlags.DmaPresent, SignalFlags.DmaSet, SignalFlags.DmaMalformed);
+                    break;
+                case ConsentParameter.Gdpr:
+                    flags = (flags & ~SignalFlags.GdprFamily) | ReadBinary(pairs.Value, SignalFlags.GdprPresent, SignalFlags.GdprSet, SignalFlags.GdprMalformed);
+                    break;
+                case ConsentParameter.DmaCps:
+                    // Purpose letters are undocumented: record only that purposes were sent.
+                    flags = pairs.Value.IsEmpty ? flags & ~SignalFlags.DmaCpsPresent : flags | SignalFlags.DmaCpsPresent;
+                    break;
+                case ConsentParameter.Gcu:
+                    flags |= SignalFlags.GcuPresent;
+                    break;
+                case ConsentParameter.Gcut:
+                    flags |= SignalFlags.GcutPresent;
+                    break;
+                case ConsentParameter.GdprConsent:
+                    flags = (flags & ~SignalFlags.TcfFamily) | SignalFlags.TcfPresent
+                        | (IsWellFormedTcf(pairs.Value) ? SignalFlags.None : SignalFlags.TcfMalformed);
+                    break;
+                case ConsentParameter.Gpp:
+                    flags = (flags & ~SignalFlags.GppFamily) | SignalFlags.GppPresent
+                        | (IsWellFormedGpp(pairs.Value) ? SignalFlags.None : SignalFlags.GppMalformed);
+                    break;
+                case ConsentParameter.GppSid:
+                    flags = (flags & ~SignalFlags.GppSidFamily) | SignalFlags.GppSidPresent
+                        | (IsWellFormedGppSid(pairs.Value) ? SignalFlags.None : SignalFlags.GppSidMalformed);
+                    break;
+                default:
+                    break;
+            }
+        }
+    }
+
+    internal static ConsentParameter Identify<TChar>(ReadOnlySpan<TChar> rawName)
+        where TChar : unmanaged, IBinaryInteger<TChar>
+    {
+        // Most GA4 parameters (v, tid, _p, ep.*, pr1…) are rejected here before any decoding.
+        if (rawName.Length is < 3 or > 36)
+        {
+            return ConsentParameter.None;
+        }
+
+        int first = int.CreateTruncating(rawName[0]);
+        if (first is not ('g' or 'n' or 'd' or '%'))
+        {
+            return ConsentParameter.None;
+        }
+
+        Span<byte> buffer = stackalloc byte[12];
+        int length = PercentReader<TChar>.Decode(rawName, buffer);
+        if (length < 0)
+        {
+            return ConsentParameter.None;
+        }
+
+        ReadOnlySpan<byte> name = buffer[..length];
+        return length switch
+        {
+            3 when name.SequenceEqual("gcs"u8) => ConsentParameter.Gcs,
+            3 when name.SequenceEqual("gcd"u8) => ConsentParameter.Gcd,
+            3 when name.SequenceEqual("npa"u8) => ConsentParameter.Npa,
+            3 when name.SequenceEqual("dma"u8) => ConsentParameter.Dma,
+            3 when name.SequenceEqual("gcu"u8) => ConsentParameter.Gcu,
+            3 when name.SequenceEqual("gpp"u8) => ConsentParameter.Gpp,
+            4 when name.SequenceEqual("gcut"u8) => ConsentParameter.Gcut,
+            4 when name.SequenceEqual("gdpr"u8) => ConsentParameter.Gdpr,
+            7 when name.SequenceEqual("dma_cps"u8) => ConsentParameter.DmaCps,
+            7 when name.SequenceEqual("gpp_sid"u8) => ConsentParameter.GppSid,
+            12 when name.SequenceEqual("gdpr_consent"u8) => ConsentParameter.GdprConsent,
+            _ => ConsentParameter.None,
+        };
+    }
+
+    private static void ApplyGcs<TChar>(ref uint types, ref SignalFlags flags, ReadOnlySpan<TChar> raw)
+        where TChar : unmanaged, IBinaryInteger<TChar>
+    {
+        types &= ~GcsBitsAllTypes;
+        flags = (flags & ~SignalFlags.GcsFamily) | SignalFlags.GcsPresent;
+
+        Span<byte> buffer = stackalloc byte[8];
+        int length = PercentReader<TChar>.Decode(raw, buffer);
+        ConsentState ad = ConsentState.Unknown;
+        ConsentState analytics = ConsentState.Unknown;
+
+        // Strict G1<ad><analytics>; '-' is accepted as "not set", which only ever falls back to the region default.
+        bool ok = length == 4 && buffer[0] == 'G' && buffer[1] == '1'
+            && TryGcsDigit(buffer[2], out ad) && TryGcsDigit(buffer[3], out analytics);
+        if (!ok)
+        {
+            flags |= SignalFlags.GcsMalformed;
+            types |= (GcsUnreadableBit << (8 * (int)ConsentType.AdStorage)) | (GcsUnreadableBit << (8 * (int)ConsentType.AnalyticsStorage));
+            return;
+        }
+
+        types |= ((uint)ad << (GcsShift + (8 * (int)ConsentType.AdStorage)))
+            | ((uint)analytics << (GcsShift + (8 * (int)ConsentType.AnalyticsStorage)));
+    }
+
+    private static bool TryGcsDigit(byte c, out ConsentState state)
+    {
+        state = c switch
+        {
+            (byte)'1' => ConsentState.Granted,
+            (byte)'0' => ConsentState.Denied,
+            _ => ConsentState.Unknown,
+        };
+        return c is (byte)'0' or (byte)'1' or (byte)'-';
+    }
+
+    private static void ApplyGcd<TChar>(ref uint types, ref SignalFlags flags, ReadOnlySpan<TChar> raw)
+        where TChar : unmanaged, IBinaryInteger<TChar>
+    {
+        types &= ~GcdBitsAllTypes;
+        flags = (flags & ~SignalFlags.GcdFamily) | SignalFlags.GcdPresent;
+
+        Span<byte> buffer = stackalloc byte[GcdMaxLength];
+        int length = PercentReader<TChar>.Decode(raw, buffer);
+        if (length < 0 || !IsWellFormedGcd(buffer[..length]))
+        {
+            // A truncated or garbled gcd says nothing about any type.
+            flags |= SignalFlags.GcdMalformed;
+            types |= GcdUnreadableBit * 0x01010101u;
+            return;
+        }
+
+        for (int type = 0; type < 4; type++)
+        {
+            types |= DecodeGcdLetter(buffer[2 + (2 * type)]) << (8 * type);
+        }
+    }
+
+    /// <summary>Vallejo: n = alphabet index; default = (n >> 2) &amp; 3, update = n &amp; 3; 1 not set, 2 denied, 3 granted.</summary>
+    internal static uint DecodeGcdLetter(byte letter)
+    {
+        int n = GcdAlphabetIndex(letter);
+
+        // Only g..v (16..31) are documented; letters below g differ in an unexplained bit, and letters past v set
+        // a higher one. Neither may ever read as Granted, so they are flagged unreadable instead.
+        if (n is < 16 or > 31)
+        {
+            return GcdUnreadableBit;
+        }
+
+        return ((uint)VallejoState((n >> 2) & 3) << DefaultShift) | ((uint)VallejoState(n & 3) << UpdateShift);
+    }
+
+    private static ConsentState VallejoState(int value) => value switch
+    {
+        2 => ConsentState.Denied,
+        3 => ConsentState.Granted,
+        _ => ConsentState.Unknown, // 0 undefined, 1 not set
+    };
+
+    internal static int GcdAlphabetIndex(byte c) => c switch
+    {
+        >= (byte)'0' and <= (byte)'9' => c - '0',
+        >= (byte)'a' and <= (byte)'z' => c - 'a' + 10,
+        >= (byte)'A' and <= (byte)'Z' => c - 'A' + 36,
+        (byte)'-' => 62,
+        (byte)'_' => 63,
+        _ => -1,
+    };
+
+    private static bool IsWellFormedGcd(ReadOnlySpan<byte> gcd)
+    {
+        if (gcd.Length < GcdMinLength || gcd[0] != '1')
+        {
+            return false;
+        }
+
+        for (int i = 1; i < gcd.Length; i++)
+        {
+            bool ok = (i & 1) == 1 ? char.IsAsciiDigit((char)gcd[i]) : GcdAlphabetIndex(gcd[i]) >= 0;
+            if (!ok)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static SignalFlags ReadBinary<TChar>(ReadOnlySpan<TChar> raw, SignalFlags present, SignalFlags set, SignalFlags malformed)
+        where TChar : unmanaged, IBinaryInteger<TChar>
+    {
+        Span<byte> buffer = stackalloc byte[4];
+        int length = PercentReader<TChar>.Decode(raw, buffer);
+        if (length != 1 || buffer[0] is not ((byte)'0' or (byte)'1'))
+        {
+            return present | malformed;
+        }
+
+        return buffer[0] == '1' ? present | set : present;
+    }
+
+    /// <summary>TCF TC string: base64url segments separated by '.', none empty.</summary>
+    internal static bool IsWellFormedTcf<TChar>(ReadOnlySpan<TChar> raw)
+        where TChar : unmanaged, IBinaryInteger<TChar>
+    {
+        var reader = new PercentReader<TChar>(raw);
+        int segment = 0;
+        while (reader.TryRead(out byte b))
+        {
+            if (b == '.')
+            {
+                if (segment == 0)
+                {
+                    return false;
+                }
+
+                segment = 0;
+            }
+            else if (IsBase64Url(b))
+            {
+                segment++;
+            }
+            else
+            {
+                return false;
+            }
+        }
+
+        return !reader.IsMalformed && segment > 0;
+    }
+
+    /// <summary>GPP string: a header section starting with 'D', then '~'-separated base64url sections ('.' marks sub-sections).</summary>
+    internal static bool IsWellFormedGpp<TChar>(ReadOnlySpan<TChar> raw)
+        where TChar : unmanaged, IBinaryInteger<TChar>
+    {
+        var reader = new PercentReader<TChar>(raw);
+        int position = 0;
+        int section = 0;
+        while (reader.TryRead(out byte b))
+        {
+            if (position++ == 0 && b != 'D')
+            {
+                return false;
+            }
+
+            if (b == '~')
+            {
+                if (section == 0)
+                {
+                    return false;
+                }
+
+                section = 0;
+            }
+            else if (IsBase64Url(b) || b == '.')
+            {
+                section++;
+            }
+            else
+            {
+                return false;
+            }
+        }
+
+        return !reader.IsMalformed && section > 0;
+    }
+
+    /// <summary>GPP section ids: integers (or -1) separated by ',' or '_'.</summary>
+    internal static bool IsWellFormedGppSid<TChar>(ReadOnlySpan<TChar> raw)
+        where TChar : unmanaged, IBinaryInteger<TChar>
+    {
+        var reader = new PercentReader<TChar>(raw);
+        int digits = 0;
+        bool sign = false;
+        while (reader.TryRead(out byte b))
+        {
+            if (b is (byte)',' or (byte)'_')
+            {
+                if (digits == 0)
+                {
+                    return false;
+                }
+
+                digits = 0;
+                sign = false;
+            }
+            else if (b == '-' && digits == 0 && !sign)
+            {
+                sign = true;
+            }
+            else if (char.IsAsciiDigit((char)b) && digits < 5)
+            {
+                digits++;
+            }
+            else
+            {
+                return false;
+            }
+        }
+
+        return !reader.IsMalformed && digits > 0;
+    }
+
+    private static bool IsBase64Url(byte b) => char.IsAsciiLetterOrDigit((char)b) || b is (byte)'-' or (byte)'_';
+}
+
+internal enum ConsentParameter
+{
+    None = 0,
+    Gcs,
+    Gcd,
+    Npa,
+    Dma,
+    DmaCps,
+    Gcu,
+    Gcut,
+    Gdpr,
+    GdprConsent,
+    Gpp,
+    GppSid,
+}
