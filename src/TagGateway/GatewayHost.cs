@@ -1,5 +1,6 @@
 using System.Reflection;
 using Microsoft.Extensions.Configuration.Json;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using TagGateway.ClientIdentity;
 using TagGateway.Configuration;
@@ -16,13 +17,15 @@ namespace TagGateway;
 public static class GatewayHost
 {
     /// <summary>Creates the application; throws <see cref="GatewayConfigurationException"/> listing every configuration error.</summary>
-    public static WebApplication Create(string[] args, Action<IConfigurationBuilder>? configure = null)
+    /// <param name="args">Command-line arguments (configuration overrides such as <c>--Gateway:MeasurementPath=/m</c>).</param>
+    /// <param name="configure">Lets tests add configuration and replace services (a fake clock) before the build.</param>
+    public static WebApplication Create(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder(args);
 
         // The embedded defaults sit below appsettings.json, environment variables and the command line.
         builder.Configuration.Sources.Insert(0, EmbeddedDefaults());
-        configure?.Invoke(builder.Configuration);
+        configure?.Invoke(builder);
 
         var options = BindAndValidate(builder.Configuration);
         ConfigureLogging(builder);
@@ -44,7 +47,7 @@ public static class GatewayHost
         services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsAttributeValidator>();
         services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
         services.AddSingleton(options);
-        services.AddSingleton(TimeProvider.System);
+        services.TryAddSingleton(TimeProvider.System);
 
         // Observability: instruments, and their Prometheus rendering for the management listener.
         services.AddMetrics();
@@ -64,7 +67,7 @@ public static class GatewayHost
         services.AddSingleton<ScriptFetcher>();
         services.AddSingleton<ScriptEndpoint>();
 
-        if (options.Demo.Enabled)
+        if (options.Demo.Enabled is true)
         {
             services.AddSingleton<DemoSite>();
         }
@@ -92,6 +95,7 @@ public static class GatewayHost
             throw new GatewayConfigurationException([ex.Message]);
         }
 
+        ApplyDefaults(options);
         foreach (var validator in new IValidateOptions<GatewayOptions>[] { new GatewayOptionsAttributeValidator(), new GatewayOptionsValidator() })
         {
             var result = validator.Validate(Options.DefaultName, options);
@@ -106,7 +110,7 @@ public static class GatewayHost
             throw new GatewayConfigurationException(errors);
         }
 
-        if (options.Demo.Enabled)
+        if (options.Demo.Enabled is true)
         {
             // The demo answers for Google on loopback: no account and no network needed.
             var demo = options.Demo.UpstreamUrl.TrimEnd('/');
@@ -117,6 +121,17 @@ public static class GatewayHost
         }
 
         return options;
+    }
+
+    /// <summary>Defaults that depend on what else was configured (lists are merged by index, so never pre-filled).</summary>
+    internal static void ApplyDefaults(GatewayOptions options)
+    {
+        options.ClientIdentity.TrustedProxies ??= ["127.0.0.1/32", "::1/128"];
+        options.Demo.Enabled ??= options.TagIds.Count == 0;
+        if (options.Demo.Enabled is true && options.TagIds.Count == 0)
+        {
+            options.TagIds.AddRange(DemoOptions.TagIds);
+        }
     }
 
     private static void ConfigureLogging(WebApplicationBuilder builder)
@@ -177,7 +192,7 @@ public static class GatewayHost
             var (publicEndPoint, managementEndPoint) = (listeners.EndPointOf(ListenerKind.Public), listeners.EndPointOf(ListenerKind.Management));
             var tags = string.Join(", ", options.TagIds);
             HostLog.Started(logger, publicEndPoint, managementEndPoint, options.MeasurementPath, options.Mode, tags);
-            if (options.Demo.Enabled)
+            if (options.Demo.Enabled is true)
             {
                 var demoEndPoint = listeners.EndPointOf(ListenerKind.DemoUpstream);
                 HostLog.DemoMode(logger, demoEndPoint);

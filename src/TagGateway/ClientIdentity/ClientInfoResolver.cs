@@ -25,7 +25,7 @@ internal sealed class ClientInfoResolver
         var identity = options.ClientIdentity;
         _edge = identity.Edge;
         _secret = string.IsNullOrEmpty(identity.EdgeSecret) ? null : identity.EdgeSecret;
-        _trusted = identity.TrustedProxies.Select(static cidr => IPNetwork.Parse(cidr)).ToArray();
+        _trusted = (identity.TrustedProxies ?? []).Select(static cidr => IPNetwork.Parse(cidr)).ToArray();
     }
 
     public ClientInfo Resolve(HttpContext context)

@@ -97,8 +97,11 @@ public sealed class ClientIdentityOptions
 {
     public EdgeKind Edge { get; set; } = EdgeKind.Direct;
 
-    /// <summary>Peers (CIDR) whose forwarding headers may be believed; anyone else's are ignored.</summary>
-    public List<string> TrustedProxies { get; set; } = ["127.0.0.1/32", "::1/128"];
+    /// <summary>
+    /// Peers (CIDR) whose forwarding headers may be believed; anyone else's are ignored. Unset means loopback only
+    /// (a default list would be merged with a configured one by index, so the default is applied after binding).
+    /// </summary>
+    public List<string>? TrustedProxies { get; set; }
 
     /// <summary>When set, edge headers are believed only with a matching <c>X-TagGateway-Secret</c> header.</summary>
     public string? EdgeSecret { get; set; }
@@ -158,8 +161,14 @@ public sealed class ForwardingOptions
 
 public sealed class DemoOptions
 {
-    /// <summary>Runs a built-in stand-in for Google on loopback and a demo page on <c>/</c>; no account or network needed.</summary>
-    public bool Enabled { get; set; }
+    /// <summary>The tags the demo serves when none is configured.</summary>
+    internal static readonly string[] TagIds = ["G-DEMO1234", "GTM-DEMO567"];
+
+    /// <summary>
+    /// Runs a built-in stand-in for Google on loopback and a demo page on <c>/</c>; no account or network needed.
+    /// Unset means on exactly when no tag ID is configured, so configuring a tag is all it takes to go live.
+    /// </summary>
+    public bool? Enabled { get; set; }
 
     /// <summary>Where the stand-in upstream listens (loopback only).</summary>
     [Required]

@@ -43,7 +43,7 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
 
         ValidateUrl(errors, "Gateway:PublicUrl", options.PublicUrl, listener: true);
         ValidateUrl(errors, "Gateway:ManagementUrl", options.ManagementUrl, listener: true);
-        if (string.Equals(options.PublicUrl, options.ManagementUrl, StringComparison.OrdinalIgnoreCase))
+        if (string.Equals(options.PublicUrl, options.ManagementUrl, StringComparison.OrdinalIgnoreCase) && !options.PublicUrl.EndsWith(":0", StringComparison.Ordinal))
         {
             errors.Add("Gateway:ManagementUrl must differ from Gateway:PublicUrl: management endpoints are never served where the CDN reaches.");
         }
@@ -60,11 +60,12 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         ValidateUrl(errors, "Gateway:Upstreams:Ads", upstreams.Ads, listener: false);
 
         var identity = options.ClientIdentity;
-        for (var i = 0; i < identity.TrustedProxies.Count; i++)
+        var trusted = identity.TrustedProxies ?? [];
+        for (var i = 0; i < trusted.Count; i++)
         {
-            if (!System.Net.IPNetwork.TryParse(identity.TrustedProxies[i], out _))
+            if (!System.Net.IPNetwork.TryParse(trusted[i], out _))
             {
-                errors.Add($"Gateway:ClientIdentity:TrustedProxies:{i} '{identity.TrustedProxies[i]}' is not a CIDR range such as 10.0.0.0/8 or ::1/128.");
+                errors.Add($"Gateway:ClientIdentity:TrustedProxies:{i} '{trusted[i]}' is not a CIDR range such as 10.0.0.0/8 or ::1/128.");
             }
         }
 
@@ -91,7 +92,7 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             errors.Add("Gateway:Scripts:DefaultMaxAge must not exceed Gateway:Scripts:MaxMaxAge.");
         }
 
-        if (options.Demo.Enabled)
+        if (options.Demo.Enabled is true)
         {
             ValidateUrl(errors, "Gateway:Demo:UpstreamUrl", options.Demo.UpstreamUrl, listener: true);
         }

@@ -39,7 +39,7 @@ internal sealed class Listeners
         ArgumentNullException.ThrowIfNull(options);
         Listen(kestrel, ListenerKind.Public, options.PublicUrl);
         Listen(kestrel, ListenerKind.Management, options.ManagementUrl);
-        if (options.Demo.Enabled)
+        if (options.Demo.Enabled is true)
         {
             Listen(kestrel, ListenerKind.DemoUpstream, options.Demo.UpstreamUrl);
         }

@@ -1,0 +1,39 @@
+using System.Net;
+using TagGateway.Tests.Infrastructure;
+
+namespace TagGateway.Tests.Management;
+
+public sealed class ManagementTests
+{
+    [Fact]
+    public async Task Health_readiness_and_prometheus_metrics_on_the_management_listener()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        await using var gateway = await GatewayInstance.StartAsync(GatewayInstance.Settings(upstream.Origin));
+        using var hit = await gateway.Public.GetAsync("/metrics/g/collect?v=2&tid=G-TEST1234");
+        using var refused = await gateway.Public.GetAsync("/metrics/gtag/js?id=G-NOTOURS1");
+
+        Assert.Equal("ok", await gateway.Management.GetStringAsync("/healthz"));
+        Assert.Equal("ready", await gateway.Management.GetStringAsync("/readyz"));
+        using var metrics = await gateway.Management.GetAsync("/metrics");
+        var text = await metrics.Content.ReadAsStringAsync();
+
+        Assert.Equal("text/plain", metrics.Content.Headers.ContentType!.MediaType);
+        Assert.Contains("# TYPE taggateway_requests_total counter", text, StringComparison.Ordinal);
+        Assert.Contains("taggateway_requests_total{route=\"hit\",outcome=\"ok\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("taggateway_rejected_total{reason=\"unknown_tag_id\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("taggateway_upstream_duration_seconds_count{route=\"hit\"} 1", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Measurement_path_is_not_served_on_the_management_listener()
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        await using var gateway = await GatewayInstance.StartAsync(GatewayInstance.Settings(upstream.Origin));
+
+        using var response = await gateway.Management.GetAsync("/metrics/g/collect?v=2&tid=G-TEST1234");
+
+        Assert.Equal(0, upstream.Count);
+        Assert.NotEqual(HttpStatusCode.NoContent, response.StatusCode);
+    }
+}
