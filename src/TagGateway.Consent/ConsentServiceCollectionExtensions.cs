@@ -23,6 +23,14 @@ public static class ConsentServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
 
+        // A second call would bind the section twice; the first registration wins.
+        if (services.Any(d => d.ServiceType == typeof(ConsentRegistrationMarker)))
+        {
+            return services;
+        }
+
+        services.AddSingleton<ConsentRegistrationMarker>();
+
         services.AddOptionsWithValidateOnStart<ConsentOptions>()
             .Bind(configuration.GetSection(ConsentOptions.SectionName));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ConsentOptions>, ConsentOptionsValidator>());
@@ -47,4 +55,6 @@ public static class ConsentServiceCollectionExtensions
 
         return services;
     }
+
+    private sealed class ConsentRegistrationMarker;
 }

@@ -178,22 +178,26 @@ internal static class SignalParser
     internal static uint DecodeGcdLetter(byte letter)
     {
         int n = GcdAlphabetIndex(letter);
+        int defaultCode = (n >> 2) & 3;
+        int updateCode = n & 3;
 
-        // Only g..v (16..31) are documented; letters below g differ in an unexplained bit, and letters past v set
-        // a higher one. Neither may ever read as Granted, so they are flagged unreadable instead.
-        if (n is < 16 or > 31)
+        // Only the nine letters the encoder produces (16 + 4d + u with d, u in 1..3: l m n p q r t u v) are documented.
+        // Letters below g differ in an unexplained bit, letters past v set a higher one, and g h i j k o s carry a 0
+        // ("undefined") half that gtag is not known to emit; 'j' and 's' would otherwise read as granted. None of them
+        // may ever grant, so they are flagged unreadable instead.
+        if (n is < 16 or > 31 || defaultCode == 0 || updateCode == 0)
         {
             return GcdUnreadableBit;
         }
 
-        return ((uint)VallejoState((n >> 2) & 3) << DefaultShift) | ((uint)VallejoState(n & 3) << UpdateShift);
+        return ((uint)VallejoState(defaultCode) << DefaultShift) | ((uint)VallejoState(updateCode) << UpdateShift);
     }
 
     private static ConsentState VallejoState(int value) => value switch
     {
         2 => ConsentState.Denied,
         3 => ConsentState.Granted,
-        _ => ConsentState.Unknown, // 0 undefined, 1 not set
+        _ => ConsentState.Unknown, // 1 not set
     };
 
     internal static int GcdAlphabetIndex(byte c) => c switch

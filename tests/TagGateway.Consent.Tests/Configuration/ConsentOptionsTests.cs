@@ -1,0 +1,116 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using TagGateway.Consent.Configuration;
+using TagGateway.Consent.Policy;
+using TagGateway.Consent.Signals;
+
+namespace TagGateway.Consent.Tests.Configuration;
+
+public class ConsentOptionsTests
+{
+    private static ServiceProvider Build(Dictionary<string, string?> settings)
+    {
+        IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddTagGatewayConsent(configuration);
+        return services.BuildServiceProvider();
+    }
+
+    [Fact]
+    public void Defaults_are_valid_and_logging_is_off()
+    {
+        using ServiceProvider provider = Build([]);
+        ConsentOptions options = provider.GetRequiredService<IOptions<ConsentOptions>>().Value;
+
+        Assert.Equal(ConsentLogMode.None, options.Log.Mode);
+        Assert.Equal(ConsentDefault.Denied, options.StrictDefaults.AnalyticsStorage);
+        Assert.Equal(ConsentDefault.Granted, options.OtherDefaults.AdStorage);
+    }
+
+    [Fact]
+    public void Section_binds_regions_destinations_and_log()
+    {
+        using ServiceProvider provider = Build(new()
+        {
+            ["Consent:StrictDefaults:AnalyticsStorage"] = "Granted",
+            ["Consent:RegionDefaults:US-CA:AdUserData"] = "Denied",
+            ["Consent:Destinations:Snap:SendRequires"] = "AdStorage, AdUserData",
+            ["Consent:Destinations:Snap:BlockOnGpc"] = "false",
+            ["Consent:Destinations:Meta:Enabled"] = "false",
+            ["Consent:Log:Mode"] = "Stdout",
+            ["Consent:Log:SampleRate"] = "0.25",
+            ["Consent:Log:ClientIdSalt"] = "0123456789abcdef-salt",
+        });
+
+        ConsentOptions options = provider.GetRequiredService<IOptions<ConsentOptions>>().Value;
+        Assert.Equal(ConsentDefault.Granted, options.StrictDefaults.AnalyticsStorage);
+        Assert.Equal(ConsentDefault.Denied, options.StrictDefaults.AdStorage);
+        Assert.Equal(ConsentDefault.Denied, options.RegionDefaults["US-CA"].AdUserData);
+        Assert.Equal(ConsentTypes.AdStorage | ConsentTypes.AdUserData, options.Destinations["Snap"].SendRequires);
+        Assert.Equal(ConsentLogMode.Stdout, options.Log.Mode);
+        Assert.Equal(0.25, options.Log.SampleRate);
+
+        IConsentPolicy policy = provider.GetRequiredService<IConsentPolicy>();
+        ConsentDecision decision = policy.Decide(ConsentSignals.FromQuery("gcd=13v3v3v3v5", true), "US-CA");
+        Assert.True(decision.For("Snap").MaySend is false); // GPC denies ad_user_data, which Snap needs
+        Assert.False(decision.For(ConsentDestination.Meta).MaySend);
+        Assert.True(policy.TryGetDestination("snap", out ConsentDestination snap));
+        Assert.Equal("Snap", decision.For(snap).Name);
+    }
+
+    [Fact]
+    public void Every_error_is_reported_at_once()
+    {
+        using ServiceProvider provider = Build(new()
+        {
+            ["Consent:Log:Mode"] = "File",
+            ["Consent:Log:SampleRate"] = "1.5",
+            ["Consent:Log:MaxFiles"] = "0",
+            ["Consent:RegionDefaults:Germany:AdStorage"] = "Granted",
+            ["Consent:Destinations:1bad:SendRequires"] = "AdStorage",
+            ["Consent:Destinations:Pinterest:WhenPersonalizationDenied"] = "Restrict",
+        });
+
+        var exception = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<ConsentOptions>>().Value);
+        string all = string.Join("\n", exception.Failures);
+
+        Assert.Contains("SampleRate", all);
+        Assert.Contains("MaxFiles", all);
+        Assert.Contains("Consent:Log:Path", all);
+        Assert.Contains("ClientIdSalt", all);
+        Assert.Contains("Consent:RegionDefaults:Germany", all);
+        Assert.Contains("Consent:Destinations:1bad", all);
+        Assert.Contains("Consent:Destinations:Pinterest", all);
+    }
+
+    [Fact]
+    public async Task A_bad_configuration_stops_the_host_at_start()
+    {
+        HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Consent:Log:Mode"] = "File" });
+        builder.Services.AddTagGatewayConsent(builder.Configuration);
+        using IHost host = builder.Build();
+
+        await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+    }
+
+    [Fact]
+    public void Registration_is_idempotent()
+    {
+        IConfiguration configuration = new ConfigurationBuilder().Build();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddTagGatewayConsent(configuration);
+        int count = services.Count;
+        services.AddTagGatewayConsent(configuration);
+
+        using ServiceProvider provider = services.BuildServiceProvider();
+        Assert.Single(provider.GetServices<IConsentPolicy>());
+        Assert.Single(provider.GetServices<IHostedService>());
+        Assert.Equal(2, provider.GetServices<IValidateOptions<ConsentOptions>>().Count());
+        Assert.Equal(count, services.Count);
+    }
+}

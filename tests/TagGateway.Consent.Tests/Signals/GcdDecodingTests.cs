@@ -1,0 +1,186 @@
+using TagGateway.Consent.Signals;
+
+namespace TagGateway.Consent.Tests.Signals;
+
+public class GcdDecodingTests
+{
+    private static readonly ConsentType[] AllTypes = [ConsentType.AdStorage, ConsentType.AnalyticsStorage, ConsentType.AdUserData, ConsentType.AdPersonalization];
+
+    // Reference §3.2 letter table: letter, default, update, effective.
+    public static TheoryData<char, ConsentState, ConsentState, ConsentState> LetterTable => new()
+    {
+        { 'l', ConsentState.Unknown, ConsentState.Unknown, ConsentState.Unknown },
+        { 'm', ConsentState.Unknown, ConsentState.Denied, ConsentState.Denied },
+        { 'n', ConsentState.Unknown, ConsentState.Granted, ConsentState.Granted },
+        { 'p', ConsentState.Denied, ConsentState.Unknown, ConsentState.Denied },
+        { 'q', ConsentState.Denied, ConsentState.Denied, ConsentState.Denied },
+        { 'r', ConsentState.Denied, ConsentState.Granted, ConsentState.Granted },
+        { 't', ConsentState.Granted, ConsentState.Unknown, ConsentState.Granted },
+        { 'u', ConsentState.Granted, ConsentState.Denied, ConsentState.Denied },
+        { 'v', ConsentState.Granted, ConsentState.Granted, ConsentState.Granted },
+    };
+
+    [Theory]
+    [MemberData(nameof(LetterTable))]
+    public void Every_letter_of_the_reference_table_decodes_in_every_position(char letter, ConsentState expectedDefault, ConsentState expectedUpdate, ConsentState expectedEffective)
+    {
+        for (int position = 0; position < 4; position++)
+        {
+            // The letter under test at one position, 'l' (not set) elsewhere, so positions cannot bleed into each other.
+            char[] gcd = "13l3l3l3l1".ToCharArray();
+            gcd[2 + (2 * position)] = letter;
+            ConsentSignals signals = ConsentSignals.FromQuery($"gcd={new string(gcd)}", globalPrivacyControl: false);
+
+            Assert.Equal(SignalPresence.WellFormed, signals.Gcd);
+            for (int type = 0; type < 4; type++)
+            {
+                ConsentTypeSignal signal = signals.Get((ConsentType)type);
+                Assert.False(signal.GcdUnreadable);
+                if (type == position)
+                {
+                    Assert.Equal(expectedDefault, signal.Default);
+                    Assert.Equal(expectedUpdate, signal.Update);
+                    Assert.Equal(expectedEffective, signal.GcdEffective);
+                }
+                else
+                {
+                    Assert.Equal(ConsentState.Unknown, signal.Default);
+                    Assert.Equal(ConsentState.Unknown, signal.Update);
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(LetterTable))]
+    public void The_encoder_from_the_reference_produces_the_table_letters(char letter, ConsentState expectedDefault, ConsentState expectedUpdate, ConsentState _)
+    {
+        Assert.Equal(letter, Gcd.Letter(expectedDefault, expectedUpdate));
+    }
+
+    [Fact]
+    public void All_types_not_set()
+    {
+        ConsentSignals signals = ConsentSignals.FromQuery("gcd=13l3l3l3l1", false);
+
+        Assert.Equal(SignalPresence.WellFormed, signals.Gcd);
+        foreach (ConsentType type in AllTypes)
+        {
+            Assert.Equal(ConsentState.Unknown, signals.Get(type).Default);
+            Assert.Equal(ConsentState.Unknown, signals.Get(type).Update);
+            Assert.Equal(ConsentState.Unknown, signals.Get(type).GcdEffective);
+        }
+    }
+
+    [Fact]
+    public void All_denied_by_default_with_extra_trailing_pair()
+    {
+        // 13p3p3p2p5l1: a '2' implicit digit and a trailing l1 pair must not disturb the four letters.
+        ConsentSignals signals = ConsentSignals.FromQuery("gcd=13p3p3p2p5l1", false);
+
+        Assert.Equal(SignalPresence.WellFormed, signals.Gcd);
+        foreach (ConsentType type in AllTypes)
+        {
+            Assert.Equal(ConsentState.Denied, signals.Get(type).Default);
+            Assert.Equal(ConsentState.Unknown, signals.Get(type).Update);
+            Assert.Equal(ConsentState.Denied, signals.Get(type).GcdEffective);
+        }
+    }
+
+    [Fact]
+    public void Denied_by_default_then_granted_by_update()
+    {
+        ConsentSignals signals = ConsentSignals.FromQuery("gcd=13r3r3r3r5", false);
+
+        foreach (ConsentType type in AllTypes)
+        {
+            Assert.Equal(ConsentState.Denied, signals.Get(type).Default);
+            Assert.Equal(ConsentState.Granted, signals.Get(type).Update);
+            Assert.Equal(ConsentState.Granted, signals.Get(type).GcdEffective);
+        }
+    }
+
+    [Fact]
+    public void All_denied_by_default_no_update()
+    {
+        ConsentSignals signals = ConsentSignals.FromQuery("gcd=11p1p1p1p5", false);
+
+        foreach (ConsentType type in AllTypes)
+        {
+            Assert.Equal(ConsentState.Denied, signals.Get(type).Default);
+            Assert.Equal(ConsentState.Unknown, signals.Get(type).Update);
+        }
+    }
+
+    [Fact]
+    public void Mixed_letters_map_to_their_own_types()
+    {
+        // ad_storage granted by update, analytics denied by update, ad_user_data granted by default, ad_personalization denied by default.
+        ConsentSignals signals = ConsentSignals.FromQuery("gcd=13n3m3t3p5", false);
+
+        Assert.Equal(ConsentState.Granted, signals.AdStorage.GcdEffective);
+        Assert.Equal(ConsentState.Denied, signals.AnalyticsStorage.GcdEffective);
+        Assert.Equal(ConsentState.Granted, signals.AdUserData.GcdEffective);
+        Assert.Equal(ConsentState.Denied, signals.AdPersonalization.GcdEffective);
+    }
+
+    [Theory]
+    [InlineData('0')]
+    [InlineData('9')]
+    [InlineData('a')]
+    [InlineData('b')]
+    [InlineData('e')] // pairs like 'u' apart from bit 4
+    [InlineData('f')] // pairs like 'v' (granted/granted) apart from bit 4: must not read as granted
+    [InlineData('g')] // g h i j k o s: a half is 0 ("undefined"), which the encoder never emits
+    [InlineData('h')]
+    [InlineData('i')]
+    [InlineData('j')] // would read as "update granted" by the bare algorithm
+    [InlineData('k')]
+    [InlineData('o')]
+    [InlineData('s')] // would read as "default granted" by the bare algorithm
+    [InlineData('w')]
+    [InlineData('z')]
+    [InlineData('A')]
+    [InlineData('Z')]
+    [InlineData('-')]
+    [InlineData('_')]
+    public void Letters_outside_the_documented_nine_decode_as_unknown_and_unreadable(char letter)
+    {
+        ConsentSignals signals = ConsentSignals.FromQuery($"gcd=13{letter}3{letter}3{letter}3{letter}5", false);
+
+        foreach (ConsentType type in AllTypes)
+        {
+            ConsentTypeSignal signal = signals.Get(type);
+            Assert.Equal(ConsentState.Unknown, signal.Default);
+            Assert.Equal(ConsentState.Unknown, signal.Update);
+            Assert.True(signal.GcdUnreadable);
+        }
+    }
+
+    [Fact]
+    public void Only_letters_n_r_t_u_v_carry_a_granted_state()
+    {
+        for (int c = 0; c < 0x10000; c++)
+        {
+            char letter = (char)c;
+            if (char.IsSurrogate(letter))
+            {
+                continue;
+            }
+
+            string query = "gcd=13" + letter + "3l3l3l1";
+            ConsentSignals signals = ConsentSignals.FromQuery(query, false);
+            bool granted = signals.AdStorage.Default == ConsentState.Granted || signals.AdStorage.Update == ConsentState.Granted;
+            Assert.Equal(letter is 'n' or 'r' or 't' or 'u' or 'v', granted);
+        }
+    }
+
+    [Fact]
+    public void Exactly_the_nine_documented_letters_are_readable()
+    {
+        string readable = new(Gcd.Alphabet.Where(letter =>
+            !ConsentSignals.FromQuery($"gcd=13{letter}3l3l3l1", false).AdStorage.GcdUnreadable).ToArray());
+
+        Assert.Equal("lmnpqrtuv", readable);
+    }
+}
