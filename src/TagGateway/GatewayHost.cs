@@ -43,10 +43,9 @@ public static class GatewayHost
 
         var services = builder.Services;
         services.AddSingleton(listeners);
-        services.AddOptionsWithValidateOnStart<GatewayOptions>().Bind(builder.Configuration.GetSection(GatewayOptions.SectionName));
-        services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsAttributeValidator>();
-        services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
+        // One options instance, bound by the generator and validated above before anything listens.
         services.AddSingleton(options);
+        services.AddSingleton(Options.Create(options));
         services.TryAddSingleton(TimeProvider.System);
 
         // Observability: instruments, and their Prometheus rendering for the management listener.
@@ -61,7 +60,7 @@ public static class GatewayHost
         services.AddSingleton<MeasurementRequestHandler>();
 
         // Forwarding and scripts.
-        services.AddSingleton<UpstreamClients>();
+        services.TryAddSingleton<UpstreamClients>();
         services.AddSingleton<HitForwarder>();
         services.AddSingleton<ScriptCache>();
         services.AddSingleton<ScriptFetcher>();

@@ -32,21 +32,20 @@ internal sealed class ClientInfoResolver
     {
         var request = context.Request;
         var peer = Normalize(context.Connection.RemoteIpAddress);
-        var socketIp = peer?.ToString();
 
         if (_edge == EdgeKind.Direct || peer is null || !IsTrusted(peer) || !SecretMatches(request.Headers))
         {
-            return new ClientInfo(socketIp, null, null, request.IsHttps, FromTrustedEdge: false);
+            return new ClientInfo(peer?.ToString(), null, null, request.IsHttps, FromTrustedEdge: false);
         }
 
         var headers = request.Headers;
         return _edge switch
         {
-            EdgeKind.CloudflareWorker => FromHeaders(headers, EdgeHeaders.WorkerClientIp, EdgeHeaders.WorkerCountry, EdgeHeaders.WorkerRegion, EdgeHeaders.WorkerProto, socketIp, request.IsHttps),
-            EdgeKind.Cloudflare => FromHeaders(headers, EdgeHeaders.CloudflareConnectingIp, EdgeHeaders.CloudflareCountry, EdgeHeaders.CloudflareRegion, EdgeHeaders.ForwardedProto, socketIp, request.IsHttps),
-            EdgeKind.GoogleLoadBalancer => FromGoogleLoadBalancer(headers, socketIp, request.IsHttps),
-            EdgeKind.ReverseProxy => FromReverseProxy(headers, socketIp, request.IsHttps),
-            _ => new ClientInfo(socketIp, null, null, request.IsHttps, FromTrustedEdge: false),
+            EdgeKind.CloudflareWorker => FromHeaders(headers, EdgeHeaders.WorkerClientIp, EdgeHeaders.WorkerCountry, EdgeHeaders.WorkerRegion, EdgeHeaders.WorkerProto, peer, request.IsHttps),
+            EdgeKind.Cloudflare => FromHeaders(headers, EdgeHeaders.CloudflareConnectingIp, EdgeHeaders.CloudflareCountry, EdgeHeaders.CloudflareRegion, EdgeHeaders.ForwardedProto, peer, request.IsHttps),
+            EdgeKind.GoogleLoadBalancer => FromGoogleLoadBalancer(headers, peer, request.IsHttps),
+            EdgeKind.ReverseProxy => FromReverseProxy(headers, peer, request.IsHttps),
+            _ => new ClientInfo(peer.ToString(), null, null, request.IsHttps, FromTrustedEdge: false),
         };
     }
 
@@ -82,24 +81,24 @@ internal sealed class ClientInfoResolver
             MemoryMarshal.AsBytes(_secret.AsSpan()));
     }
 
-    private ClientInfo FromHeaders(IHeaderDictionary headers, string ipHeader, string countryHeader, string regionHeader, string protoHeader, string? socketIp, bool socketHttps)
+    private ClientInfo FromHeaders(IHeaderDictionary headers, string ipHeader, string countryHeader, string regionHeader, string protoHeader, IPAddress peer, bool socketHttps)
     {
-        var ip = SingleIp(headers[ipHeader]) ?? socketIp;
+        var ip = SingleIp(headers[ipHeader]) ?? peer.ToString();
         var (countryRegion, country) = _geo.Get(headers[countryHeader], headers[regionHeader]);
         return new ClientInfo(ip, countryRegion, country, IsHttps(headers[protoHeader], socketHttps), FromTrustedEdge: true);
     }
 
-    private ClientInfo FromGoogleLoadBalancer(IHeaderDictionary headers, string? socketIp, bool socketHttps)
+    private ClientInfo FromGoogleLoadBalancer(IHeaderDictionary headers, IPAddress peer, bool socketHttps)
     {
         // The ALB appends "<client ip>,<load balancer ip>" to whatever the client sent: the client is second from the right.
-        var ip = ForwardedForEntryFromRight(headers[EdgeHeaders.ForwardedFor], 1) ?? socketIp;
+        var ip = ForwardedForEntryFromRight(headers[EdgeHeaders.ForwardedFor], 1) ?? peer.ToString();
         var (countryRegion, country) = _geo.Get(headers[EdgeHeaders.GclbCountry], headers[EdgeHeaders.GclbRegion]);
         return new ClientInfo(ip, countryRegion, country, IsHttps(headers[EdgeHeaders.ForwardedProto], socketHttps), FromTrustedEdge: true);
     }
 
-    private ClientInfo FromReverseProxy(IHeaderDictionary headers, string? socketIp, bool socketHttps)
+    private ClientInfo FromReverseProxy(IHeaderDictionary headers, IPAddress peer, bool socketHttps)
     {
-        var ip = FirstUntrustedFromRight(headers[EdgeHeaders.ForwardedFor]) ?? socketIp;
+        var ip = FirstUntrustedFromRight(headers[EdgeHeaders.ForwardedFor]) ?? peer.ToString();
         (string? CountryRegion, string? Country) geo = headers[EdgeHeaders.ForwardedCountryRegion] is { Count: 1 } combined
             ? _geo.GetCombined(combined[0])
             : _geo.Get(headers[EdgeHeaders.ForwardedCountry], headers[EdgeHeaders.ForwardedRegion]);

@@ -17,6 +17,13 @@ internal sealed class UpstreamClients : IDisposable
         Scripts = new HttpMessageInvoker(CreateHandler(options.Forwarding.ConnectTimeout, DecompressionMethods.GZip | DecompressionMethods.Brotli | DecompressionMethods.Deflate), disposeHandler: true);
     }
 
+    /// <summary>Over given handlers: benchmarks measure the gateway's own work against an in-memory upstream.</summary>
+    internal UpstreamClients(HttpMessageHandler hits, HttpMessageHandler scripts)
+    {
+        Hits = new HttpMessageInvoker(hits, disposeHandler: true);
+        Scripts = new HttpMessageInvoker(scripts, disposeHandler: true);
+    }
+
     /// <summary>Streams measurement hits: bytes in both directions pass as they are.</summary>
     public HttpMessageInvoker Hits { get; }
 
