@@ -4,7 +4,7 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { freePort, waitFor, tempDir, request, TEST_DIR } from "./util.mjs";
+import { freePort, waitFor, tempDir, request, registerPid, TEST_DIR } from "./util.mjs";
 
 export const TAG_IDS = ["G-ABC123", "GTM-XYZ789"];
 
@@ -47,6 +47,7 @@ export async function startGateway({ name, upstream, env = {}, wrap = [] }) {
   const log = fs.openSync(logPath, "a");
   fs.writeSync(log, `# ${argv.join(" ")}\n# env: ${JSON.stringify(full)}\n`);
   const proc = spawn(argv[0], argv.slice(1), { env: full, cwd: dir, stdio: ["ignore", log, log] });
+  registerPid(proc.pid, path.basename(argv.at(-1)));
   let exit = null;
   const exited = new Promise((resolve) => proc.on("exit", (code, signal) => resolve((exit = { code, signal }))));
 
@@ -55,12 +56,13 @@ export async function startGateway({ name, upstream, env = {}, wrap = [] }) {
   try {
     await waitFor(
       async () => {
-        if (exit) throw new Error(`gateway exited early (${JSON.stringify(exit)}); log: ${logPath}\n${readTail(logPath)}`);
+        if (exit) return true;
         const r = await request(`${managementUrl}/readyz`, { timeoutMs: 1000 });
         return r.status === 200;
       },
       { timeoutMs: 30000, what: `gateway ${name} /readyz`, intervalMs: 150 },
     );
+    if (exit) throw new Error(`gateway exited at start-up (${JSON.stringify(exit)})`);
   } catch (err) {
     proc.kill("SIGKILL");
     err.message += `\n--- gateway log (${logPath}) ---\n${readTail(logPath)}`;
