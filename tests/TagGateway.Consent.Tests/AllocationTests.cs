@@ -11,6 +11,9 @@ public class AllocationTests
         + "&gdpr_consent=CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA.YAAAAAAAAAAA&gpp=DBABMA%7ECPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA&gpp_sid=2"
         + "&dl=https%3A%2F%2Fexample.com%2F&dt=Home&en=page_view&_et=12";
 
+    // A TC string longer than the stack buffer, so the pooled path is measured too.
+    private static readonly string LongTcQuery = "v=2&gcd=13v3v3v3v5&gdpr=1&gdpr_consent=C" + new string('A', 1500) + ".YAAAAAAAAAAA";
+
     private static readonly byte[] Body = Encoding.UTF8.GetBytes("en=page_view&_et=1\r\nen=purchase&gcs=G100&gcd=13q3q3q3q5\r\nen=scroll&npa=1\r\n");
 
     [Fact]
@@ -35,6 +38,7 @@ public class AllocationTests
     {
         int sent = 0;
         ConsentSignals url = ConsentSignals.FromQuery(Query, globalPrivacyControl: true);
+        sent += ConsentSignals.FromQuery(LongTcQuery, globalPrivacyControl: false).TcfConsent == SignalPresence.WellFormed ? 1 : 0;
         foreach (ReadOnlySpan<byte> line in HitBody.EnumerateLines(Body))
         {
             ConsentDecision decision = policy.Decide(url.WithOverrides(line), "US-CA");

@@ -9,22 +9,62 @@ internal interface IConsentLogSink : IAsyncDisposable
     ValueTask FlushAsync(CancellationToken cancellationToken);
 }
 
-/// <summary>Lines to a stream (stdout in production), buffered and flushed after each drained batch.</summary>
+/// <summary>
+/// Lines to a stream (stdout in production). Lines are gathered into writes of at most 4 KiB that always end on a line
+/// boundary: the host's console logger shares stdout, and a pipe write of up to PIPE_BUF (4096) bytes is never interleaved
+/// with another writer's, so no audit line is ever torn.
+/// </summary>
 internal sealed class StreamLogSink : IConsentLogSink
 {
-    private readonly BufferedStream _stream;
+    internal const int ChunkSize = 4096;
+
+    private readonly Stream _stream;
+    private readonly byte[] _buffer = new byte[ChunkSize];
+    private int _length;
 
     public StreamLogSink(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        _stream = new BufferedStream(stream, 64 * 1024);
+        _stream = stream;
     }
 
-    public void WriteLine(ReadOnlySpan<byte> line) => _stream.Write(line);
+    public void WriteLine(ReadOnlySpan<byte> line)
+    {
+        if (_length + line.Length > ChunkSize)
+        {
+            WriteBuffer();
+        }
 
-    public ValueTask FlushAsync(CancellationToken cancellationToken) => new(_stream.FlushAsync(cancellationToken));
+        if (line.Length > ChunkSize)
+        {
+            _stream.Write(line);
+            return;
+        }
 
-    public ValueTask DisposeAsync() => _stream.DisposeAsync();
+        line.CopyTo(_buffer.AsSpan(_length));
+        _length += line.Length;
+    }
+
+    public async ValueTask FlushAsync(CancellationToken cancellationToken)
+    {
+        WriteBuffer();
+        await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        WriteBuffer();
+        await _stream.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private void WriteBuffer()
+    {
+        if (_length > 0)
+        {
+            _stream.Write(_buffer, 0, _length);
+            _length = 0;
+        }
+    }
 }
 
 /// <summary>

@@ -28,7 +28,8 @@ internal sealed partial class ConsentPolicy : IConsentPolicy, IDisposable
     public bool TryGetDestination(ReadOnlySpan<char> name, out ConsentDestination destination)
     {
         bool found = _snapshot.Destinations.TryGetIndex(name, out int index);
-        destination = (ConsentDestination)index;
+        // Not found maps to an index no decision holds, so a caller that ignores the result still gets "blocked".
+        destination = found ? (ConsentDestination)index : (ConsentDestination)(-1);
         return found;
     }
 

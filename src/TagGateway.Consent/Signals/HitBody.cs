@@ -33,7 +33,7 @@ public ref struct HitBodyLineEnumerator<TChar>
 
     public bool MoveNext()
     {
-        TChar newLine = TChar.CreateTruncating('\n');
+        TChar newLine = CodeUnit.From<TChar>('\n');
         while (!_rest.IsEmpty)
         {
             int end = _rest.IndexOf(newLine);
@@ -80,7 +80,7 @@ public ref struct HitBodyLineEnumerator<TChar>
 
     private static bool IsBlank(TChar c)
     {
-        int value = int.CreateTruncating(c);
+        int value = CodeUnit.ToInt(c);
         return value is '\r' or ' ' or '\t';
     }
 }

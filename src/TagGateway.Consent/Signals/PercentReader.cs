@@ -1,4 +1,8 @@
+using System.Buffers;
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
 
 namespace TagGateway.Consent.Signals;
 
@@ -22,6 +26,7 @@ internal ref struct PercentReader<TChar>
 
     public bool IsMalformed { get; private set; }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryRead(out byte value)
     {
         value = 0;
@@ -30,7 +35,7 @@ internal ref struct PercentReader<TChar>
             return false;
         }
 
-        int c = int.CreateTruncating(_source[_index]);
+        int c = CodeUnit.ToInt(_source[_index]);
         if (c == '%')
         {
             if (_index + 2 >= _source.Length)
@@ -39,8 +44,8 @@ internal ref struct PercentReader<TChar>
                 return false;
             }
 
-            int hi = HexValue(int.CreateTruncating(_source[_index + 1]));
-            int lo = HexValue(int.CreateTruncating(_source[_index + 2]));
+            int hi = HexValue(CodeUnit.ToInt(_source[_index + 1]));
+            int lo = HexValue(CodeUnit.ToInt(_source[_index + 2]));
             if ((hi | lo) < 0)
             {
                 IsMalformed = true;
@@ -73,6 +78,29 @@ internal ref struct PercentReader<TChar>
     /// <summary>Decodes the whole value into <paramref name="destination"/>; -1 when malformed or longer than the buffer.</summary>
     public static int Decode(ReadOnlySpan<TChar> source, Span<byte> destination)
     {
+        // Fast path for longer values: nearly every real value is plain ASCII without escapes, a vectorised narrowing
+        // copy. Short ones (gcs, npa…) are cheaper through the scalar loop below.
+        if (source.Length > 16 && source.Length <= destination.Length)
+        {
+            if (typeof(TChar) == typeof(char))
+            {
+                ReadOnlySpan<char> chars = MemoryMarshal.Cast<TChar, char>(source);
+                if (chars.IndexOfAny('%', '+') < 0 && Ascii.FromUtf16(chars, destination, out int written) == OperationStatus.Done)
+                {
+                    return written;
+                }
+            }
+            else if (typeof(TChar) == typeof(byte))
+            {
+                ReadOnlySpan<byte> bytes = MemoryMarshal.Cast<TChar, byte>(source);
+                if (bytes.IndexOfAny((byte)'%', (byte)'+') < 0 && Ascii.IsValid(bytes))
+                {
+                    bytes.CopyTo(destination);
+                    return bytes.Length;
+                }
+            }
+        }
+
         var reader = new PercentReader<TChar>(source);
         int length = 0;
         while (reader.TryRead(out byte b))

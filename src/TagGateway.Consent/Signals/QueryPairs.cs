@@ -6,15 +6,11 @@ namespace TagGateway.Consent.Signals;
 internal ref struct QueryPairs<TChar>
     where TChar : unmanaged, IBinaryInteger<TChar>
 {
-    private static readonly TChar Ampersand = TChar.CreateTruncating('&');
-    private static readonly TChar EqualsSign = TChar.CreateTruncating('=');
-    private static readonly TChar Question = TChar.CreateTruncating('?');
-
     private ReadOnlySpan<TChar> _rest;
 
     public QueryPairs(ReadOnlySpan<TChar> query)
     {
-        _rest = !query.IsEmpty && query[0] == Question ? query[1..] : query;
+        _rest = !query.IsEmpty && CodeUnit.ToInt(query[0]) == '?' ? query[1..] : query;
         Name = default;
         Value = default;
     }
@@ -27,7 +23,7 @@ internal ref struct QueryPairs<TChar>
     {
         while (!_rest.IsEmpty)
         {
-            int end = _rest.IndexOf(Ampersand);
+            int end = _rest.IndexOf(CodeUnit.From<TChar>('&'));
             ReadOnlySpan<TChar> pair;
             if (end < 0)
             {
@@ -45,7 +41,7 @@ internal ref struct QueryPairs<TChar>
                 continue;
             }
 
-            int eq = pair.IndexOf(EqualsSign);
+            int eq = pair.IndexOf(CodeUnit.From<TChar>('='));
             Name = eq < 0 ? pair : pair[..eq];
             Value = eq < 0 ? default : pair[(eq + 1)..];
             return true;
@@ -81,7 +77,7 @@ internal ref struct QueryPairs<TChar>
 
         for (int i = 0; i < raw.Length; i++)
         {
-            if (int.CreateTruncating(raw[i]) != name[i])
+            if (CodeUnit.ToInt(raw[i]) != name[i])
             {
                 return false;
             }

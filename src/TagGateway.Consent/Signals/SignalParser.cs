@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Numerics;
+using System.Text;
 
 namespace TagGateway.Consent.Signals;
 
@@ -25,96 +27,147 @@ internal static class SignalParser
     private const int GcdMinLength = 10;
     private const int GcdMaxLength = 64;
 
+    // TC and GPP strings run to a few hundred characters, rarely a few kilobytes; anything past a URL's length is garbage.
+    private const int LongValueStackLength = 512;
+    private const int LongValueMaxLength = 16 * 1024;
+
+    private const string Base64Url = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    private static readonly SearchValues<byte> TcfCharacters = SearchValues.Create(Encoding.ASCII.GetBytes(Base64Url + "."));
+    private static readonly SearchValues<byte> GppCharacters = SearchValues.Create(Encoding.ASCII.GetBytes(Base64Url + ".~"));
+
     public static void Apply<TChar>(ref uint types, ref SignalFlags flags, ReadOnlySpan<TChar> query)
         where TChar : unmanaged, IBinaryInteger<TChar>
     {
-        var pairs = new QueryPairs<TChar>(query);
-        while (pairs.MoveNext())
+        ReadOnlySpan<TChar> rest = !query.IsEmpty && CodeUnit.ToInt(query[0]) == '?' ? query[1..] : query;
+        while (!rest.IsEmpty)
         {
-            switch (Identify(pairs.Name))
+            int end = rest.IndexOf(CodeUnit.From<TChar>('&'));
+            ReadOnlySpan<TChar> pair;
+            if (end < 0)
             {
-                case ConsentParameter.Gcs:
-                    ApplyGcs(ref types, ref flags, pairs.Value);
-                    break;
-                case ConsentParameter.Gcd:
-                    ApplyGcd(ref types, ref flags, pairs.Value);
-                    break;
-                case ConsentParameter.Npa:
-                    flags = (flags & ~SignalFlags.NpaFamily) | ReadBinary(pairs.Value, SignalFlags.NpaPresent, SignalFlags.NpaSet, SignalFlags.NpaMalformed);
-                    break;
-                case ConsentParameter.Dma:
-                    flags = (flags & ~SignalFlags.DmaFamily) | ReadBinary(pairs.Value, SignalFlags.DmaPresent, SignalFlags.DmaSet, SignalFlags.DmaMalformed);
-                    break;
-                case ConsentParameter.Gdpr:
-                    flags = (flags & ~SignalFlags.GdprFamily) | ReadBinary(pairs.Value, SignalFlags.GdprPresent, SignalFlags.GdprSet, SignalFlags.GdprMalformed);
-                    break;
-                case ConsentParameter.DmaCps:
-                    // Purpose letters are undocumented: record only that purposes were sent.
-                    flags = pairs.Value.IsEmpty ? flags & ~SignalFlags.DmaCpsPresent : flags | SignalFlags.DmaCpsPresent;
-                    break;
-                case ConsentParameter.Gcu:
-                    flags |= SignalFlags.GcuPresent;
-                    break;
-                case ConsentParameter.Gcut:
-                    flags |= SignalFlags.GcutPresent;
-                    break;
-                case ConsentParameter.GdprConsent:
-                    flags = (flags & ~SignalFlags.TcfFamily) | SignalFlags.TcfPresent
-                        | (IsWellFormedTcf(pairs.Value) ? SignalFlags.None : SignalFlags.TcfMalformed);
-                    break;
-                case ConsentParameter.Gpp:
-                    flags = (flags & ~SignalFlags.GppFamily) | SignalFlags.GppPresent
-                        | (IsWellFormedGpp(pairs.Value) ? SignalFlags.None : SignalFlags.GppMalformed);
-                    break;
-                case ConsentParameter.GppSid:
-                    flags = (flags & ~SignalFlags.GppSidFamily) | SignalFlags.GppSidPresent
-                        | (IsWellFormedGppSid(pairs.Value) ? SignalFlags.None : SignalFlags.GppSidMalformed);
-                    break;
-                default:
-                    break;
+                pair = rest;
+                rest = default;
             }
+            else
+            {
+                pair = rest[..end];
+                rest = rest[(end + 1)..];
+            }
+
+            // Most GA4 parameters (v, tid, _p, ep.*, pr1, ul, sr…) are rejected on their first character, before the
+            // pair is even split; consent names all start with g, n or d (or an escape).
+            if (pair.Length < 3 || CodeUnit.ToInt(pair[0]) is not ('g' or 'n' or 'd' or '%'))
+            {
+                continue;
+            }
+
+            int eq = pair.IndexOf(CodeUnit.From<TChar>('='));
+            ReadOnlySpan<TChar> name = eq < 0 ? pair : pair[..eq];
+            ReadOnlySpan<TChar> value = eq < 0 ? default : pair[(eq + 1)..];
+            ConsentParameter parameter = Identify(name);
+            if (parameter != ConsentParameter.None)
+            {
+                ApplyParameter(ref types, ref flags, parameter, value);
+            }
+        }
+    }
+
+    private static void ApplyParameter<TChar>(ref uint types, ref SignalFlags flags, ConsentParameter parameter, ReadOnlySpan<TChar> value)
+        where TChar : unmanaged, IBinaryInteger<TChar>
+    {
+        switch (parameter)
+        {
+            case ConsentParameter.Gcs:
+                ApplyGcs(ref types, ref flags, value);
+                break;
+            case ConsentParameter.Gcd:
+                ApplyGcd(ref types, ref flags, value);
+                break;
+            case ConsentParameter.Npa:
+                flags = (flags & ~SignalFlags.NpaFamily) | ReadBinary(value, SignalFlags.NpaPresent, SignalFlags.NpaSet, SignalFlags.NpaMalformed);
+                break;
+            case ConsentParameter.Dma:
+                flags = (flags & ~SignalFlags.DmaFamily) | ReadBinary(value, SignalFlags.DmaPresent, SignalFlags.DmaSet, SignalFlags.DmaMalformed);
+                break;
+            case ConsentParameter.Gdpr:
+                flags = (flags & ~SignalFlags.GdprFamily) | ReadBinary(value, SignalFlags.GdprPresent, SignalFlags.GdprSet, SignalFlags.GdprMalformed);
+                break;
+            case ConsentParameter.DmaCps:
+                // Purpose letters are undocumented: record only that purposes were sent.
+                flags = value.IsEmpty ? flags & ~SignalFlags.DmaCpsPresent : flags | SignalFlags.DmaCpsPresent;
+                break;
+            case ConsentParameter.Gcu:
+                flags |= SignalFlags.GcuPresent;
+                break;
+            case ConsentParameter.Gcut:
+                flags |= SignalFlags.GcutPresent;
+                break;
+            case ConsentParameter.GdprConsent:
+                flags = (flags & ~SignalFlags.TcfFamily) | SignalFlags.TcfPresent
+                    | (IsWellFormedLong(value, parameter) ? SignalFlags.None : SignalFlags.TcfMalformed);
+                break;
+            case ConsentParameter.Gpp:
+                flags = (flags & ~SignalFlags.GppFamily) | SignalFlags.GppPresent
+                    | (IsWellFormedLong(value, parameter) ? SignalFlags.None : SignalFlags.GppMalformed);
+                break;
+            case ConsentParameter.GppSid:
+                flags = (flags & ~SignalFlags.GppSidFamily) | SignalFlags.GppSidPresent
+                    | (IsWellFormedLong(value, parameter) ? SignalFlags.None : SignalFlags.GppSidMalformed);
+                break;
+            default:
+                break;
         }
     }
 
     internal static ConsentParameter Identify<TChar>(ReadOnlySpan<TChar> rawName)
         where TChar : unmanaged, IBinaryInteger<TChar>
     {
-        // Most GA4 parameters (v, tid, _p, ep.*, pr1…) are rejected here before any decoding.
-        if (rawName.Length is < 3 or > 36)
+        if (rawName.Length is < 3 or > 12)
         {
-            return ConsentParameter.None;
+            // Up to 36 raw characters can still spell a 12-letter name when every letter is escaped.
+            return rawName.Length is >= 3 and <= 36 ? IdentifyEscaped(rawName) : ConsentParameter.None;
         }
 
-        int first = int.CreateTruncating(rawName[0]);
-        if (first is not ('g' or 'n' or 'd' or '%'))
+        // Names are plain ASCII in practice: match them as they are, without a decode buffer.
+        Span<byte> name = stackalloc byte[12];
+        int length = 0;
+        foreach (TChar c in rawName)
         {
-            return ConsentParameter.None;
+            int value = CodeUnit.ToInt(c);
+            if (value is '%' or '+' or > 0x7F)
+            {
+                return IdentifyEscaped(rawName);
+            }
+
+            name[length++] = (byte)value;
         }
 
+        return Match(name[..length]);
+    }
+
+    private static ConsentParameter IdentifyEscaped<TChar>(ReadOnlySpan<TChar> rawName)
+        where TChar : unmanaged, IBinaryInteger<TChar>
+    {
         Span<byte> buffer = stackalloc byte[12];
         int length = PercentReader<TChar>.Decode(rawName, buffer);
-        if (length < 0)
-        {
-            return ConsentParameter.None;
-        }
-
-        ReadOnlySpan<byte> name = buffer[..length];
-        return length switch
-        {
-            3 when name.SequenceEqual("gcs"u8) => ConsentParameter.Gcs,
-            3 when name.SequenceEqual("gcd"u8) => ConsentParameter.Gcd,
-            3 when name.SequenceEqual("npa"u8) => ConsentParameter.Npa,
-            3 when name.SequenceEqual("dma"u8) => ConsentParameter.Dma,
-            3 when name.SequenceEqual("gcu"u8) => ConsentParameter.Gcu,
-            3 when name.SequenceEqual("gpp"u8) => ConsentParameter.Gpp,
-            4 when name.SequenceEqual("gcut"u8) => ConsentParameter.Gcut,
-            4 when name.SequenceEqual("gdpr"u8) => ConsentParameter.Gdpr,
-            7 when name.SequenceEqual("dma_cps"u8) => ConsentParameter.DmaCps,
-            7 when name.SequenceEqual("gpp_sid"u8) => ConsentParameter.GppSid,
-            12 when name.SequenceEqual("gdpr_consent"u8) => ConsentParameter.GdprConsent,
-            _ => ConsentParameter.None,
-        };
+        return length < 0 ? ConsentParameter.None : Match(buffer[..length]);
     }
+
+    private static ConsentParameter Match(ReadOnlySpan<byte> name) => name.Length switch
+    {
+        3 when name.SequenceEqual("gcs"u8) => ConsentParameter.Gcs,
+        3 when name.SequenceEqual("gcd"u8) => ConsentParameter.Gcd,
+        3 when name.SequenceEqual("npa"u8) => ConsentParameter.Npa,
+        3 when name.SequenceEqual("dma"u8) => ConsentParameter.Dma,
+        3 when name.SequenceEqual("gcu"u8) => ConsentParameter.Gcu,
+        3 when name.SequenceEqual("gpp"u8) => ConsentParameter.Gpp,
+        4 when name.SequenceEqual("gcut"u8) => ConsentParameter.Gcut,
+        4 when name.SequenceEqual("gdpr"u8) => ConsentParameter.Gdpr,
+        7 when name.SequenceEqual("dma_cps"u8) => ConsentParameter.DmaCps,
+        7 when name.SequenceEqual("gpp_sid"u8) => ConsentParameter.GppSid,
+        12 when name.SequenceEqual("gdpr_consent"u8) => ConsentParameter.GdprConsent,
+        _ => ConsentParameter.None,
+    };
 
     private static void ApplyGcs<TChar>(ref uint types, ref SignalFlags flags, ReadOnlySpan<TChar> raw)
         where TChar : unmanaged, IBinaryInteger<TChar>
@@ -242,80 +295,57 @@ internal static class SignalParser
         return buffer[0] == '1' ? present | set : present;
     }
 
+    /// <summary>Decodes a long value (TC string, GPP string) into a stack or pooled buffer and checks its shape.</summary>
+    private static bool IsWellFormedLong<TChar>(ReadOnlySpan<TChar> raw, ConsentParameter parameter)
+        where TChar : unmanaged, IBinaryInteger<TChar>
+    {
+        if (raw.IsEmpty || raw.Length > LongValueMaxLength)
+        {
+            return false;
+        }
+
+        // Stack buffers are zeroed on entry, so short values (gpp_sid) get a small one.
+        byte[]? rented = null;
+        Span<byte> buffer = raw.Length <= 32 ? stackalloc byte[32]
+            : raw.Length <= LongValueStackLength ? stackalloc byte[LongValueStackLength]
+            : (rented = ArrayPool<byte>.Shared.Rent(raw.Length));
+        try
+        {
+            // Decoding never lengthens a value, so the buffer always suffices and -1 means malformed.
+            int length = PercentReader<TChar>.Decode(raw, buffer);
+            ReadOnlySpan<byte> value = buffer[..Math.Max(length, 0)];
+            return length > 0 && parameter switch
+            {
+                ConsentParameter.GdprConsent => IsWellFormedTcf(value),
+                ConsentParameter.Gpp => IsWellFormedGpp(value),
+                _ => IsWellFormedGppSid(value),
+            };
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
     /// <summary>TCF TC string: base64url segments separated by '.', none empty.</summary>
-    internal static bool IsWellFormedTcf<TChar>(ReadOnlySpan<TChar> raw)
-        where TChar : unmanaged, IBinaryInteger<TChar>
+    private static bool IsWellFormedTcf(ReadOnlySpan<byte> value) =>
+        value.IndexOfAnyExcept(TcfCharacters) < 0
+        && value[0] != '.' && value[^1] != '.' && value.IndexOf(".."u8) < 0;
+
+    /// <summary>GPP string: a header section starting with 'D', then '~'-separated base64url sections ('.' marks sub-sections), none empty.</summary>
+    private static bool IsWellFormedGpp(ReadOnlySpan<byte> value) =>
+        value[0] == 'D' && value.IndexOfAnyExcept(GppCharacters) < 0
+        && value[^1] != '~' && value.IndexOf("~~"u8) < 0;
+
+    /// <summary>GPP section ids: integers of up to five digits (or -1) separated by ',' or '_'.</summary>
+    private static bool IsWellFormedGppSid(ReadOnlySpan<byte> value)
     {
-        var reader = new PercentReader<TChar>(raw);
-        int segment = 0;
-        while (reader.TryRead(out byte b))
-        {
-            if (b == '.')
-            {
-                if (segment == 0)
-                {
-                    return false;
-                }
-
-                segment = 0;
-            }
-            else if (IsBase64Url(b))
-            {
-                segment++;
-            }
-            else
-            {
-                return false;
-            }
-        }
-
-        return !reader.IsMalformed && segment > 0;
-    }
-
-    /// <summary>GPP string: a header section starting with 'D', then '~'-separated base64url sections ('.' marks sub-sections).</summary>
-    internal static bool IsWellFormedGpp<TChar>(ReadOnlySpan<TChar> raw)
-        where TChar : unmanaged, IBinaryInteger<TChar>
-    {
-        var reader = new PercentReader<TChar>(raw);
-        int position = 0;
-        int section = 0;
-        while (reader.TryRead(out byte b))
-        {
-            if (position++ == 0 && b != 'D')
-            {
-                return false;
-            }
-
-            if (b == '~')
-            {
-                if (section == 0)
-                {
-                    return false;
-                }
-
-                section = 0;
-            }
-            else if (IsBase64Url(b) || b == '.')
-            {
-                section++;
-            }
-            else
-            {
-                return false;
-            }
-        }
-
-        return !reader.IsMalformed && section > 0;
-    }
-
-    /// <summary>GPP section ids: integers (or -1) separated by ',' or '_'.</summary>
-    internal static bool IsWellFormedGppSid<TChar>(ReadOnlySpan<TChar> raw)
-        where TChar : unmanaged, IBinaryInteger<TChar>
-    {
-        var reader = new PercentReader<TChar>(raw);
         int digits = 0;
         bool sign = false;
-        while (reader.TryRead(out byte b))
+        foreach (byte b in value)
         {
             if (b is (byte)',' or (byte)'_')
             {
@@ -341,10 +371,8 @@ internal static class SignalParser
             }
         }
 
-        return !reader.IsMalformed && digits > 0;
+        return digits > 0;
     }
-
-    private static bool IsBase64Url(byte b) => char.IsAsciiLetterOrDigit((char)b) || b is (byte)'-' or (byte)'_';
 }
 
 internal enum ConsentParameter

@@ -59,6 +59,8 @@ public class ConsentOptionsTests
         Assert.False(decision.For(ConsentDestination.Meta).MaySend);
         Assert.True(policy.TryGetDestination("snap", out ConsentDestination snap));
         Assert.Equal("Snap", decision.For(snap).Name);
+        Assert.False(policy.TryGetDestination("Pinterest", out ConsentDestination missing));
+        Assert.False(decision.For(missing).MaySend);
     }
 
     [Fact]

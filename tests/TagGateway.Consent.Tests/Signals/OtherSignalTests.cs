@@ -62,6 +62,19 @@ public class OtherSignalTests
     }
 
     [Theory]
+    [InlineData(600, SignalPresence.WellFormed)]    // beyond the stack buffer: decoded in a pooled one
+    [InlineData(9000, SignalPresence.WellFormed)]
+    [InlineData(17000, SignalPresence.Malformed)]   // longer than any URL could carry
+    public void Long_tc_strings(int length, SignalPresence expected)
+    {
+        string tc = "C" + new string('P', length / 2) + "." + new string('Y', length - (length / 2) - 2);
+        Assert.Equal(length, tc.Length);
+
+        Assert.Equal(expected, ConsentSignals.FromQuery("gdpr=1&gdpr_consent=" + tc, false).TcfConsent);
+        Assert.Equal(SignalPresence.Malformed, ConsentSignals.FromQuery("gdpr_consent=" + tc + "..", false).TcfConsent);
+    }
+
+    [Theory]
     [InlineData("gpp=DBABMA~CPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA", SignalPresence.WellFormed)]
     [InlineData("gpp=DBABBg~BVQqAAAAAgA.QA", SignalPresence.WellFormed)]
     [InlineData("gpp=DBABMA%7ECPXxRfAPXxRfAAfKABENB-CgAAAAAAAAAAYgAAAAAAAA", SignalPresence.WellFormed)]
