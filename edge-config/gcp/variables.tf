@@ -65,7 +65,7 @@ variable "backend" {
 # --- Cloud Run -------------------------------------------------------------
 
 variable "image" {
-  description = "Container image of the gateway (see Dockerfile), e.g. europe-west1-docker.pkg.dev/my-project/taggateway/taggateway:1.0.0. Only for backend = \"cloud_run\"."
+  description = "Container image of the gateway (the repository's Dockerfile.aot), e.g. europe-west1-docker.pkg.dev/my-project/taggateway/taggateway:1.0.0. Only for backend = \"cloud_run\"."
   type        = string
   default     = ""
 }

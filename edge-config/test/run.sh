@@ -43,7 +43,7 @@ done
 if [[ ${#missing[@]} -gt 0 && "${EDGE_SKIP_APT:-}" != "1" ]]; then
   log "installing ${missing[*]} (apt-get)"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null
+  apt-get update -qq >/dev/null || log "apt-get update failed; trying the package lists already here"
   installable=()
   for pkg in "${missing[@]}"; do
     policy="$(apt-cache policy "$pkg" 2>/dev/null || true)"
@@ -54,7 +54,8 @@ if [[ ${#missing[@]} -gt 0 && "${EDGE_SKIP_APT:-}" != "1" ]]; then
     fi
   done
   if [[ ${#installable[@]} -gt 0 ]]; then
-    apt-get install -y -qq --no-install-recommends "${installable[@]}" >/dev/null
+    apt-get install -y -qq --no-install-recommends "${installable[@]}" >/dev/null \
+      || log "apt-get install ${installable[*]} failed"
   fi
 fi
 for cmd in nginx systemd-analyze; do
