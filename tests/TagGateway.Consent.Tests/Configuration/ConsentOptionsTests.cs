@@ -115,4 +115,32 @@ public class ConsentOptionsTests
         Assert.Equal(2, provider.GetServices<IValidateOptions<ConsentOptions>>().Count());
         Assert.Equal(count, services.Count);
     }
+
+    [Fact]
+    public void Reload_swaps_the_policy_whole()
+    {
+        IConfigurationRoot configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Consent:Destinations:Meta:Enabled"] = "true" })
+            .Build();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddTagGatewayConsent(configuration);
+        using ServiceProvider provider = services.BuildServiceProvider();
+        IConsentPolicy policy = provider.GetRequiredService<IConsentPolicy>();
+        ConsentSignals granted = ConsentSignals.FromQuery("gcd=13v3v3v3v5", false);
+        ConsentDecision before = policy.Decide(granted, "US");
+
+        configuration["Consent:Destinations:Meta:Enabled"] = "false";
+        configuration["Consent:Destinations:Snap:SendRequires"] = "AdStorage";
+        configuration.Reload();
+        ConsentDecision after = policy.Decide(granted, "US");
+
+        Assert.True(before.For(ConsentDestination.Meta).MaySend);
+        Assert.False(after.For(ConsentDestination.Meta).MaySend);
+        Assert.True(after.For("Snap").MaySend);
+
+        // A decision already made keeps the table it was made with.
+        Assert.Equal(5, before.DestinationCount);
+        Assert.Equal(6, after.DestinationCount);
+    }
 }
