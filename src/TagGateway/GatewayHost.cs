@@ -2,7 +2,10 @@ using System.Reflection;
 using Microsoft.Extensions.Configuration.Json;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using TagGateway.Capi;
 using TagGateway.ClientIdentity;
+using TagGateway.Consent;
+using TagGateway.Consent.Management;
 using TagGateway.Configuration;
 using TagGateway.Demo;
 using TagGateway.Forwarding;
@@ -66,6 +69,11 @@ public static class GatewayHost
         services.AddSingleton<ScriptFetcher>();
         services.AddSingleton<ScriptEndpoint>();
 
+        // Consent decided per event, and the optional conversion-API fan-out of forwarded hits.
+        services.AddTagGatewayConsent(builder.Configuration);
+        services.AddTagGatewayCapi(builder.Configuration);
+        services.AddSingleton<CollectHitObserver>();
+
         if (options.Demo.Enabled is true)
         {
             services.AddSingleton<DemoSite>();
@@ -75,7 +83,11 @@ public static class GatewayHost
         app.Services.GetRequiredService<PrometheusExporter>();
         app.UseListeners();
         app.UseRouting();
-        app.MapManagement();
+        app.UseListenerEndpointFilter();
+        var management = app.MapManagement();
+        management.MapConsentExplain();
+        management.MapCapiManagement();
+        app.MapPublic(options);
         LogStartup(app, options);
         return app;
     }
@@ -152,6 +164,7 @@ public static class GatewayHost
         }
     }
 
+    /// <summary>The measurement path is handled before routing (it is the hot path); the rest is routed.</summary>
     private static void UseListeners(this WebApplication app)
     {
         var handler = app.Services.GetRequiredService<MeasurementRequestHandler>();
@@ -160,26 +173,36 @@ public static class GatewayHost
         {
             switch (Listeners.KindOf(context))
             {
-                case ListenerKind.Management:
-                    return next(context);
                 case ListenerKind.DemoUpstream:
                     return demo!.ServeUpstreamAsync(context);
+                case ListenerKind.Public when handler.TryHandle(context, out var handled):
+                    return handled;
+                default:
+                    return next(context);
             }
-
-            if (handler.TryHandle(context, out var handled))
-            {
-                return handled;
-            }
-
-            if (demo?.TryServePage(context) is { } page)
-            {
-                return page;
-            }
-
-            // The CDN routes only the measurement path here; anything else is not ours.
-            context.Response.StatusCode = StatusCodes.Status404NotFound;
-            return Task.CompletedTask;
         });
+    }
+
+    /// <summary>An endpoint exists only on the listener its metadata names: management stays off the public port.</summary>
+    private static void UseListenerEndpointFilter(this WebApplication app) => app.Use((context, next) =>
+    {
+        if (context.GetEndpoint()?.Metadata.GetMetadata<ListenerMetadata>() is { } metadata && metadata.Kind != Listeners.KindOf(context))
+        {
+            context.SetEndpoint(null);
+        }
+
+        return next(context);
+    });
+
+    /// <summary>Public endpoints outside the measurement path (the CDN routes only the measurement path here).</summary>
+    private static void MapPublic(this WebApplication app, GatewayOptions options)
+    {
+        var group = app.MapGroup(string.Empty).WithMetadata(new ListenerMetadata(ListenerKind.Public));
+        group.MapCapiPublic();
+        if (options.Demo.Enabled is true)
+        {
+            group.MapDemo();
+        }
     }
 
     private static void LogStartup(WebApplication app, GatewayOptions options)

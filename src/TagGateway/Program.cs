@@ -14,3 +14,9 @@ catch (GatewayConfigurationException ex)
     await Console.Error.WriteLineAsync(ex.Message);
     return 2;
 }
+catch (Microsoft.Extensions.Options.OptionsValidationException ex)
+{
+    // Sections validated by the modules (Consent, Capi) at start-up.
+    await Console.Error.WriteLineAsync("The configuration is invalid:" + Environment.NewLine + string.Join(Environment.NewLine, ex.Failures.Select(static f => " - " + f)));
+    return 2;
+}

@@ -29,7 +29,7 @@ public class RouteMatchBenchmarks
     [Benchmark]
     public bool ValidateAndLookUpTagId()
     {
-        QueryString.TryGetValue(Hit.AsSpan(Hit.IndexOf('?') + 1), "tid", out var tid);
+        QueryParameters.TryGetValue(Hit.AsSpan(Hit.IndexOf('?') + 1), "tid", out var tid);
         return TagId.IsValid(tid) && _tags.TryGet(tid, out _);
     }
 }

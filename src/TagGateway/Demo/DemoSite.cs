@@ -1,9 +1,7 @@
 using System.Collections.Concurrent;
 using System.Reflection;
 using System.Text;
-using System.Text.Json;
 using TagGateway.Configuration;
-using TagGateway.Management;
 
 namespace TagGateway.Demo;
 
@@ -32,28 +30,11 @@ internal sealed class DemoSite
         _script = Encoding.UTF8.GetBytes(ReadAsset("demo-tag.js"));
     }
 
-    /// <summary>The demo page and the last-hit report, on the public listener.</summary>
-    public Task? TryServePage(HttpContext context)
-    {
-        var path = context.Request.Path.Value;
-        if (path is "/" or "/index.html")
-        {
-            context.Response.ContentType = "text/html; charset=utf-8";
-            return context.Response.Body.WriteAsync(_page).AsTask();
-        }
+    /// <summary>The demo page, with the measurement path and a tag filled in.</summary>
+    public byte[] Page => _page;
 
-        if (path is "/demo/last-hit")
-        {
-            context.Response.ContentType = "application/json";
-            context.Response.Headers.CacheControl = "no-store";
-            var last = _hits.LastOrDefault();
-            return last is null
-                ? context.Response.WriteAsync("null")
-                : JsonSerializer.SerializeAsync(context.Response.Body, last, GatewayJsonContext.Default.DemoHit);
-        }
-
-        return null;
-    }
+    /// <summary>What the stand-in upstream saw of the last hit, or null.</summary>
+    public DemoHit? LastHit => _hits.LastOrDefault();
 
     /// <summary>The stand-in upstream: answers like fps.goog would for scripts and hits.</summary>
     public async Task ServeUpstreamAsync(HttpContext context)

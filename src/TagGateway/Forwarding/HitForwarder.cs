@@ -36,7 +36,8 @@ internal sealed partial class HitForwarder
     }
 
     /// <summary>Forwards the request; returns how it ended (the response is written either way).</summary>
-    public async Task<ForwarderError> ForwardAsync(HttpContext context, UpstreamTarget target, ClientInfo client, string route)
+    /// <param name="observer">Told about the hit once the upstream has answered (consent log, CAPI fan-out).</param>
+    public async Task<ForwarderError> ForwardAsync(HttpContext context, UpstreamTarget target, ClientInfo client, string route, IForwardedHitObserver? observer = null)
     {
         var request = context.Request;
 
@@ -57,7 +58,7 @@ internal sealed partial class HitForwarder
 
             if (declared > 0)
             {
-                content = RequestBodyContent.Streaming(request.Body, declared);
+                content = RequestBodyContent.Streaming(request.Body, declared, capture: observer is not null);
             }
         }
         else if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
@@ -134,6 +135,7 @@ internal sealed partial class HitForwarder
             }
 
             _metrics.RequestCompleted(route, MetricTags.Ok);
+            observer?.OnForwarded(context, client, content is null ? [] : content.Captured);
             return ForwarderError.None;
         }
         finally

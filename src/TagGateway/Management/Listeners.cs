@@ -13,6 +13,9 @@ internal enum ListenerKind
     DemoUpstream,
 }
 
+/// <summary>Marks an endpoint as served on one listener only; on any other it does not exist.</summary>
+internal sealed record ListenerMetadata(ListenerKind Kind);
+
 /// <summary>Kestrel endpoints for the public, management and demo listeners, each tagging its connections.</summary>
 internal sealed class Listeners
 {

@@ -7,7 +7,7 @@ internal static class ManagementEndpoints
 {
     public static RouteGroupBuilder MapManagement(this IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup(string.Empty);
+        var group = endpoints.MapGroup(string.Empty).WithMetadata(new ListenerMetadata(ListenerKind.Management));
 
         // Liveness: the process answers.
         group.MapGet("/healthz", static () => TypedResults.Text("ok"));

@@ -21,10 +21,11 @@ internal sealed partial class MeasurementRequestHandler
     private readonly ClientInfoResolver _clients;
     private readonly ScriptEndpoint _scripts;
     private readonly HitForwarder _forwarder;
+    private readonly CollectHitObserver _collectObserver;
     private readonly GatewayMetrics _metrics;
     private readonly ILogger<MeasurementRequestHandler> _logger;
 
-    public MeasurementRequestHandler(GatewayOptions options, TagRegistry tags, UpstreamResolver upstreams, ClientInfoResolver clients, ScriptEndpoint scripts, HitForwarder forwarder, GatewayMetrics metrics, ILogger<MeasurementRequestHandler> logger)
+    public MeasurementRequestHandler(GatewayOptions options, TagRegistry tags, UpstreamResolver upstreams, ClientInfoResolver clients, ScriptEndpoint scripts, HitForwarder forwarder, CollectHitObserver collectObserver, GatewayMetrics metrics, ILogger<MeasurementRequestHandler> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         _measurementPath = options.MeasurementPath;
@@ -33,6 +34,7 @@ internal sealed partial class MeasurementRequestHandler
         _clients = clients;
         _scripts = scripts;
         _forwarder = forwarder;
+        _collectObserver = collectObserver;
         _metrics = metrics;
         _logger = logger;
     }
@@ -76,7 +78,7 @@ internal sealed partial class MeasurementRequestHandler
         }
 
         // Scripts name their tag in "id", hits in "tid": only configured IDs pass, and only after a syntax check.
-        if (route == MeasurementRoute.Script && !QueryString.TryGetValue(target.Query, "id", out _))
+        if (route == MeasurementRoute.Script && !QueryParameters.TryGetValue(target.Query, "id", out _))
         {
             return Refuse(context, StatusCodes.Status400BadRequest, "missing_tag_id");
         }
@@ -94,12 +96,12 @@ internal sealed partial class MeasurementRequestHandler
         var client = _clients.Resolve(context);
         return route == MeasurementRoute.Script
             ? _scripts.HandleAsync(context, target, upstream, client)
-            : _forwarder.ForwardAsync(context, upstream, client, MetricTags.Hit);
+            : _forwarder.ForwardAsync(context, upstream, client, MetricTags.Hit, CollectHitObserver.IsCollect(target.Rest) ? _collectObserver : null);
     }
 
     private bool TagParametersAllowed(ReadOnlySpan<char> query, string name, out string reason)
     {
-        if (QueryString.TryGetValue(query, name, out var value))
+        if (QueryParameters.TryGetValue(query, name, out var value))
         {
             if (!TagId.IsValid(value))
             {

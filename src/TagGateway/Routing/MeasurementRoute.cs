@@ -39,7 +39,7 @@ internal static class MeasurementRoutes
         }
 
         // The GTG loader form: the measurement path itself with ?id=<tag>.
-        if (rest is "" or "/" && QueryString.TryGetValue(query, "id", out _))
+        if (rest is "" or "/" && QueryParameters.TryGetValue(query, "id", out _))
         {
             return MeasurementRoute.Script;
         }
@@ -47,5 +47,5 @@ internal static class MeasurementRoutes
         return MeasurementRoute.Hit;
     }
 
-    public static bool IsDebug(ReadOnlySpan<char> query) => QueryString.ContainsAny(query, DebugParameters);
+    public static bool IsDebug(ReadOnlySpan<char> query) => QueryParameters.ContainsAny(query, DebugParameters);
 }

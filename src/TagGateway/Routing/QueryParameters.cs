@@ -1,7 +1,7 @@
 namespace TagGateway.Routing;
 
 /// <summary>Reads parameters out of a raw query string without allocating or decoding.</summary>
-internal static class QueryString
+internal static class QueryParameters
 {
     /// <summary>Finds the first <paramref name="name"/> parameter; the value is returned still percent-encoded.</summary>
     public static bool TryGetValue(ReadOnlySpan<char> query, ReadOnlySpan<char> name, out ReadOnlySpan<char> value)
