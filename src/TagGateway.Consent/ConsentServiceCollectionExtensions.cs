@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using TagGateway.Consent.Configuration;
 using TagGateway.Consent.Logging;
@@ -42,7 +43,7 @@ public static class ConsentServiceCollectionExtensions
         services.TryAddSingleton<IConsentPolicy, ConsentPolicy>();
         services.TryAddSingleton<ConsentLogQueue>();
         services.TryAddSingleton<IConsentRecorder, ConsentRecorder>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, ConsentLogWriter>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ConsentLogWriter>());
 
         // The explain endpoint's wire types, ahead of any reflection resolver.
         services.Configure<JsonOptions>(options =>

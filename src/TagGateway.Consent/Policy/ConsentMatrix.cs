@@ -41,9 +41,6 @@ internal static class ConsentMatrix
     /// <summary>Most destinations a decision can carry (one bit each in a 64-bit mask).</summary>
     public const int MaxDestinations = 64;
 
-    /// <summary>Names of the built-in rows, indexed by <see cref="ConsentDestination"/>.</summary>
-    public static string NameOf(ConsentDestination destination) => BuiltIn[(int)destination].Name;
-
     /// <summary>The enum and the table must agree; asserted by the tests.</summary>
     internal static bool IsConsistent() =>
         BuiltIn.Length == Enum.GetValues<ConsentDestination>().Length
