@@ -264,6 +264,13 @@ function frontedSuite(name, start, { geo }) {
       assert.equal(up.bodyLength, Buffer.byteLength(payload));
     });
 
+    it("relays a 40 KB response header (Tag Assistant debugging) without a 502", async () => {
+      const res = await get(`/metrics/g/collect?v=2&tid=${TAG_IDS[0]}&en=debug&_bigheader=40000`);
+      assert.equal(res.status, 204);
+      assert.equal(res.headers["x-encrypted-debug-headers"]?.length, 40000);
+      assert.deepEqual(res.setCookies, FAKE_COOKIES);
+    });
+
     it("a visitor with no known location: IP only", async () => {
       const m = upstream.mark();
       const res = await get(`/metrics/g/collect?v=2&tid=${TAG_IDS[0]}&en=nogeo`, { localAddress: VISITOR_NO_GEO });

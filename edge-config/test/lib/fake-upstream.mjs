@@ -80,8 +80,12 @@ function answer(u, req, res, body, releases) {
   }
   if (p.endsWith("/g/collect")) {
     const delay = Number(u.searchParams.get("_slow") || 0);
+    // Tag Assistant debugging adds a very large x-encrypted-debug-headers header.
+    const big = Math.min(Number(u.searchParams.get("_bigheader") || 0), 60000);
     const send = () => {
-      res.writeHead(204, { "set-cookie": FAKE_COOKIES, "cache-control": "no-cache, no-store, must-revalidate" });
+      const headers = { "set-cookie": FAKE_COOKIES, "cache-control": "no-cache, no-store, must-revalidate" };
+      if (big > 0) headers["x-encrypted-debug-headers"] = "d".repeat(big);
+      res.writeHead(204, headers);
       res.end();
     };
     if (delay > 0) setTimeout(send, delay);

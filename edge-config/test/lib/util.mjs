@@ -85,6 +85,7 @@ export function request(url, opts = {}) {
         method: opts.method || "GET",
         headers: opts.headers || {},
         localAddress: opts.localAddress,
+        maxHeaderSize: 256 * 1024,
         agent: false,
       },
       (res) => {
