@@ -357,7 +357,7 @@ function substitute(text, file, pairs) {
   return text;
 }
 
-async function startNginx(gatewayPort) {
+async function startNginx(gatewayPort, { secret } = {}) {
   const dir = tempDir("nginx");
   fs.chmodSync(dir, 0o755); // workers run as nobody
   const port = await freePort();
@@ -371,7 +371,10 @@ async function startNginx(gatewayPort) {
     ["/etc/nginx/taggateway-geo-ranges.conf", geoRanges],
   ]));
   fs.writeFileSync(path.join(snippets, "taggateway-locations.conf"), substitute(read("taggateway-locations.conf"), "taggateway-locations.conf", [["/etc/nginx/snippets/", `${snippets}/`]]));
-  fs.writeFileSync(path.join(snippets, "taggateway-proxy.conf"), read("taggateway-proxy.conf"));
+  let proxyConf = read("taggateway-proxy.conf");
+  // The README's instruction for Gateway__ClientIdentity__EdgeSecret: put the value in this line.
+  if (secret) proxyConf = substitute(proxyConf, "taggateway-proxy.conf", [['proxy_set_header X-TagGateway-Secret "";', `proxy_set_header X-TagGateway-Secret "${secret}";`]]);
+  fs.writeFileSync(path.join(snippets, "taggateway-proxy.conf"), proxyConf);
   const conf = path.join(dir, "nginx.conf");
   fs.writeFileSync(conf, `
 worker_processes 1;
@@ -419,11 +422,14 @@ http {
 
 // --- Caddy --------------------------------------------------------------
 
-async function startCaddy(gatewayPort) {
+async function startCaddy(gatewayPort, { secret } = {}) {
   const dir = tempDir("caddy");
   const port = await freePort();
   const snippet = path.join(dir, "taggateway.caddy");
-  fs.writeFileSync(snippet, substitute(fs.readFileSync(path.join(VM_DIR, "caddy", "taggateway.caddy"), "utf8"), "taggateway.caddy", [["reverse_proxy 127.0.0.1:8080", `reverse_proxy 127.0.0.1:${gatewayPort}`]]));
+  const pairs = [["reverse_proxy 127.0.0.1:8080", `reverse_proxy 127.0.0.1:${gatewayPort}`]];
+  // The snippet's instruction for Gateway__ClientIdentity__EdgeSecret.
+  if (secret) pairs.push(["\t\theader_up -X-TagGateway-Secret\n", '\t\theader_up X-TagGateway-Secret "{env.TAGGATEWAY_EDGE_SECRET}"\n']);
+  fs.writeFileSync(snippet, substitute(fs.readFileSync(path.join(VM_DIR, "caddy", "taggateway.caddy"), "utf8"), "taggateway.caddy", pairs));
   const caddyfile = path.join(dir, "Caddyfile");
   fs.writeFileSync(caddyfile, `{
 	admin off
@@ -440,6 +446,7 @@ http://:${port} {
 }
 `);
   const env = { PATH: process.env.PATH, HOME: dir, XDG_DATA_HOME: path.join(dir, "data"), XDG_CONFIG_HOME: path.join(dir, "config") };
+  if (secret) env.TAGGATEWAY_EDGE_SECRET = secret;
   const v = spawnSync("caddy", ["validate", "--adapter", "caddyfile", "--config", caddyfile], { encoding: "utf8", env });
   assert.equal(v.status, 0, `caddy validate: ${v.stderr}`);
   const proc = spawn("caddy", ["run", "--adapter", "caddyfile", "--config", caddyfile], { env, stdio: ["ignore", "ignore", "pipe"] });
@@ -462,6 +469,39 @@ http://:${port} {
 
 if (has("nginx")) frontedSuite("nginx", startNginx, { geo: true });
 else describe("nginx", () => it("is installed", () => assert.fail("nginx is not installed (run.sh installs it)")));
+
+for (const [name, start] of [["nginx", startNginx], ["caddy", startCaddy]]) {
+  if (!has(name)) continue;
+  describe(`${name} with an edge secret (Gateway__ClientIdentity__EdgeSecret)`, () => {
+    const SECRET = crypto.randomBytes(20).toString("hex");
+    let upstream, gateway;
+    const servers = [];
+    before(async () => {
+      upstream = await startFakeUpstream();
+      gateway = await startGateway({ name: `${name}-secret`, upstream: upstream.origin, env: { ...envFromFile(), Gateway__ClientIdentity__EdgeSecret: SECRET } });
+    });
+    after(async () => {
+      for (const s of servers) await s.stop();
+      await gateway?.stop();
+      await upstream?.close();
+    });
+    for (const [what, secret, ip, geo] of [
+      ["with the secret in the snippet: trusted", SECRET, VISITOR, name === "nginx" ? "NL-NH" : undefined],
+      ["as shipped, even when the visitor sends the secret: not trusted", undefined, "127.0.0.1", undefined],
+    ]) {
+      it(what, async () => {
+        const server = await start(gateway.port, { secret });
+        servers.push(server);
+        const m = upstream.mark();
+        const res = await request(`${server.base}/metrics/g/collect?v=2&tid=${TAG_IDS[0]}&en=secret`, { localAddress: VISITOR, headers: { "X-TagGateway-Secret": SECRET } });
+        assert.equal(res.status, 204);
+        const [up] = upstream.since(m, "/metrics/g/collect");
+        assert.equal(up.headers["x-forwarded-for"], ip);
+        assert.equal(up.headers["x-forwarded-countryregion"], geo);
+      });
+    }
+  });
+}
 
 if (has("caddy")) frontedSuite("caddy", startCaddy, { geo: false });
 else describe("caddy", () => it("is installed", { skip: "caddy is not installed (Debian: apt-get install caddy)" }, () => {}));
