@@ -100,11 +100,14 @@ before(async () => {
 });
 
 after(async () => {
-  await mf?.dispose();
+  // Our own processes first, so a runtime that is slow to dispose cannot strand them.
   await gateway?.stop();
   await tap?.close();
   await upstream?.close();
   await site?.close();
+  let timer;
+  await Promise.race([mf?.dispose(), new Promise((resolve) => (timer = setTimeout(resolve, 10000)))]);
+  clearTimeout(timer);
 });
 
 describe("wrangler.toml", () => {

@@ -72,18 +72,22 @@ npm ci --no-audit --no-fund --loglevel=error >/dev/null
 # --- run ------------------------------------------------------------------------
 EDGE_TEST_TMP="$(mktemp -d /tmp/edge-config-test.XXXXXX)"
 export EDGE_TEST_TMP
-touch "$EDGE_TEST_TMP/pids"
 
 cleanup() {
   local status=$?
-  # End whatever a test started and its runner did not stop (only our own pids,
-  # and only while they still run the program we started).
-  while read -r pid what; do
-    [[ -n "$pid" && -r "/proc/$pid/cmdline" ]] || continue
-    if tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$what"; then
+  # End whatever the tests started and did not stop: every process they start
+  # (gateway, nginx, Caddy, workerd, fake servers) carries this run's unique
+  # EDGE_TEST_TMP path in its environment, so only our own processes match.
+  local environ pid
+  for environ in /proc/[0-9]*/environ; do
+    pid="${environ#/proc/}"
+    pid="${pid%/environ}"
+    [[ "$pid" != "$$" ]] || continue
+    if grep -qzF -- "$EDGE_TEST_TMP" "$environ" 2>/dev/null; then
+      log "ending leftover test process $pid: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-120)"
       kill -TERM "$pid" 2>/dev/null || true
     fi
-  done <"$EDGE_TEST_TMP/pids"
+  done
   if [[ $status -eq 0 ]]; then
     rm -rf -- "$EDGE_TEST_TMP"
   else

@@ -8,7 +8,7 @@ import path from "node:path";
 import crypto from "node:crypto";
 import http from "node:http";
 import { spawn, spawnSync } from "node:child_process";
-import { EDGE_DIR, TEST_DIR, freePort, waitFor, tempDir, parseEnvFile, request, registerPid } from "./lib/util.mjs";
+import { EDGE_DIR, TEST_DIR, freePort, waitFor, tempDir, parseEnvFile, request } from "./lib/util.mjs";
 import { startFakeUpstream, FAKE_COOKIES } from "./lib/fake-upstream.mjs";
 import { startGateway, gatewayKind, TAG_IDS } from "./lib/gateway.mjs";
 
@@ -403,7 +403,6 @@ http {
   const test = spawnSync("nginx", ["-t", "-p", dir, "-c", conf], { encoding: "utf8" });
   assert.equal(test.status, 0, `nginx -t: ${test.stderr}`);
   const proc = spawn("nginx", ["-p", dir, "-c", conf, "-g", "daemon off;"], { stdio: ["ignore", "ignore", "pipe"] });
-  registerPid(proc.pid, "nginx");
   let stderr = "";
   proc.stderr.on("data", (c) => (stderr += c));
   const exited = new Promise((resolve) => proc.on("exit", resolve));
@@ -450,7 +449,6 @@ http://:${port} {
   const v = spawnSync("caddy", ["validate", "--adapter", "caddyfile", "--config", caddyfile], { encoding: "utf8", env });
   assert.equal(v.status, 0, `caddy validate: ${v.stderr}`);
   const proc = spawn("caddy", ["run", "--adapter", "caddyfile", "--config", caddyfile], { env, stdio: ["ignore", "ignore", "pipe"] });
-  registerPid(proc.pid, "caddy");
   let stderr = "";
   proc.stderr.on("data", (c) => (stderr += c));
   const exited = new Promise((resolve) => proc.on("exit", resolve));

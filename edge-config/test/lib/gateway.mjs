@@ -4,7 +4,7 @@
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { freePort, waitFor, tempDir, request, registerPid, TEST_DIR } from "./util.mjs";
+import { freePort, waitFor, tempDir, request, TEST_DIR } from "./util.mjs";
 
 export const TAG_IDS = ["G-ABC123", "GTM-XYZ789"];
 
@@ -47,7 +47,6 @@ export async function startGateway({ name, upstream, env = {}, wrap = [] }) {
   const log = fs.openSync(logPath, "a");
   fs.writeSync(log, `# ${argv.join(" ")}\n# env: ${JSON.stringify(full)}\n`);
   const proc = spawn(argv[0], argv.slice(1), { env: full, cwd: dir, stdio: ["ignore", log, log] });
-  registerPid(proc.pid, path.basename(argv.at(-1)));
   let exit = null;
   const exited = new Promise((resolve) => proc.on("exit", (code, signal) => resolve((exit = { code, signal }))));
 

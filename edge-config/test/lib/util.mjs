@@ -46,16 +46,6 @@ export function tempDir(name) {
   return fs.mkdtempSync(path.join(base, `${name}-`));
 }
 
-/**
- * Notes a process this test run started, so run.sh can end it by id if the
- * test runner itself dies before its after() hooks run.
- */
-export function registerPid(pid, what) {
-  const base = process.env.EDGE_TEST_TMP;
-  if (!base || !pid) return;
-  fs.appendFileSync(path.join(base, "pids"), `${pid} ${what}\n`);
-}
-
 /** Parses a systemd EnvironmentFile / .env file: KEY=value lines, # comments. */
 export function parseEnvFile(text) {
   const env = {};
