@@ -1,0 +1,402 @@
+using System.Collections.Concurrent;
+using System.Collections.Frozen;
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using TagGateway.Consent.Policy;
+using TagGateway.Cookies.Configuration;
+using TagGateway.Cookies.PublicSuffix;
+using TagGateway.Cookies.Rules;
+
+namespace TagGateway.Cookies.Issuing;
+
+/// <summary>
+/// Re-issues identifier cookies by HTTP header from the site's own origin, where Safari's caps on script-written
+/// cookies do not reach, only as consent allows, and no more often than the refresh interval. Keeps HttpOnly
+/// copies of restorable cookies and restores the visible ones after a script-storage wipe; mints the
+/// server-managed identifier; turns landing-page click IDs into their platforms' cookies; expires what it set
+/// when consent is withdrawn.
+/// </summary>
+public sealed partial class IdentifierCookieIssuer
+{
+    private const int MaxCachedHosts = 4096;
+
+    private readonly bool _enabled;
+    private readonly string? _fixedDomain;
+    private readonly TimeSpan _refreshInterval;
+    private readonly string? _serverIdName;
+    private readonly string _copyPrefix;
+    private readonly string _markerName;
+    private readonly IdentifierCookieRule[] _rules;
+    private readonly FrozenDictionary<string, IdentifierCookieRule>.AlternateLookup<ReadOnlySpan<char>> _exact;
+    private readonly IdentifierCookieRule[] _prefixes;
+    private readonly IdentifierCookieRule? _gclAw;
+    private readonly IdentifierCookieRule? _fbc;
+    private readonly IdentifierCookieRule? _ttclid;
+    private readonly PublicSuffixList _suffixes;
+    private readonly ConcurrentDictionary<string, string?> _domains = new(StringComparer.OrdinalIgnoreCase);
+    private readonly TimeProvider _time;
+    private readonly CookieMetrics _metrics;
+    private readonly ILogger<IdentifierCookieIssuer> _logger;
+
+    internal IdentifierCookieIssuer(IOptions<FirstPartyCookieOptions> options, PublicSuffixList suffixes, TimeProvider time, CookieMetrics metrics, ILogger<IdentifierCookieIssuer> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var settings = options.Value;
+        _enabled = settings.Enabled;
+        _fixedDomain = settings.Domain?.ToLowerInvariant();
+        _refreshInterval = settings.RefreshInterval;
+        _serverIdName = string.IsNullOrEmpty(settings.ServerIdName) ? null : settings.ServerIdName;
+        _copyPrefix = settings.ServerCopyPrefix;
+        _markerName = settings.ServerCopyPrefix + "_ts";
+        _rules = BuildRules(settings.Identifiers);
+        _exact = _rules.Where(static r => !r.IsPrefix).ToFrozenDictionary(static r => r.Name, StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
+        _prefixes = _rules.Where(static r => r.IsPrefix).ToArray();
+        _gclAw = _rules.FirstOrDefault(static r => r.Name == "_gcl_aw");
+        _fbc = _rules.FirstOrDefault(static r => r.Name == "_fbc");
+        _ttclid = _rules.FirstOrDefault(static r => r.Name == "ttclid");
+        _suffixes = suffixes;
+        _time = time;
+        _metrics = metrics;
+        _logger = logger;
+    }
+
+    /// <summary>The rules in force (defaults merged with configuration).</summary>
+    public IReadOnlyList<IdentifierCookieRule> Rules => _rules;
+
+    /// <summary>
+    /// Adds the Set-Cookie headers this response should carry; returns how many. Call before the response starts.
+    /// </summary>
+    /// <param name="decision">The request's consent decision (URL-level for hits; region default for script loads).</param>
+    /// <param name="siteHost">The host the visitor asked for (Host, or the trusted edge's forwarded host), port allowed.</param>
+    /// <param name="isHttps">Whether the visitor's request was HTTPS: the cookies are then Secure.</param>
+    /// <param name="pageUrl">The hit's <c>dl</c> value (still percent-encoded as in the query), for click IDs; empty for scripts.</param>
+    public int Apply(HttpContext context, in ConsentDecision decision, string? siteHost, bool isHttps, ReadOnlySpan<char> pageUrl)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (!_enabled)
+        {
+            return 0;
+        }
+
+        var header = context.Request.Headers.Cookie.Count == 1 ? context.Request.Headers.Cookie[0].AsSpan() : context.Request.Headers.Cookie.ToString().AsSpan();
+        var writer = new SetCookieWriter(context.Response, DomainFor(siteHost), isHttps);
+        var now = _time.GetUtcNow();
+        var explicitSignal = decision.Signals.HasConsentModeSignal;
+        var markerFresh = CookieHeader.TryGet(header, _markerName, out var marker)
+            && long.TryParse(marker, NumberStyles.None, CultureInfo.InvariantCulture, out var markedAt)
+            && now.ToUnixTimeSeconds() - markedAt < (long)_refreshInterval.TotalSeconds;
+        var anyAllowed = false;
+        var wrote = 0;
+
+        // 1. Cookies the browser sent: refresh, keep copies, or expire on withdrawal.
+        foreach (var cookie in CookieHeader.Enumerate(header))
+        {
+            if (!TryMatch(cookie.Name, out var rule))
+            {
+                continue;
+            }
+
+            var allowed = decision.For(rule.Destination).MayUseIdentifiers;
+            anyAllowed |= allowed;
+            if (!allowed)
+            {
+                if (explicitSignal)
+                {
+                    // A withdrawal: what the gateway set for this destination goes, the HttpOnly copy included.
+                    wrote += writer.Expire(cookie.Name, rule.Name, _metrics);
+                    if (rule.KeepServerCopy && CookieHeader.TryGet(header, CopyName(rule), out _))
+                    {
+                        wrote += writer.Expire(CopyName(rule), rule.Name, _metrics);
+                    }
+                }
+
+                continue;
+            }
+
+            if (!CookieFormats.IsValid(rule.Format, cookie.Value))
+            {
+                _metrics.Rejected(rule.Name);
+                LogRejected(rule.Name);
+                continue;
+            }
+
+            if (!markerFresh)
+            {
+                wrote += writer.Set(cookie.Name, cookie.Value, rule.MaxAge, httpOnly: false, rule.Name, "refresh", _metrics);
+            }
+
+            if (rule.KeepServerCopy)
+            {
+                var copyName = CopyName(rule);
+                if (!CookieHeader.TryGet(header, copyName, out var copy) || !copy.SequenceEqual(cookie.Value) || !markerFresh)
+                {
+                    wrote += writer.Set(copyName, cookie.Value, rule.MaxAge, httpOnly: true, rule.Name, "copy", _metrics);
+                }
+            }
+        }
+
+        // 2. Restorable cookies the browser lost but whose server copy survived (Safari wipes script storage, not HttpOnly cookies).
+        foreach (var rule in _rules)
+        {
+            if (!rule.KeepServerCopy || CookieHeader.TryGet(header, rule.Name, out _))
+            {
+                continue;
+            }
+
+            var copyName = CopyName(rule);
+            if (!CookieHeader.TryGet(header, copyName, out var copy))
+            {
+                continue;
+            }
+
+            if (!decision.For(rule.Destination).MayUseIdentifiers)
+            {
+                if (explicitSignal)
+                {
+                    wrote += writer.Expire(copyName, rule.Name, _metrics);
+                }
+
+                continue;
+            }
+
+            anyAllowed = true;
+            if (CookieFormats.IsValid(rule.Format, copy))
+            {
+                wrote += writer.Set(rule.Name, copy, rule.MaxAge, httpOnly: false, rule.Name, "restore", _metrics);
+                if (!markerFresh)
+                {
+                    wrote += writer.Set(copyName, copy, rule.MaxAge, httpOnly: true, rule.Name, "copy", _metrics);
+                }
+            }
+        }
+
+        // 3. The server-managed identifier: minted when absent, under analytics consent.
+        if (_serverIdName is not null)
+        {
+            var analytics = decision.For(ConsentDestination.GoogleAnalytics).MayUseIdentifiers;
+            var present = CookieHeader.TryGet(header, _serverIdName, out var serverId);
+            if (analytics)
+            {
+                anyAllowed = true;
+                if (!present || !CookieFormats.IsToken(serverId))
+                {
+                    wrote += writer.Set(_serverIdName, MintServerId(now), IdentifierCookieRule.MaxLifetime, httpOnly: true, _serverIdName, "mint", _metrics);
+                }
+                else if (!markerFresh)
+                {
+                    wrote += writer.Set(_serverIdName, serverId, IdentifierCookieRule.MaxLifetime, httpOnly: true, _serverIdName, "refresh", _metrics);
+                }
+            }
+            else if (present && explicitSignal)
+            {
+                wrote += writer.Expire(_serverIdName, _serverIdName, _metrics);
+            }
+        }
+
+        // 4. Click IDs on the landing page become the platforms' cookies.
+        if (!pageUrl.IsEmpty)
+        {
+            wrote += WriteClickIds(ref writer, decision, header, pageUrl, now);
+        }
+
+        // 5. The refresh marker: one HttpOnly timestamp, so steady traffic re-issues nothing for a day.
+        if (anyAllowed && (!markerFresh || wrote > 0))
+        {
+            writer.Set(_markerName, now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), IdentifierCookieRule.MaxLifetime, httpOnly: true, "marker", "marker", _metrics);
+        }
+        else if (!anyAllowed && explicitSignal && marker.Length > 0)
+        {
+            writer.Expire(_markerName, "marker", _metrics);
+        }
+
+        return writer.Count;
+    }
+
+    private int WriteClickIds(ref SetCookieWriter writer, in ConsentDecision decision, ReadOnlySpan<char> header, ReadOnlySpan<char> pageUrl, DateTimeOffset now)
+    {
+        // dl is the page URL percent-encoded once as a query value; decode only when a click ID is in it.
+        if (pageUrl.IndexOf("clid", StringComparison.OrdinalIgnoreCase) < 0)
+        {
+            return 0;
+        }
+
+        var page = Uri.UnescapeDataString(pageUrl.ToString()).AsSpan();
+        var question = page.IndexOf('?');
+        if (question < 0)
+        {
+            return 0;
+        }
+
+        var query = page[(question + 1)..];
+        var hash = query.IndexOf('#');
+        if (hash >= 0)
+        {
+            query = query[..hash];
+        }
+
+        var wrote = 0;
+        if (_gclAw is not null && TryParam(query, "gclid", out var gclid) && decision.For(_gclAw.Destination).MayUseIdentifiers)
+        {
+            if (!CookieHeader.TryGet(header, _gclAw.Name, out var existing) || !LastSegment(existing).SequenceEqual(gclid))
+            {
+                var value = string.Concat("GCL.", now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), ".", gclid);
+                wrote += writer.Set(_gclAw.Name, value, _gclAw.MaxAge, httpOnly: false, _gclAw.Name, "click_id", _metrics);
+            }
+        }
+
+        if (_fbc is not null && TryParam(query, "fbclid", out var fbclid) && decision.For(_fbc.Destination).MayUseIdentifiers)
+        {
+            // Meta: fb.<subdomain index>.<ms>.<fbclid>, index 1 for a cookie on the registrable domain, fbclid byte-exact.
+            if (!CookieHeader.TryGet(header, _fbc.Name, out var existing) || !FbclidOf(existing).SequenceEqual(fbclid))
+            {
+                var value = string.Concat("fb.1.", now.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture), ".", fbclid);
+                wrote += writer.Set(_fbc.Name, value, _fbc.MaxAge, httpOnly: false, _fbc.Name, "click_id", _metrics);
+            }
+        }
+
+        if (_ttclid is not null && TryParam(query, "ttclid", out var ttclid) && decision.For(_ttclid.Destination).MayUseIdentifiers)
+        {
+            if (!CookieHeader.TryGet(header, _ttclid.Name, out var existing) || !existing.SequenceEqual(ttclid))
+            {
+                wrote += writer.Set(_ttclid.Name, ttclid, _ttclid.MaxAge, httpOnly: false, _ttclid.Name, "click_id", _metrics);
+            }
+        }
+
+        return wrote;
+    }
+
+    private static bool TryParam(ReadOnlySpan<char> query, ReadOnlySpan<char> name, out ReadOnlySpan<char> value)
+    {
+        foreach (var range in query.Split('&'))
+        {
+            var pair = query[range];
+            var eq = pair.IndexOf('=');
+            if (eq > 0 && pair[..eq].SequenceEqual(name))
+            {
+                value = pair[(eq + 1)..];
+                return CookieFormats.IsToken(value);
+            }
+        }
+
+        value = default;
+        return false;
+    }
+
+    private static ReadOnlySpan<char> LastSegment(ReadOnlySpan<char> value)
+    {
+        var dot = value.LastIndexOf('.');
+        return dot < 0 ? value : value[(dot + 1)..];
+    }
+
+    /// <summary>The fbclid of an _fbc value: the fourth segment (a fifth, Meta's parameter-builder suffix, may follow).</summary>
+    private static ReadOnlySpan<char> FbclidOf(ReadOnlySpan<char> fbc)
+    {
+        var index = 0;
+        foreach (var range in fbc.Split('.'))
+        {
+            if (index++ == 3)
+            {
+                return fbc[range];
+            }
+        }
+
+        return [];
+    }
+
+    private bool TryMatch(ReadOnlySpan<char> name, out IdentifierCookieRule rule)
+    {
+        if (_exact.TryGetValue(name, out rule!))
+        {
+            return true;
+        }
+
+        foreach (var prefixed in _prefixes)
+        {
+            if (name.Length > prefixed.Name.Length && name.StartsWith(prefixed.Name, StringComparison.Ordinal))
+            {
+                rule = prefixed;
+                return true;
+            }
+        }
+
+        rule = null!;
+        return false;
+    }
+
+    private string CopyName(IdentifierCookieRule rule) =>
+        rule.Name.StartsWith('_') ? _copyPrefix + rule.Name : _copyPrefix + "_" + rule.Name;
+
+    private static string MintServerId(DateTimeOffset now)
+    {
+        Span<byte> random = stackalloc byte[16];
+        System.Security.Cryptography.RandomNumberGenerator.Fill(random);
+        return string.Concat("FPID2.2.", Convert.ToBase64String(random).TrimEnd('=').Replace('+', '-').Replace('/', '_'), ".", now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>The Domain attribute for a host: configured, or the registrable domain; null means host-only.</summary>
+    internal string? DomainFor(string? siteHost)
+    {
+        if (_fixedDomain is not null || string.IsNullOrEmpty(siteHost))
+        {
+            return _fixedDomain;
+        }
+
+        if (_domains.TryGetValue(siteHost, out var cached))
+        {
+            return cached;
+        }
+
+        var host = HostWithoutPort(siteHost);
+        var domain = host is null ? null : _suffixes.RegistrableDomain(host);
+        if (_domains.Count < MaxCachedHosts)
+        {
+            _domains.TryAdd(siteHost, domain);
+        }
+
+        return domain;
+    }
+
+    private static string? HostWithoutPort(string value)
+    {
+        var span = value.AsSpan().Trim();
+        if (span.StartsWith('['))
+        {
+            return null;
+        }
+
+        var colon = span.IndexOf(':');
+        var host = colon < 0 ? span : span[..colon];
+        return CookieFormats.IsToken(host) ? host.ToString().ToLowerInvariant() : null;
+    }
+
+    private static IdentifierCookieRule[] BuildRules(Dictionary<string, IdentifierCookieOptions> overrides)
+    {
+        var rules = IdentifierCookieRule.Defaults.ToDictionary(static r => r.Name, StringComparer.Ordinal);
+        foreach (var (key, option) in overrides)
+        {
+            var isPrefix = key.EndsWith('*');
+            var name = key.TrimEnd('*');
+            rules.TryGetValue(name, out var existing);
+            if (option.Enabled == false)
+            {
+                rules.Remove(name);
+                continue;
+            }
+
+            rules[name] = new IdentifierCookieRule(
+                name,
+                existing?.IsPrefix ?? isPrefix,
+                option.Destination ?? existing!.Destination,
+                option.Format ?? existing?.Format ?? CookieFormat.Opaque,
+                option.MaxAge ?? existing?.MaxAge ?? TimeSpan.FromDays(90),
+                option.KeepServerCopy ?? existing?.KeepServerCopy ?? false);
+        }
+
+        return rules.Values.ToArray();
+    }
+
+    [LoggerMessage(EventId = 4000, Level = LogLevel.Debug, Message = "Cookie {Cookie} failed its format check; not echoed")]
+    private partial void LogRejected(string cookie);
+}

@@ -1,0 +1,64 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+
+namespace TagGateway.Cookies.Issuing;
+
+/// <summary>Appends Set-Cookie headers with the gateway's attributes; never overrides a cookie the upstream set itself.</summary>
+internal ref struct SetCookieWriter(HttpResponse response, string? domain, bool secure)
+{
+    private readonly HttpResponse _response = response;
+    private readonly string? _domain = domain;
+    private readonly bool _secure = secure;
+
+    public int Count { get; private set; }
+
+    public int Set(ReadOnlySpan<char> name, ReadOnlySpan<char> value, TimeSpan maxAge, bool httpOnly, string rule, string action, CookieMetrics metrics)
+    {
+        if (UpstreamSet(name))
+        {
+            return 0;
+        }
+
+        var seconds = ((long)maxAge.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+        var header = _domain is null
+            ? $"{name}={value}; Path=/; Max-Age={seconds}{(_secure ? "; Secure" : string.Empty)}{(httpOnly ? "; HttpOnly" : string.Empty)}; SameSite=Lax"
+            : $"{name}={value}; Domain={_domain}; Path=/; Max-Age={seconds}{(_secure ? "; Secure" : string.Empty)}{(httpOnly ? "; HttpOnly" : string.Empty)}; SameSite=Lax";
+        _response.Headers.Append("Set-Cookie", header);
+        metrics.Written(rule, action);
+        Count++;
+        return 1;
+    }
+
+    public int Expire(ReadOnlySpan<char> name, string rule, CookieMetrics metrics)
+    {
+        if (UpstreamSet(name))
+        {
+            return 0;
+        }
+
+        var header = _domain is null
+            ? $"{name}=; Path=/; Max-Age=0; SameSite=Lax"
+            : $"{name}=; Domain={_domain}; Path=/; Max-Age=0; SameSite=Lax";
+        _response.Headers.Append("Set-Cookie", header);
+        metrics.Written(rule, "expire");
+        Count++;
+        return 1;
+    }
+
+    private readonly bool UpstreamSet(ReadOnlySpan<char> name)
+    {
+        // Only cookies already on the response before the gateway's own were added (Google's, relayed) count.
+        StringValues existing = _response.Headers.SetCookie;
+        for (var i = 0; i < existing.Count - Count; i++)
+        {
+            var value = existing[i].AsSpan();
+            if (value.Length > name.Length && value.StartsWith(name, StringComparison.Ordinal) && value[name.Length] == '=')
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
