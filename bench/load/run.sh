@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The load harness: bash bench/load/run.sh [--quick] [options]   (bench/README.md explains the figures)
+#
+# On 127.0.0.1 only, it starts a fake upstream (Debian's nginx), the gateway (Native AOT, published from a snapshot
+# of this working tree), an nginx peer and a YARP peer (bench/YarpPeer), drives each with wrk in alternating rounds,
+# checks from the upstream's own log that every hit was forwarded, and writes bench/results/load.{md,json} and
+# bench/results/machine.txt. Everything it starts is stopped on exit; its scratch folder is removed.
+#
+#   --quick              2 rounds x 5 s, 3 cold starts (about 3 minutes with the builds); default 3 x 15 s (about 10)
+#   --rounds N --duration S --warmup S --connections C --cold-starts N
+#   --scenarios LIST     comma-separated: collect,script-br,script-304 (capi is added when the module answers)
+#   --pin                peers on CPU 0, wrk and the upstream on CPU 1 (the default shares both CPUs)
+#   --gateway-bin PATH   measure this native binary instead of publishing one
+#   --from-head          publish the committed HEAD instead of the working tree
+#   --results DIR        where the result files go (default bench/results)
+#   --bdn                afterwards, run the BenchmarkDotNet suites too (bench/load/bdn.sh)
+#   --keep               keep the scratch folder (logs, configs) for inspection
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+ROUNDS=3 DURATION=15 WARMUP=5 CONNECTIONS=64 COLD=5 SCENARIOS="collect,script-br,script-304"
+PEER_CPUS="" DRIVER_CPUS="" GATEWAY_BIN="" FROM_HEAD=0 RESULTS="$REPO/bench/results" BDN=0 KEEP=0
+COMMAND="bash bench/load/run.sh $*"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --quick) ROUNDS=2 DURATION=5 WARMUP=2 COLD=3; shift ;;
+    --rounds) ROUNDS="$2"; shift 2 ;;
+    --duration) DURATION="$2"; shift 2 ;;
+    --warmup) WARMUP="$2"; shift 2 ;;
+    --connections) CONNECTIONS="$2"; shift 2 ;;
+    --cold-starts) COLD="$2"; shift 2 ;;
+    --scenarios) SCENARIOS="$2"; shift 2 ;;
+    --pin) PEER_CPUS=0 DRIVER_CPUS=1; shift ;;
+    --gateway-bin) GATEWAY_BIN="$(realpath "$2")"; shift 2 ;;
+    --from-head) FROM_HEAD=1; shift ;;
+    --results) RESULTS="$(realpath -m "$2")"; shift 2 ;;
+    --bdn) BDN=1; shift ;;
+    --keep) KEEP=1; shift ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+# Debian's packages, installed once (apt-get update first, only when something is missing).
+need=()
+for pkg in nginx libnginx-mod-http-brotli-static wrk brotli python3 clang zlib1g-dev; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+done
+if [[ ${#need[@]} -gt 0 ]]; then
+  echo "installing: ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+WORK="$(mktemp -d /tmp/tg-bench.XXXXXX)"
+HARNESS_PID=""
+cleanup() {
+  if [[ -n "$HARNESS_PID" ]] && kill -0 "$HARNESS_PID" 2>/dev/null; then
+    kill -TERM "$HARNESS_PID" 2>/dev/null || true
+    wait "$HARNESS_PID" 2>/dev/null || true
+  fi
+  if [[ "$KEEP" == 1 ]]; then echo "scratch folder kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# The gateway: a Native AOT publish of a snapshot (bin/obj excluded), so a build in the working tree cannot interfere.
+if [[ -z "$GATEWAY_BIN" ]]; then
+  mkdir -p "$WORK/src"
+  if [[ "$FROM_HEAD" == 1 ]]; then
+    git -C "$REPO" archive HEAD | tar -x -C "$WORK/src"
+  else
+    tar -C "$REPO" --exclude=bin --exclude=obj --exclude=BenchmarkDotNet.Artifacts --exclude=node_modules \
+      -c src Directory.Build.props Directory.Packages.props global.json .editorconfig $(cd "$REPO" && ls nuget.config NuGet.config 2>/dev/null) \
+      | tar -x -C "$WORK/src"
+  fi
+  echo "publishing the gateway (Native AOT, about a minute)..."
+  dotnet publish "$WORK/src/src/TagGateway/TagGateway.csproj" -c Release -r linux-x64 -o "$WORK/gateway" -nologo -v q >"$WORK/publish.log" 2>&1 \
+    || { tail -30 "$WORK/publish.log"; exit 1; }
+  GATEWAY_BIN="$WORK/gateway/TagGateway"
+fi
+
+echo "building the YARP peer..."
+dotnet build "$REPO/bench/YarpPeer/YarpPeer.csproj" -c Release -o "$WORK/yarp" -nologo -v q >"$WORK/yarp-build.log" 2>&1 \
+  || { tail -30 "$WORK/yarp-build.log"; exit 1; }
+
+python3 "$REPO/bench/load/harness.py" --work "$WORK" --gateway-bin "$GATEWAY_BIN" --yarp-dll "$WORK/yarp/YarpPeer.dll" \
+  --results "$RESULTS" --command "$COMMAND" --rounds "$ROUNDS" --duration "$DURATION" --warmup "$WARMUP" \
+  --connections "$CONNECTIONS" --cold-starts "$COLD" --scenarios "$SCENARIOS" --peer-cpus "$PEER_CPUS" --driver-cpus "$DRIVER_CPUS" &
+HARNESS_PID=$!
+status=0
+wait "$HARNESS_PID" || status=$?
+HARNESS_PID=""
+
+if [[ "$BDN" == 1 ]]; then
+  bash "$REPO/bench/load/bdn.sh" --results "$RESULTS/benchmarkdotnet" || status=$?
+fi
+exit "$status"
