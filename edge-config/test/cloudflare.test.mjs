@@ -161,6 +161,7 @@ describe("Worker in front of the gateway", () => {
     assert.equal(sent.headers["x-taggateway-country"], "NL");
     assert.equal(sent.headers["x-taggateway-region"], "NH");
     assert.equal(sent.headers["x-taggateway-proto"], "https");
+    assert.equal(sent.headers["x-taggateway-host"], new URL(SITE).host, "the site's host, for the cookies' Domain");
     assert.equal(sent.headers["x-taggateway-secret"], SECRET);
   });
 

@@ -6,6 +6,7 @@ using TagGateway.Capi;
 using TagGateway.ClientIdentity;
 using TagGateway.Consent;
 using TagGateway.Consent.Management;
+using TagGateway.Cookies;
 using TagGateway.Configuration;
 using TagGateway.Demo;
 using TagGateway.Forwarding;
@@ -69,8 +70,9 @@ public static class GatewayHost
         services.AddSingleton<ScriptFetcher>();
         services.AddSingleton<ScriptEndpoint>();
 
-        // Consent decided per event, and the optional conversion-API fan-out of forwarded hits.
+        // Consent decided per event, identifier cookies it allows, and the optional conversion-API fan-out of hits.
         services.AddTagGatewayConsent(builder.Configuration);
+        services.AddTagGatewayCookies(builder.Configuration);
         services.AddTagGatewayCapi(builder.Configuration);
         services.AddSingleton<CollectHitObserver>();
 

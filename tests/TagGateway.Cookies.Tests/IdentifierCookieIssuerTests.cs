@@ -117,6 +117,18 @@ public sealed partial class IdentifierCookieIssuerTests
     }
 
     [Fact]
+    public void An_identity_the_script_minted_after_a_wipe_yields_to_the_older_server_copy()
+    {
+        var (issuer, policy) = Create();
+
+        var written = Apply(issuer, policy, AllGranted, "_ga=GA1.1.999.1790000000; tg_ga=GA1.1.555.1700000000; _fbp=fb.1.1790000000000.7; tg_fbp=fb.1.1700000000000.3");
+
+        Assert.StartsWith("_ga=GA1.1.555.1700000000;", Find(written, "_ga"), StringComparison.Ordinal);
+        Assert.StartsWith("_fbp=fb.1.1700000000000.3;", Find(written, "_fbp"), StringComparison.Ordinal);
+        Assert.StartsWith("tg_ga=GA1.1.555.1700000000;", Find(written, "tg_ga"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Consent_per_destination_analytics_granted_ads_denied()
     {
         var (issuer, policy) = Create();

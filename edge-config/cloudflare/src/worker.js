@@ -10,6 +10,7 @@
 //   X-TagGateway-Country    ISO country       (request.cf.country)
 //   X-TagGateway-Region     ISO 3166-2 region (request.cf.regionCode)
 //   X-TagGateway-Proto      original scheme   (http | https)
+//   X-TagGateway-Host       the site's host   (cookies are scoped to its registrable domain)
 //   X-TagGateway-Secret     shared secret     (Wrangler secret GATEWAY_SECRET)
 //
 // Bindings (wrangler.toml [vars] + `wrangler secret put GATEWAY_SECRET`):
@@ -26,6 +27,7 @@ const EDGE_HEADERS = [
   "x-taggateway-country",
   "x-taggateway-region",
   "x-taggateway-proto",
+  "x-taggateway-host",
   "x-taggateway-secret",
 ];
 
@@ -62,6 +64,8 @@ export function edgeHeaders(request, secret) {
     if (REGION.test(region)) out["x-taggateway-region"] = region;
   }
   out["x-taggateway-proto"] = url.protocol === "http:" ? "http" : "https";
+  // The subrequest's Host is the gateway origin's; the site's host decides the cookies' Domain.
+  out["x-taggateway-host"] = url.host;
   out["x-taggateway-secret"] = secret;
   return out;
 }

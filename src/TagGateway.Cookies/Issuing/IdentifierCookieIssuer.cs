@@ -122,18 +122,31 @@ public sealed partial class IdentifierCookieIssuer
                 continue;
             }
 
-            if (!markerFresh)
-            {
-                wrote += writer.Set(cookie.Name, cookie.Value, rule.MaxAge, httpOnly: false, rule.Name, "refresh", _metrics);
-            }
-
             if (rule.KeepServerCopy)
             {
                 var copyName = CopyName(rule);
-                if (!CookieHeader.TryGet(header, copyName, out var copy) || !copy.SequenceEqual(cookie.Value) || !markerFresh)
+                var hasCopy = CookieHeader.TryGet(header, copyName, out var copy) && CookieFormats.IsValid(rule.Format, copy);
+                if (hasCopy && !copy.SequenceEqual(cookie.Value) && IsOlder(rule.Format, copy, cookie.Value))
+                {
+                    // The script minted a new identity after its storage was wiped; the older one the server kept wins.
+                    wrote += writer.Set(cookie.Name, copy, rule.MaxAge, httpOnly: false, rule.Name, "restore", _metrics);
+                    if (!markerFresh)
+                    {
+                        wrote += writer.Set(copyName, copy, rule.MaxAge, httpOnly: true, rule.Name, "copy", _metrics);
+                    }
+
+                    continue;
+                }
+
+                if (!hasCopy || !copy.SequenceEqual(cookie.Value) || !markerFresh)
                 {
                     wrote += writer.Set(copyName, cookie.Value, rule.MaxAge, httpOnly: true, rule.Name, "copy", _metrics);
                 }
+            }
+
+            if (!markerFresh)
+            {
+                wrote += writer.Set(cookie.Name, cookie.Value, rule.MaxAge, httpOnly: false, rule.Name, "refresh", _metrics);
             }
         }
 
@@ -266,6 +279,9 @@ public sealed partial class IdentifierCookieIssuer
 
         return wrote;
     }
+
+    private static bool IsOlder(CookieFormat format, ReadOnlySpan<char> candidate, ReadOnlySpan<char> than) =>
+        CookieFormats.TryGetCreated(format, candidate, out var a) && CookieFormats.TryGetCreated(format, than, out var b) && a < b;
 
     private static bool TryParam(ReadOnlySpan<char> query, ReadOnlySpan<char> name, out ReadOnlySpan<char> value)
     {

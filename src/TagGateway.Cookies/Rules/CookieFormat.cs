@@ -66,6 +66,29 @@ public static class CookieFormats
         };
     }
 
+    /// <summary>When an identifier was first created, for formats that record it (_ga: seconds, last part; _fbp: ms, third part).</summary>
+    public static bool TryGetCreated(CookieFormat format, ReadOnlySpan<char> value, out long created)
+    {
+        created = 0;
+        var index = format switch
+        {
+            CookieFormat.GoogleAnalyticsClient => 3,
+            CookieFormat.MetaBrowser => 2,
+            _ => -1,
+        };
+
+        var i = 0;
+        foreach (var range in value.Split('.'))
+        {
+            if (i++ == index)
+            {
+                return long.TryParse(value[range], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out created);
+            }
+        }
+
+        return false;
+    }
+
     public static bool IsToken(ReadOnlySpan<char> value) =>
         !value.IsEmpty && value.Length <= MaxValueLength && !value.ContainsAnyExcept(TokenChars);
 

@@ -33,13 +33,14 @@ internal sealed class ClientInfoResolver
         var request = context.Request;
         var peer = Normalize(context.Connection.RemoteIpAddress);
 
+        var host = request.Headers.Host.Count == 1 ? request.Headers.Host[0] : null;
         if (_edge == EdgeKind.Direct || peer is null || !IsTrusted(peer) || !SecretMatches(request.Headers))
         {
-            return new ClientInfo(peer?.ToString(), null, null, request.IsHttps, FromTrustedEdge: false);
+            return new ClientInfo(peer?.ToString(), null, null, request.IsHttps, FromTrustedEdge: false, host);
         }
 
         var headers = request.Headers;
-        return _edge switch
+        var client = _edge switch
         {
             EdgeKind.CloudflareWorker => FromHeaders(headers, EdgeHeaders.WorkerClientIp, EdgeHeaders.WorkerCountry, EdgeHeaders.WorkerRegion, EdgeHeaders.WorkerProto, peer, request.IsHttps),
             EdgeKind.Cloudflare => FromHeaders(headers, EdgeHeaders.CloudflareConnectingIp, EdgeHeaders.CloudflareCountry, EdgeHeaders.CloudflareRegion, EdgeHeaders.ForwardedProto, peer, request.IsHttps),
@@ -47,6 +48,15 @@ internal sealed class ClientInfoResolver
             EdgeKind.ReverseProxy => FromReverseProxy(headers, peer, request.IsHttps),
             _ => new ClientInfo(peer.ToString(), null, null, request.IsHttps, FromTrustedEdge: false),
         };
+
+        // A Worker subrequest carries the origin's Host, so the Worker names the site's; a local proxy may too.
+        var forwardedHost = _edge switch
+        {
+            EdgeKind.CloudflareWorker => headers[EdgeHeaders.WorkerHost],
+            EdgeKind.ReverseProxy => headers[EdgeHeaders.ForwardedHost],
+            _ => default,
+        };
+        return client with { SiteHost = forwardedHost.Count == 1 ? forwardedHost[0] : host };
     }
 
     internal bool IsTrusted(IPAddress peer)

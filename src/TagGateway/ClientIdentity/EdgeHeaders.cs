@@ -10,6 +10,7 @@ internal static class EdgeHeaders
     public const string WorkerCountry = "X-TagGateway-Country";
     public const string WorkerRegion = "X-TagGateway-Region";
     public const string WorkerProto = "X-TagGateway-Proto";
+    public const string WorkerHost = "X-TagGateway-Host";
 
     // A plain Cloudflare proxy (region needs the "Add visitor location headers" managed transform).
     public const string CloudflareConnectingIp = "CF-Connecting-IP";
@@ -22,6 +23,7 @@ internal static class EdgeHeaders
 
     public const string ForwardedFor = "X-Forwarded-For";
     public const string ForwardedProto = "X-Forwarded-Proto";
+    public const string ForwardedHost = "X-Forwarded-Host";
 
     // What Google Tag Gateway sends to fps.goog, and what a trusted local reverse proxy may pass on.
     public const string ForwardedCountryRegion = "X-Forwarded-CountryRegion";

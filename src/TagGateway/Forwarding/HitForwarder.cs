@@ -4,6 +4,8 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Primitives;
 using TagGateway.ClientIdentity;
 using TagGateway.Configuration;
+using TagGateway.Consent.Policy;
+using TagGateway.Cookies.Issuing;
 using TagGateway.Observability;
 using TagGateway.Routing;
 
@@ -16,6 +18,7 @@ namespace TagGateway.Forwarding;
 internal sealed partial class HitForwarder
 {
     private readonly HttpMessageInvoker _invoker;
+    private readonly IdentifierCookieIssuer _cookies;
     private readonly GatewayMetrics _metrics;
     private readonly ILogger<HitForwarder> _logger;
     private readonly TimeSpan _timeout;
@@ -23,11 +26,12 @@ internal sealed partial class HitForwarder
     private readonly bool _forwardClientIp;
     private readonly CancellationSourcePool _cancellationSources = new();
 
-    public HitForwarder(UpstreamClients clients, GatewayOptions options, GatewayMetrics metrics, ILogger<HitForwarder> logger)
+    public HitForwarder(UpstreamClients clients, GatewayOptions options, IdentifierCookieIssuer cookies, GatewayMetrics metrics, ILogger<HitForwarder> logger)
     {
         ArgumentNullException.ThrowIfNull(clients);
         ArgumentNullException.ThrowIfNull(options);
         _invoker = clients.Hits;
+        _cookies = cookies;
         _metrics = metrics;
         _logger = logger;
         _timeout = options.Forwarding.ResponseTimeout;
@@ -36,8 +40,9 @@ internal sealed partial class HitForwarder
     }
 
     /// <summary>Forwards the request; returns how it ended (the response is written either way).</summary>
+    /// <param name="consent">The request's consent decision: which identifier cookies the response may carry.</param>
     /// <param name="observer">Told about the hit once the upstream has answered (consent log, CAPI fan-out).</param>
-    public async Task<ForwarderError> ForwardAsync(HttpContext context, UpstreamTarget target, ClientInfo client, string route, IForwardedHitObserver? observer = null)
+    public async Task<ForwarderError> ForwardAsync(HttpContext context, UpstreamTarget target, ClientInfo client, ConsentDecision consent, string route, IForwardedHitObserver? observer = null)
     {
         var request = context.Request;
 
@@ -113,6 +118,7 @@ internal sealed partial class HitForwarder
             _metrics.UpstreamResponded(route, Stopwatch.GetElapsedTime(started).TotalSeconds);
             CopyResponseHeaders(response, context.Response);
             context.Response.StatusCode = (int)response.StatusCode;
+            IssueCookies(context, consent, client);
 
             try
             {
@@ -143,6 +149,14 @@ internal sealed partial class HitForwarder
             response?.Dispose();
             _cancellationSources.Return(cts);
         }
+    }
+
+    /// <summary>Identifier cookies by HTTP header, after Google's own Set-Cookie so those are never overridden.</summary>
+    private void IssueCookies(HttpContext context, in ConsentDecision consent, ClientInfo client)
+    {
+        var query = context.Request.QueryString.Value.AsSpan();
+        QueryParameters.TryGetValue(query, "dl", out var pageUrl);
+        _cookies.Apply(context, consent, client.SiteHost, client.IsHttps, pageUrl);
     }
 
     private static HttpMethod ToHttpMethod(string method) => method switch

@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Http.Features;
 using TagGateway.ClientIdentity;
 using TagGateway.Configuration;
+using TagGateway.Consent.Policy;
+using TagGateway.Consent.Signals;
 using TagGateway.Forwarding;
 using TagGateway.Observability;
 using TagGateway.Scripts;
@@ -22,10 +24,11 @@ internal sealed partial class MeasurementRequestHandler
     private readonly ScriptEndpoint _scripts;
     private readonly HitForwarder _forwarder;
     private readonly CollectHitObserver _collectObserver;
+    private readonly IConsentPolicy _consent;
     private readonly GatewayMetrics _metrics;
     private readonly ILogger<MeasurementRequestHandler> _logger;
 
-    public MeasurementRequestHandler(GatewayOptions options, TagRegistry tags, UpstreamResolver upstreams, ClientInfoResolver clients, ScriptEndpoint scripts, HitForwarder forwarder, CollectHitObserver collectObserver, GatewayMetrics metrics, ILogger<MeasurementRequestHandler> logger)
+    public MeasurementRequestHandler(GatewayOptions options, TagRegistry tags, UpstreamResolver upstreams, ClientInfoResolver clients, ScriptEndpoint scripts, HitForwarder forwarder, CollectHitObserver collectObserver, IConsentPolicy consent, GatewayMetrics metrics, ILogger<MeasurementRequestHandler> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         _measurementPath = options.MeasurementPath;
@@ -35,6 +38,7 @@ internal sealed partial class MeasurementRequestHandler
         _scripts = scripts;
         _forwarder = forwarder;
         _collectObserver = collectObserver;
+        _consent = consent;
         _metrics = metrics;
         _logger = logger;
     }
@@ -94,9 +98,13 @@ internal sealed partial class MeasurementRequestHandler
         }
 
         var client = _clients.Resolve(context);
+
+        // One request-level decision (the URL's signals, else the region's default) governs this response's cookies.
+        var gpc = context.Request.Headers["Sec-GPC"] is { Count: 1 } gpcHeader && ConsentSignals.IsGlobalPrivacyControl(gpcHeader[0]);
+        var consent = _consent.Decide(ConsentSignals.FromQuery(target.Query, gpc), client.CountryRegion);
         return route == MeasurementRoute.Script
-            ? _scripts.HandleAsync(context, target, upstream, client)
-            : _forwarder.ForwardAsync(context, upstream, client, MetricTags.Hit, CollectHitObserver.IsCollect(target.Rest) ? _collectObserver : null);
+            ? _scripts.HandleAsync(context, target, upstream, client, consent)
+            : _forwarder.ForwardAsync(context, upstream, client, consent, MetricTags.Hit, CollectHitObserver.IsCollect(target.Rest) ? _collectObserver : null);
     }
 
     private bool TagParametersAllowed(ReadOnlySpan<char> query, string name, out string reason)

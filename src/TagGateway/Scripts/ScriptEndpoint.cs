@@ -1,6 +1,8 @@
 using System.Buffers;
 using TagGateway.ClientIdentity;
 using TagGateway.Configuration;
+using TagGateway.Consent.Policy;
+using TagGateway.Cookies.Issuing;
 using TagGateway.Forwarding;
 using TagGateway.Observability;
 using TagGateway.Routing;
@@ -18,19 +20,21 @@ internal sealed partial class ScriptEndpoint
     private readonly ScriptCache _cache;
     private readonly ScriptFetcher _fetcher;
     private readonly HitForwarder _forwarder;
+    private readonly IdentifierCookieIssuer _cookies;
     private readonly TimeProvider _time;
     private readonly GatewayMetrics _metrics;
     private readonly ILogger<ScriptEndpoint> _logger;
     private readonly CancellationToken _stopping;
     private readonly string _defaultCacheControl;
 
-    public ScriptEndpoint(ScriptCache cache, ScriptFetcher fetcher, HitForwarder forwarder, GatewayOptions options, TimeProvider time, GatewayMetrics metrics, IHostApplicationLifetime lifetime, ILogger<ScriptEndpoint> logger)
+    public ScriptEndpoint(ScriptCache cache, ScriptFetcher fetcher, HitForwarder forwarder, IdentifierCookieIssuer cookies, GatewayOptions options, TimeProvider time, GatewayMetrics metrics, IHostApplicationLifetime lifetime, ILogger<ScriptEndpoint> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(lifetime);
         _cache = cache;
         _fetcher = fetcher;
         _forwarder = forwarder;
+        _cookies = cookies;
         _time = time;
         _metrics = metrics;
         _logger = logger;
@@ -38,14 +42,17 @@ internal sealed partial class ScriptEndpoint
         _defaultCacheControl = $"public, max-age={(int)options.Scripts.DefaultMaxAge.TotalSeconds}";
     }
 
-    public Task HandleAsync(HttpContext context, RequestTarget target, UpstreamTarget upstream, ClientInfo client)
+    public Task HandleAsync(HttpContext context, RequestTarget target, UpstreamTarget upstream, ClientInfo client, ConsentDecision consent)
     {
         if (MeasurementRoutes.IsDebug(target.Query))
         {
             // Tag Assistant and preview need the live container and their cookies: straight through.
             _metrics.CacheLookup("bypass");
-            return _forwarder.ForwardAsync(context, upstream, client, MetricTags.Script);
+            return _forwarder.ForwardAsync(context, upstream, client, consent, MetricTags.Script);
         }
+
+        // A script load is a first-party response like any other: identifier cookies ride on it when consent allows.
+        _cookies.Apply(context, consent, client.SiteHost, client.IsHttps, pageUrl: []);
 
         // Primary key: what comes after the measurement path, and the geolocation the upstream will see.
         var geo = client.CountryRegion.AsSpan();

@@ -26,7 +26,9 @@ internal static class ScriptResponder
             headers[name] = value;
         }
 
-        headers.CacheControl = script.CacheControlHeader ?? defaultCacheControl;
+        // The body is shared but Set-Cookie is this visitor's: with cookies on it, no shared cache may keep the response.
+        var cacheControl = script.CacheControlHeader ?? defaultCacheControl;
+        headers.CacheControl = headers.SetCookie.Count > 0 ? Private(cacheControl) : cacheControl;
         headers.ETag = etag;
         headers.Vary = script.VaryHeader;
         headers.Age = Seconds(script.AgeAt(now));
@@ -146,6 +148,18 @@ internal static class ScriptResponder
         }
 
         return false;
+    }
+
+    internal static string Private(string cacheControl)
+    {
+        if (cacheControl.Contains("private", StringComparison.OrdinalIgnoreCase))
+        {
+            return cacheControl;
+        }
+
+        var withoutPublic = string.Join(", ", cacheControl.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Where(static d => !d.Equals("public", StringComparison.OrdinalIgnoreCase) && !d.StartsWith("s-maxage", StringComparison.OrdinalIgnoreCase)));
+        return withoutPublic.Length == 0 ? "private" : "private, " + withoutPublic;
     }
 
     private static string Seconds(TimeSpan age)
