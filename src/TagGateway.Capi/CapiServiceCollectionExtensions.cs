@@ -1,6 +1,25 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using TagGateway.Capi.Configuration;
+using TagGateway.Capi.Delivery;
+using TagGateway.Capi.Delivery.GoogleAds;
+using TagGateway.Capi.Delivery.LinkedIn;
+using TagGateway.Capi.Delivery.Meta;
+using TagGateway.Capi.Delivery.TikTok;
+using TagGateway.Capi.Ingest;
+using TagGateway.Capi.Management;
+using TagGateway.Capi.Mapping;
+using TagGateway.Capi.Model;
+using TagGateway.Capi.Observability;
+using TagGateway.Capi.Quality;
+using TagGateway.Capi.Storage;
+using TagGateway.Capi.Storage.Journal;
+using TagGateway.Consent.Logging;
+using TagGateway.Consent.Policy;
 
 namespace TagGateway.Capi;
 
@@ -11,8 +30,116 @@ public static class CapiServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
-        // Off until destinations exist: the host then copies no hit bodies at all.
-        services.TryAddSingleton(new CapiHitSink(enabled: false));
+        if (services.Any(static d => d.ServiceType == typeof(CapiHitSink)))
+        {
+            return services;
+        }
+
+        IConfigurationSection section = configuration.GetSection(CapiOptions.SectionName);
+        var probe = new CapiOptions();
+        string? bindError = null;
+        try
+        {
+            section.Bind(probe);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // A value of the wrong type: reported by validation at start, like any other configuration error.
+            bindError = "Capi: " + ex.Message;
+        }
+
+        if (bindError is null && !probe.AnyDestinationConfigured)
+        {
+            // Off until destinations exist: the host then copies no hit bodies, and nothing here runs or opens a file.
+            services.AddSingleton(new CapiHitSink(enabled: false));
+            return services;
+        }
+
+        OptionsBuilder<CapiOptions> options = services.AddOptionsWithValidateOnStart<CapiOptions>();
+        if (bindError is not null)
+        {
+            services.AddSingleton<IValidateOptions<CapiOptions>>(new FailingValidator(bindError));
+            services.AddSingleton(new CapiHitSink(enabled: false));
+            return services;
+        }
+
+        options.Bind(section);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CapiOptions>, CapiOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CapiOptions>, CapiOptionsCrossFieldValidator>());
+        services.AddSingleton(static sp => sp.GetRequiredService<IOptions<CapiOptions>>().Value);
+
+        services.AddMetrics();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(new CapiHitSink(enabled: true, probe.HitQueueCapacity));
+        services.AddSingleton<CapiMetrics>();
+        services.AddSingleton(static sp => new MatchQualityTracker(sp.GetRequiredService<CapiMetrics>()));
+        services.AddSingleton(static sp => new EventNameMap(sp.GetRequiredService<CapiOptions>()));
+        services.AddSingleton(static sp => new EventFactory(
+            sp.GetRequiredService<CapiOptions>(),
+            sp.GetRequiredService<EventNameMap>(),
+            sp.GetRequiredService<IConsentPolicy>(),
+            sp.GetRequiredService<IConsentRecorder>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<EventFactory>>(),
+            sp.GetRequiredService<CapiMetrics>()));
+        services.AddSingleton<ICapiStore>(static sp =>
+        {
+            CapiOptions o = sp.GetRequiredService<CapiOptions>();
+            return new JournalStore(o.Store, o.DedupTtl, o.MergeWindow, sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<JournalStore>>(), sp.GetRequiredService<CapiMetrics>());
+        });
+        services.AddSingleton<HitPipeline>();
+        services.AddSingleton<ServerEventsEndpoint>();
+        services.AddSingleton<CapiManagementEndpoints>();
+
+        foreach (CapiDestination destination in EventFactory.ConfiguredDestinations(probe))
+        {
+            AddDestination(services, destination, probe);
+        }
+
+        services.AddSingleton<IHostedService, CapiRuntime>();
         return services;
+    }
+
+    private static void AddDestination(IServiceCollection services, CapiDestination destination, CapiOptions probe)
+    {
+        DestinationOptions options = destination switch
+        {
+            CapiDestination.Meta => probe.Meta,
+            CapiDestination.TikTok => probe.TikTok,
+            CapiDestination.LinkedIn => probe.LinkedIn,
+            _ => probe.GoogleAds,
+        };
+
+        services.AddKeyedSingleton<DestinationClient>(destination, static (sp, key) =>
+        {
+            var d = (CapiDestination)key!;
+            CapiOptions o = sp.GetRequiredService<CapiOptions>();
+            var factory = sp.GetRequiredService<IHttpClientFactory>();
+            var map = sp.GetRequiredService<EventNameMap>();
+            return d switch
+            {
+                CapiDestination.Meta => new MetaClient(factory, o.Meta, SecretReader.AccessToken(o.Meta, "Meta"), map, sp.GetRequiredService<ILogger<MetaClient>>()),
+                CapiDestination.TikTok => new TikTokClient(factory, o.TikTok, SecretReader.AccessToken(o.TikTok, "TikTok"), map, sp.GetRequiredService<ILogger<TikTokClient>>()),
+                CapiDestination.LinkedIn => new LinkedInClient(factory, o.LinkedIn, SecretReader.AccessToken(o.LinkedIn, "LinkedIn"), map, sp.GetRequiredService<ILogger<LinkedInClient>>()),
+                _ => new GoogleAdsClient(factory, o.GoogleAds, SecretReader.AccessToken(o.GoogleAds, "GoogleAds"), map, sp.GetRequiredService<ILogger<GoogleAdsClient>>()),
+            };
+        });
+
+        services.AddSingleton(sp => new DeliveryWorker(
+            sp.GetRequiredKeyedService<DestinationClient>(destination),
+            sp.GetRequiredService<ICapiStore>(),
+            sp.GetRequiredService<CapiOptions>().Delivery,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<CapiMetrics>(),
+            sp.GetRequiredService<MatchQualityTracker>(),
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("TagGateway.Capi.Delivery." + destination)));
+
+        DeliveryResilience.AddDestinationClient(services, destination, options, probe.Delivery);
+    }
+
+    private sealed class FailingValidator(string error) : IValidateOptions<CapiOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, CapiOptions options) => ValidateOptionsResult.Fail(error);
     }
 }

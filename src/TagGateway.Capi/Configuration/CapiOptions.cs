@@ -1,0 +1,274 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace TagGateway.Capi.Configuration;
+
+/// <summary>
+/// The <c>Capi</c> section, bound by the configuration-binding generator. The module is on only when at least one
+/// destination is configured (<see cref="DestinationOptions.IsConfigured"/>); with none, nothing is registered.
+/// </summary>
+public sealed class CapiOptions
+{
+    public const string SectionName = "Capi";
+
+    [ValidateObjectMembers]
+    public MetaOptions Meta { get; set; } = new();
+
+    [ValidateObjectMembers]
+    public TikTokOptions TikTok { get; set; } = new();
+
+    [ValidateObjectMembers]
+    public LinkedInOptions LinkedIn { get; set; } = new();
+
+    [ValidateObjectMembers]
+    public GoogleAdsOptions GoogleAds { get; set; } = new();
+
+    [ValidateObjectMembers]
+    public IngestOptions Ingest { get; set; } = new();
+
+    [ValidateObjectMembers]
+    public StoreOptions Store { get; set; } = new();
+
+    [ValidateObjectMembers]
+    public DeliveryOptions Delivery { get; set; } = new();
+
+    /// <summary>
+    /// How long an accepted event waits before its first delivery, so a browser hit and the backend's report of the
+    /// same purchase can be merged into one, richer send. Zero sends at once (and merges only what arrives before).
+    /// </summary>
+    public TimeSpan MergeWindow { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a (destination, event name, event id) is remembered, so it is sent once (Meta and TikTok dedup for 48 h).</summary>
+    public TimeSpan DedupTtl { get; set; } = TimeSpan.FromHours(48);
+
+    /// <summary>Calling code for phone numbers without one when the event carries no country (e.g. "1" for the US); none: such numbers are dropped.</summary>
+    [RegularExpression("^[0-9]{1,3}$")]
+    public string? DefaultPhoneCountryCode { get; set; }
+
+    /// <summary>Hit queue between the host and the pipeline; when full, hits are counted and skipped (the hit itself was forwarded).</summary>
+    [Range(100, 1_000_000)]
+    public int HitQueueCapacity { get; set; } = 10_000;
+
+    internal bool AnyDestinationConfigured => Meta.IsConfigured || TikTok.IsConfigured || LinkedIn.IsConfigured || GoogleAds.IsConfigured;
+}
+
+/// <summary>What every destination has: where, how it authenticates, how it batches and retries.</summary>
+public abstract class DestinationOptions
+{
+    /// <summary>Turns a configured destination off without removing its settings.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>The API's origin; tests point it at a loopback fake.</summary>
+    [Required]
+    public string BaseUrl { get; set; } = string.Empty;
+
+    /// <summary>The access token; prefer the environment (Capi__Meta__AccessToken) or <see cref="AccessTokenFile"/>. Never logged.</summary>
+    public string? AccessToken { get; set; }
+
+    /// <summary>A file holding the access token (a mounted secret); read once at start, surrounding blanks trimmed.</summary>
+    public string? AccessTokenFile { get; set; }
+
+    /// <summary>Events per request; capped by the platform's limit.</summary>
+    [Range(1, 5000)]
+    public int MaxBatchSize { get; set; }
+
+    /// <summary>Events older than this are dropped before a batch is built (Meta rejects a whole batch for one stale event).</summary>
+    public TimeSpan MaxEventAge { get; set; }
+
+    /// <summary>Per-attempt HTTP timeout.</summary>
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>GA4 event name to the platform's event (Capi:Meta:Events:purchase = Purchase); an empty value stops that event.</summary>
+    public Dictionary<string, string> Events { get; set; } = new(StringComparer.Ordinal);
+
+    internal abstract bool HasIdentity { get; }
+
+    internal bool IsConfigured => Enabled && HasIdentity;
+
+    internal abstract int PlatformMaxBatch { get; }
+}
+
+public sealed class MetaOptions : DestinationOptions
+{
+    public MetaOptions()
+    {
+        BaseUrl = "https://graph.facebook.com";
+        MaxBatchSize = 1000;
+        MaxEventAge = TimeSpan.FromDays(7);
+    }
+
+    /// <summary>The dataset (pixel) id; setting it turns Meta on.</summary>
+    [RegularExpression("^[0-9]{1,32}$")]
+    public string? PixelId { get; set; }
+
+    [RegularExpression("^v[0-9]{1,3}\\.[0-9]$")]
+    public string ApiVersion { get; set; } = "v24.0";
+
+    /// <summary>Events Manager's test code; events then show in Test Events only.</summary>
+    public string? TestEventCode { get; set; }
+
+    /// <summary>Sent in Limited Data Use form (<c>data_processing_options: ["LDU"]</c>) for every event, not only where consent restricts.</summary>
+    public bool AlwaysLimitedDataUse { get; set; }
+
+    /// <summary>LDU country (1 = USA, 0 = let Meta geolocate) and state (1000 California … or 0).</summary>
+    [Range(0, 1)]
+    public int LimitedDataUseCountry { get; set; }
+
+    [Range(0, 9999)]
+    public int LimitedDataUseState { get; set; }
+
+    internal override bool HasIdentity => !string.IsNullOrEmpty(PixelId);
+
+    internal override int PlatformMaxBatch => 1000;
+}
+
+public sealed class TikTokOptions : DestinationOptions
+{
+    public TikTokOptions()
+    {
+        BaseUrl = "https://business-api.tiktok.com";
+        MaxBatchSize = 1000;
+        MaxEventAge = TimeSpan.FromDays(7);
+    }
+
+    /// <summary>The pixel code (event_source_id); setting it turns TikTok on.</summary>
+    [RegularExpression("^[A-Za-z0-9]{1,64}$")]
+    public string? PixelCode { get; set; }
+
+    public string? TestEventCode { get; set; }
+
+    /// <summary>Phone hashed as E.164 with '+' (the reference's working choice) or as digits only (TikTok's customer-file vector).</summary>
+    public PhoneHashFormat PhoneFormat { get; set; } = PhoneHashFormat.E164;
+
+    internal override bool HasIdentity => !string.IsNullOrEmpty(PixelCode);
+
+    internal override int PlatformMaxBatch => 1000;
+}
+
+public enum PhoneHashFormat
+{
+    E164 = 0,
+    Digits = 1,
+}
+
+public sealed class LinkedInOptions : DestinationOptions
+{
+    public LinkedInOptions()
+    {
+        BaseUrl = "https://api.linkedin.com";
+        MaxBatchSize = 5000;
+        MaxEventAge = TimeSpan.FromDays(90);
+    }
+
+    /// <summary>LinkedIn-Version header (YYYYMM); versions sunset, keep it current.</summary>
+    [RegularExpression("^20[0-9]{4}$")]
+    public string Version { get; set; } = "202604";
+
+    /// <summary>GA4 event name to conversion rule URN (urn:lla:llaPartnerConversion:123); LinkedIn has no event names. Setting one turns LinkedIn on.</summary>
+    public Dictionary<string, string> Conversions { get; set; } = new(StringComparer.Ordinal);
+
+    internal override bool HasIdentity => Conversions.Count > 0;
+
+    internal override int PlatformMaxBatch => 5000;
+}
+
+public sealed class GoogleAdsOptions : DestinationOptions
+{
+    public GoogleAdsOptions()
+    {
+        // Data Manager API events:ingest (conversion-apis.md §4): ≤ 2,000 events, OAuth2 bearer; 24 h for enhancement.
+        BaseUrl = "https://datamanager.googleapis.com";
+        MaxBatchSize = 2000;
+        MaxEventAge = TimeSpan.FromHours(24);
+    }
+
+    /// <summary>The Google Ads customer id the conversions belong to (operatingAccount); setting it and a conversion turns Google Ads on.</summary>
+    [RegularExpression("^[0-9]{1,20}$")]
+    public string? CustomerId { get; set; }
+
+    /// <summary>The manager account that logs in, when different (loginAccount).</summary>
+    [RegularExpression("^[0-9]{1,20}$")]
+    public string? LoginCustomerId { get; set; }
+
+    /// <summary>GA4 event name to conversion action id (productDestinationId).</summary>
+    public Dictionary<string, string> ConversionActions { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Ask the API to validate only (nothing is recorded): the Data Manager equivalent of a test code.</summary>
+    public bool ValidateOnly { get; set; }
+
+    internal override bool HasIdentity => !string.IsNullOrEmpty(CustomerId) && ConversionActions.Count > 0;
+
+    internal override int PlatformMaxBatch => 2000;
+}
+
+/// <summary>The server-to-server endpoint (POST /capi/v1/events on the public listener).</summary>
+public sealed class IngestOptions
+{
+    /// <summary>Accepted API keys (Authorization: Bearer … or X-Api-Key); at least 24 characters each. None: the endpoint answers 404.</summary>
+    public List<string> ApiKeys { get; set; } = [];
+
+    /// <summary>A file with one API key per line (a mounted secret), added to <see cref="ApiKeys"/>.</summary>
+    public string? ApiKeyFile { get; set; }
+
+    /// <summary>Largest request body; larger is 413.</summary>
+    [Range(1024, 64 * 1024 * 1024)]
+    public int MaxRequestBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Most events in one request; more is 413.</summary>
+    [Range(1, 10_000)]
+    public int MaxEventsPerRequest { get; set; } = 1000;
+}
+
+/// <summary>The durable outbox and dedup ledger.</summary>
+public sealed class StoreOptions
+{
+    /// <summary>Directory of the journal; created if missing. Relative paths are under the working directory.</summary>
+    [Required]
+    public string Path { get; set; } = "capi-store";
+
+    /// <summary>
+    /// Disk bound. When the journal reaches it, new events are refused (server-to-server: 503 with Retry-After; hits:
+    /// counted and skipped) until delivery and compaction free space: an accepted event is never evicted.
+    /// </summary>
+    [Range(1L * 1024 * 1024, 1024L * 1024 * 1024 * 1024)]
+    public long MaxBytes { get; set; } = 512L * 1024 * 1024;
+
+    /// <summary>Size at which the active journal segment is sealed and a new one started.</summary>
+    [Range(64L * 1024, 1024L * 1024 * 1024)]
+    public long SegmentBytes { get; set; } = 16L * 1024 * 1024;
+
+    /// <summary>How long dead letters are kept for listing and replay before they are discarded.</summary>
+    public TimeSpan DeadLetterRetention { get; set; } = TimeSpan.FromDays(7);
+}
+
+/// <summary>Retry policy shared by the destinations (each has its own pipeline and circuit breaker).</summary>
+public sealed class DeliveryOptions
+{
+    /// <summary>Attempts within one delivery (after the first), on the platform's retryable errors only.</summary>
+    [Range(0, 10)]
+    public int RetryAttempts { get; set; } = 2;
+
+    /// <summary>First backoff of the in-request retries (exponential, jittered; a Retry-After wins).</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>After a delivery failed all its attempts, the events stay stored; the destination waits this long, doubling up to <see cref="MaxBackoff"/>.</summary>
+    public TimeSpan MinBackoff { get; set; } = TimeSpan.FromSeconds(2);
+
+    public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Circuit breaker: break after this failure ratio …</summary>
+    [Range(0.01, 1.0)]
+    public double BreakerFailureRatio { get; set; } = 0.5;
+
+    /// <summary>… among at least this many attempts in <see cref="BreakerSamplingDuration"/> …</summary>
+    [Range(2, 10_000)]
+    public int BreakerMinimumThroughput { get; set; } = 6;
+
+    public TimeSpan BreakerSamplingDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>… and stay open this long.</summary>
+    public TimeSpan BreakerBreakDuration { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Idle poll for newly ready events (new events also wake the sender at once).</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+}

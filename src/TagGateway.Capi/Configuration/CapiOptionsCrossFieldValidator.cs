@@ -1,0 +1,107 @@
+using Microsoft.Extensions.Options;
+
+namespace TagGateway.Capi.Configuration;
+
+/// <summary>Rules spanning fields (and files); every problem is reported at once so one pass fixes the configuration.</summary>
+internal sealed class CapiOptionsCrossFieldValidator : IValidateOptions<CapiOptions>
+{
+    internal const int MinApiKeyLength = 24;
+    internal const string LinkedInRulePrefix = "urn:lla:llaPartnerConversion:";
+
+    public ValidateOptionsResult Validate(string? name, CapiOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = new List<string>();
+
+        Check(options.Meta, "Meta", errors);
+        Check(options.TikTok, "TikTok", errors);
+        Check(options.LinkedIn, "LinkedIn", errors);
+        Check(options.GoogleAds, "GoogleAds", errors);
+
+        foreach ((string ga4, string urn) in options.LinkedIn.Conversions)
+        {
+            if (!urn.StartsWith(LinkedInRulePrefix, StringComparison.Ordinal) || !ulong.TryParse(urn.AsSpan(LinkedInRulePrefix.Length), out _))
+            {
+                errors.Add($"Capi:LinkedIn:Conversions:{ga4}: \"{urn}\" must be a conversion rule URN such as {LinkedInRulePrefix}123456.");
+            }
+        }
+
+        foreach ((string ga4, string action) in options.GoogleAds.ConversionActions)
+        {
+            if (!ulong.TryParse(action, out _))
+            {
+                errors.Add($"Capi:GoogleAds:ConversionActions:{ga4}: \"{action}\" must be the numeric conversion action id.");
+            }
+        }
+
+        if (options.GoogleAds.ConversionActions.Count > 0 && string.IsNullOrEmpty(options.GoogleAds.CustomerId))
+        {
+            errors.Add("Capi:GoogleAds:CustomerId is required when conversion actions are configured.");
+        }
+
+        foreach (string key in SecretReader.ApiKeys(options.Ingest, errors))
+        {
+            if (key.Length < MinApiKeyLength)
+            {
+                errors.Add($"Capi:Ingest:ApiKeys: every key must have at least {MinApiKeyLength} characters.");
+                break;
+            }
+        }
+
+        // TimeSpan ranges are checked here: RangeAttribute over TimeSpan needs reflection (not trimming-safe).
+        Range(options.MergeWindow, TimeSpan.Zero, TimeSpan.FromHours(1), "Capi:MergeWindow", errors);
+        Range(options.DedupTtl, TimeSpan.FromMinutes(1), TimeSpan.FromDays(30), "Capi:DedupTtl", errors);
+        Range(options.Store.DeadLetterRetention, TimeSpan.FromMinutes(1), TimeSpan.FromDays(90), "Capi:Store:DeadLetterRetention", errors);
+        Range(options.Delivery.RetryBaseDelay, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1), "Capi:Delivery:RetryBaseDelay", errors);
+        Range(options.Delivery.MinBackoff, TimeSpan.FromMilliseconds(10), TimeSpan.FromHours(1), "Capi:Delivery:MinBackoff", errors);
+        Range(options.Delivery.MaxBackoff, TimeSpan.FromMilliseconds(10), TimeSpan.FromHours(6), "Capi:Delivery:MaxBackoff", errors);
+        Range(options.Delivery.BreakerSamplingDuration, TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(30), "Capi:Delivery:BreakerSamplingDuration", errors);
+        Range(options.Delivery.BreakerBreakDuration, TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(30), "Capi:Delivery:BreakerBreakDuration", errors);
+        Range(options.Delivery.PollInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1), "Capi:Delivery:PollInterval", errors);
+
+        if (options.Delivery.MaxBackoff < options.Delivery.MinBackoff)
+        {
+            errors.Add("Capi:Delivery:MaxBackoff must not be shorter than Capi:Delivery:MinBackoff.");
+        }
+
+        if (options.Store.SegmentBytes * 2 > options.Store.MaxBytes)
+        {
+            errors.Add("Capi:Store:MaxBytes must be at least twice Capi:Store:SegmentBytes (compaction needs room).");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void Range(TimeSpan value, TimeSpan min, TimeSpan max, string key, List<string> errors)
+    {
+        if (value < min || value > max)
+        {
+            errors.Add($"{key}: {value} is outside {min} to {max}.");
+        }
+    }
+
+    private static void Check(DestinationOptions destination, string section, List<string> errors)
+    {
+        Range(destination.MaxEventAge, TimeSpan.FromMinutes(1), TimeSpan.FromDays(400), $"Capi:{section}:MaxEventAge", errors);
+        Range(destination.AttemptTimeout, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(5), $"Capi:{section}:AttemptTimeout", errors);
+        if (!Uri.TryCreate(destination.BaseUrl, UriKind.Absolute, out Uri? uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
+        {
+            errors.Add($"Capi:{section}:BaseUrl: \"{destination.BaseUrl}\" must be an absolute http(s) URL.");
+        }
+
+        if (destination.MaxBatchSize > destination.PlatformMaxBatch)
+        {
+            errors.Add($"Capi:{section}:MaxBatchSize: {destination.MaxBatchSize} is over the platform's limit of {destination.PlatformMaxBatch}.");
+        }
+
+        if (!destination.IsConfigured)
+        {
+            return;
+        }
+
+        if (SecretReader.AccessToken(destination, section, errors) is null)
+        {
+            errors.Add($"Capi:{section}: an access token is required (Capi:{section}:AccessToken from the environment, or Capi:{section}:AccessTokenFile).");
+        }
+    }
+}

@@ -1,0 +1,32 @@
+using System.Security.Cryptography;
+using System.Text;
+using TagGateway.Capi.Model;
+
+namespace TagGateway.Capi.Dedup;
+
+/// <summary>
+/// The ledger key of (destination, event name, event id): the first 128 bits of SHA-256 over the three, length-prefixed
+/// so no two triples collide by concatenation. Fixed size keeps 48 hours of keys small in memory and on disk.
+/// </summary>
+internal static class DedupKey
+{
+    public static UInt128 Of(CapiDestination destination, string eventName, string eventId)
+    {
+        int length = 1 + 4 + Encoding.UTF8.GetByteCount(eventName) + 4 + Encoding.UTF8.GetByteCount(eventId);
+        Span<byte> buffer = length <= 512 ? stackalloc byte[length] : new byte[length];
+        buffer[0] = (byte)destination;
+        int offset = 1;
+        offset += Write(buffer[offset..], eventName);
+        Write(buffer[offset..], eventId);
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(buffer, digest);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(digest);
+    }
+
+    private static int Write(Span<byte> buffer, string value)
+    {
+        int count = Encoding.UTF8.GetBytes(value, buffer[4..]);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(buffer, count);
+        return 4 + count;
+    }
+}

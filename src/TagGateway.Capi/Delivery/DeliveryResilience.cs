@@ -1,0 +1,84 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Http.Resilience;
+using Polly;
+using TagGateway.Capi.Configuration;
+using TagGateway.Capi.Model;
+
+namespace TagGateway.Capi.Delivery;
+
+/// <summary>
+/// The HttpClient and resilience pipeline of one destination: total timeout, retries with jittered exponential backoff
+/// that honour Retry-After, a circuit breaker of its own, and a timeout per attempt. Only the platform's retryable
+/// answers are retried: the predicate asks the destination's classifier, which reads the body where the platform puts
+/// its error code there (Meta's Graph codes, TikTok's code on HTTP 200).
+/// </summary>
+internal static class DeliveryResilience
+{
+    public static void AddDestinationClient(IServiceCollection services, CapiDestination destination, DestinationOptions options, DeliveryOptions delivery)
+    {
+        string name = DestinationClient.HttpClientNameOf(destination);
+        string baseUrl = options.BaseUrl.EndsWith('/') ? options.BaseUrl : options.BaseUrl + "/";
+        IHttpClientBuilder builder = services.AddHttpClient(name, client =>
+        {
+            client.BaseAddress = new Uri(baseUrl);
+            client.Timeout = Timeout.InfiniteTimeSpan;
+        });
+
+        // The request URL and headers carry nothing secret, but payloads do: no default request logging at all.
+        builder.RemoveAllLoggers();
+        builder.AddResilienceHandler("capi-" + destination.Name(), (pipeline, context) =>
+        {
+            DestinationClient classifier = context.ServiceProvider.GetRequiredKeyedService<DestinationClient>(destination);
+            TimeSpan attempt = options.AttemptTimeout;
+            TimeSpan total = (attempt * (delivery.RetryAttempts + 1)) + (delivery.RetryBaseDelay * (1 << Math.Min(delivery.RetryAttempts, 10)) * 2) + TimeSpan.FromSeconds(5);
+            pipeline.AddTimeout(total);
+            pipeline.AddRetry(new HttpRetryStrategyOptions
+            {
+                MaxRetryAttempts = Math.Max(delivery.RetryAttempts, 1),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = delivery.RetryBaseDelay,
+                ShouldRetryAfterHeader = true,
+                ShouldHandle = delivery.RetryAttempts == 0
+                    ? static _ => ValueTask.FromResult(false)
+                    : args => ShouldHandle(classifier, args.Outcome),
+            });
+            pipeline.AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
+            {
+                FailureRatio = delivery.BreakerFailureRatio,
+                MinimumThroughput = delivery.BreakerMinimumThroughput,
+                SamplingDuration = delivery.BreakerSamplingDuration,
+                BreakDuration = delivery.BreakerBreakDuration,
+                ShouldHandle = args => ShouldHandle(classifier, args.Outcome),
+            });
+            pipeline.AddTimeout(attempt);
+        });
+    }
+
+    internal static async ValueTask<bool> ShouldHandle(DestinationClient classifier, Outcome<HttpResponseMessage> outcome)
+    {
+        if (outcome.Exception is not null)
+        {
+            return HttpClientResiliencePredicates.IsTransient(outcome);
+        }
+
+        HttpResponseMessage? response = outcome.Result;
+        if (response is null)
+        {
+            return false;
+        }
+
+        // 2xx is success everywhere but TikTok, which reports errors with HTTP 200.
+        if ((int)response.StatusCode is >= 200 and < 300 && classifier.Destination != CapiDestination.TikTok)
+        {
+            return false;
+        }
+
+        await response.Content.LoadIntoBufferAsync().ConfigureAwait(false);
+        byte[] body = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
+        return classifier.Classify(response.StatusCode, body, out _) == ResponseClass.Retryable;
+    }
+
+    internal static bool IsSuccess(HttpStatusCode status) => (int)status is >= 200 and < 300;
+}

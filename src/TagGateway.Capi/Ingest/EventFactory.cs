@@ -1,0 +1,324 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using TagGateway.Capi.Configuration;
+using TagGateway.Capi.Mapping;
+using TagGateway.Capi.Model;
+using TagGateway.Capi.Observability;
+using TagGateway.Consent.Logging;
+using TagGateway.Consent.Policy;
+using TagGateway.Consent.Signals;
+
+namespace TagGateway.Capi.Ingest;
+
+/// <summary>
+/// Builds stored events from hits and server-to-server payloads: the event id, the destinations that map the event,
+/// the consent layer's decision per destination, and identity normalised and hashed once (only when some destination
+/// may receive it).
+/// </summary>
+internal sealed partial class EventFactory
+{
+    private readonly CapiOptions _options;
+    private readonly EventNameMap _map;
+    private readonly IConsentPolicy _policy;
+    private readonly IConsentRecorder _recorder;
+    private readonly TimeProvider _time;
+    private readonly CapiMetrics? _metrics;
+    private readonly ILogger _logger;
+    private readonly CapiDestination[] _configured;
+
+    public EventFactory(CapiOptions options, EventNameMap map, IConsentPolicy policy, IConsentRecorder recorder, TimeProvider time, ILogger<EventFactory> logger, CapiMetrics? metrics = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _map = map;
+        _policy = policy;
+        _recorder = recorder;
+        _time = time;
+        _logger = logger;
+        _metrics = metrics;
+        _configured = [.. ConfiguredDestinations(options)];
+    }
+
+    public IReadOnlyList<CapiDestination> Configured => _configured;
+
+    internal static IEnumerable<CapiDestination> ConfiguredDestinations(CapiOptions options)
+    {
+        if (options.Meta.IsConfigured)
+        {
+            yield return CapiDestination.Meta;
+        }
+
+        if (options.TikTok.IsConfigured)
+        {
+            yield return CapiDestination.TikTok;
+        }
+
+        if (options.LinkedIn.IsConfigured)
+        {
+            yield return CapiDestination.LinkedIn;
+        }
+
+        if (options.GoogleAds.IsConfigured)
+        {
+            yield return CapiDestination.GoogleAds;
+        }
+    }
+
+    /// <summary>An event of a forwarded hit; null when no destination takes it. The host already recorded the hit's consent decisions.</summary>
+    public CapiEvent? FromHit(DecodedEvent decoded, MeasurementHit hit)
+    {
+        ArgumentNullException.ThrowIfNull(decoded);
+        ArgumentNullException.ThrowIfNull(hit);
+        string region = hit.CountryRegion ?? string.Empty;
+        (int destinations, int consent) = Decide(decoded.Name, decoded.EventId, decoded.Signals, region, decoded.TagId, decoded.ClientId, record: false);
+        if (destinations == 0)
+        {
+            return null;
+        }
+
+        long timeMs = hit.ReceivedAt.ToUnixTimeMilliseconds();
+        (bool userData, bool identifiers) = Needs(consent, destinations);
+        return new CapiEvent
+        {
+            Origin = EventOrigin.Hit,
+            Name = decoded.Name,
+            EventId = decoded.EventId,
+            TimeMs = timeMs,
+            AcceptedMs = _time.GetUtcNow().ToUnixTimeMilliseconds(),
+            PageUrl = decoded.PageUrl,
+            Referrer = decoded.Referrer,
+            ClientId = decoded.ClientId,
+            TransactionId = decoded.TransactionId,
+            Currency = decoded.Currency,
+            Value = decoded.Value,
+            Items = decoded.Items,
+            Region = hit.CountryRegion,
+            Destinations = destinations,
+            Consent = consent,
+            Identity = IdentityBuilder.Build(decoded.User, userData, identifiers, timeMs, _options.DefaultPhoneCountryCode, _time.GetUtcNow(), RegionCountry(region)),
+        };
+    }
+
+    /// <summary>A server-to-server event; <paramref name="error"/> explains a refusal (the whole request is then 400).</summary>
+    public CapiEvent? FromServer(ServerEvent e, int index, out string? error, out bool notSent)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        notSent = false;
+        error = Validate(e, index);
+        if (error is not null)
+        {
+            return null;
+        }
+
+        string name = e.EventName!.Trim();
+        DateTimeOffset now = _time.GetUtcNow();
+        long timeMs = e.EventTime is { } t ? (t > 100_000_000_000 ? t : t * 1000) : now.ToUnixTimeMilliseconds();
+        string eventId = Clean(e.EventId)
+            ?? (name == "purchase" ? Clean(e.TransactionId) : null)
+            ?? DeriveServerEventId(name, timeMs, e);
+        string region = Clean(e.Region) ?? string.Empty;
+        ConsentSignals signals = SignalsOf(e.Consent);
+        (int destinations, int consent) = Decide(name, eventId, signals, region, "s2s", e.ClientId, record: true);
+        if (destinations == 0)
+        {
+            notSent = true;
+            return new CapiEvent { Name = name, EventId = eventId };
+        }
+
+        (bool userData, bool identifiers) = Needs(consent, destinations);
+        ServerUser user = e.User ?? new ServerUser();
+        var input = new UserInput
+        {
+            Email = user.Email,
+            Phone = user.Phone,
+            FirstName = user.FirstName,
+            LastName = user.LastName,
+            DateOfBirth = user.DateOfBirth,
+            Gender = user.Gender,
+            City = user.City,
+            State = user.State,
+            Zip = user.Zip,
+            Country = user.Country,
+            ExternalId = user.ExternalId,
+            Fbp = user.Fbp,
+            Fbc = user.Fbc,
+            Fbclid = user.Fbclid,
+            Ttp = user.Ttp,
+            Ttclid = user.Ttclid,
+            LiFatId = user.LiFatId,
+            Gclid = user.Gclid,
+            Gbraid = user.Gbraid,
+            Wbraid = user.Wbraid,
+            Ip = user.Ip,
+            UserAgent = user.UserAgent,
+        };
+
+        return new CapiEvent
+        {
+            Origin = EventOrigin.Server,
+            Name = name,
+            EventId = eventId,
+            TimeMs = timeMs,
+            AcceptedMs = now.ToUnixTimeMilliseconds(),
+            ActionSource = Clean(e.ActionSource) ?? "website",
+            PageUrl = Clean(e.PageUrl),
+            Referrer = Clean(e.Referrer),
+            ClientId = Clean(e.ClientId),
+            TransactionId = Clean(e.TransactionId),
+            Currency = Clean(e.Currency)?.ToUpperInvariant(),
+            Value = e.Value,
+            Items = e.Items?.Select(static i => new CapiItem { Id = i.Id, Name = i.Name, Price = i.Price, Quantity = i.Quantity }).ToList(),
+            Region = region.Length == 0 ? null : region,
+            Destinations = destinations,
+            Consent = consent,
+            Identity = IdentityBuilder.Build(input, userData, identifiers, timeMs, _options.DefaultPhoneCountryCode, now, RegionCountry(region)),
+        };
+    }
+
+    private (int Destinations, int Consent) Decide(string name, string eventId, in ConsentSignals signals, string region, string? tagId, string? clientId, bool record)
+    {
+        ConsentDecision decision = _policy.Decide(signals, region);
+        if (record)
+        {
+            _recorder.Record(decision, new ConsentContext(tagId, clientId, region, name));
+        }
+
+        int destinations = 0, consent = 0;
+        foreach (CapiDestination d in _configured)
+        {
+            if (!_map.IsMapped(d, name))
+            {
+                continue;
+            }
+
+            DestinationDecision dd = decision.For(d.ToConsent());
+            DestinationConsent allowed = ConsentMask.From(dd);
+            Log.ConsentDecision(_logger, name, eventId, d, dd.Outcome);
+            if ((allowed & DestinationConsent.Send) == 0)
+            {
+                _metrics?.Dropped(d, "consent");
+                continue;
+            }
+
+            destinations |= d.Bit();
+            consent = ConsentMask.Set(consent, d, allowed);
+        }
+
+        return (destinations, consent);
+    }
+
+    private static (bool UserData, bool Identifiers) Needs(int consent, int destinations)
+    {
+        bool userData = false, identifiers = false;
+        foreach (CapiDestination d in CapiDestinations.All)
+        {
+            if ((destinations & d.Bit()) != 0)
+            {
+                DestinationConsent c = ConsentMask.Get(consent, d);
+                userData |= (c & DestinationConsent.UserData) != 0;
+                identifiers |= (c & DestinationConsent.Identifiers) != 0;
+            }
+        }
+
+        return (userData, identifiers);
+    }
+
+    /// <summary>
+    /// The payload's consent as signals the policy understands: explicit states become a gcd whose update letters say
+    /// granted ('n') or denied ('m'); types left out keep the given gcd's letter, else "not set" ('l'), so the region
+    /// default decides. gcs passes as is.
+    /// </summary>
+    internal static ConsentSignals SignalsOf(ServerConsent? consent)
+    {
+        if (consent is null)
+        {
+            return ConsentSignals.FromQuery(ReadOnlySpan<char>.Empty, globalPrivacyControl: false);
+        }
+
+        var query = new StringBuilder();
+        if (Clean(consent.Gcs) is { } gcs)
+        {
+            query.Append("gcs=").Append(Uri.EscapeDataString(gcs));
+        }
+
+        string?[] states = [consent.AdStorage, consent.AnalyticsStorage, consent.AdUserData, consent.AdPersonalization];
+        string? gcd = Clean(consent.Gcd);
+        if (states.Any(static s => s is not null))
+        {
+            Span<char> letters = ['1', '3', 'l', '3', 'l', '3', 'l', '3', 'l', '5'];
+            for (int i = 0; i < 4; i++)
+            {
+                int at = 2 + (2 * i);
+                letters[at] = StateLetter(states[i]) ?? (gcd is { Length: > 8 } && gcd[0] == '1' ? gcd[at] : 'l');
+            }
+
+            gcd = new string(letters);
+        }
+
+        if (gcd is not null)
+        {
+            query.Append(query.Length > 0 ? "&" : null).Append("gcd=").Append(Uri.EscapeDataString(gcd));
+        }
+
+        return ConsentSignals.FromQuery(query.ToString(), consent.Gpc == true);
+    }
+
+    private static char? StateLetter(string? state) => state?.Trim().ToUpperInvariant() switch
+    {
+        "GRANTED" or "CONSENT_GRANTED" or "TRUE" or "1" => 'n',
+        "DENIED" or "CONSENT_DENIED" or "FALSE" or "0" => 'm',
+        _ => null,
+    };
+
+    private static string? Validate(ServerEvent e, int index)
+    {
+        if (string.IsNullOrWhiteSpace(e.EventName))
+        {
+            return $"events[{index}].event_name is required.";
+        }
+
+        if (e.EventName.Length > 100)
+        {
+            return $"events[{index}].event_name is longer than 100 characters.";
+        }
+
+        if (e.EventId is { Length: > 200 })
+        {
+            return $"events[{index}].event_id is longer than 200 characters.";
+        }
+
+        if (e.EventTime is { } t && t <= 0)
+        {
+            return $"events[{index}].event_time must be Unix seconds.";
+        }
+
+        if (e.Currency is { } c && (c.Trim().Length != 3 || !c.Trim().All(char.IsAsciiLetter)))
+        {
+            return $"events[{index}].currency must be an ISO 4217 code such as \"EUR\".";
+        }
+
+        return null;
+    }
+
+    /// <summary>For a backend event without any id: a function of its content, so the same payload retried gets the same id.</summary>
+    private static string DeriveServerEventId(string name, long timeMs, ServerEvent e)
+    {
+        string key = string.Create(CultureInfo.InvariantCulture, $"{name}|{timeMs}|{e.ClientId}|{e.TransactionId}|{e.User?.ExternalId}|{e.User?.Email}|{e.Value}");
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(Encoding.UTF8.GetBytes(key), digest);
+        return "s2s." + Convert.ToHexStringLower(digest[..12]);
+    }
+
+    private static string? RegionCountry(string region) =>
+        region.Length >= 2 && char.IsAsciiLetter(region[0]) && char.IsAsciiLetter(region[1]) ? region[..2].ToLowerInvariant() : null;
+
+    private static string? Clean(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 5301, Level = LogLevel.Debug, Message = "CAPI consent for {EventName} {EventId} to {Destination}: {Outcome}")]
+        public static partial void ConsentDecision(ILogger logger, string eventName, string eventId, CapiDestination destination, ConsentOutcome outcome);
+    }
+}

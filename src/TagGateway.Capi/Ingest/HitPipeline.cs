@@ -1,0 +1,90 @@
+using Microsoft.Extensions.Logging;
+using TagGateway.Capi.Mapping;
+using TagGateway.Capi.Model;
+using TagGateway.Capi.Observability;
+using TagGateway.Capi.Storage;
+
+namespace TagGateway.Capi.Ingest;
+
+/// <summary>
+/// Drains the host's hit queue: decodes each forwarded hit into events, builds them and stores them (not waiting for
+/// the fsync: nobody was promised anything, the hit itself already went to Google). Hits are taken in groups so one
+/// store call covers many.
+/// </summary>
+internal sealed partial class HitPipeline
+{
+    private const int MaxHitsPerGroup = 256;
+
+    private readonly CapiHitSink _sink;
+    private readonly EventFactory _factory;
+    private readonly ICapiStore _store;
+    private readonly CapiMetrics _metrics;
+    private readonly ILogger<HitPipeline> _logger;
+
+    public HitPipeline(CapiHitSink sink, EventFactory factory, ICapiStore store, CapiMetrics metrics, ILogger<HitPipeline> logger)
+    {
+        _sink = sink;
+        _factory = factory;
+        _store = store;
+        _metrics = metrics;
+        _logger = logger;
+    }
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var decoded = new List<DecodedEvent>();
+        var events = new List<CapiEvent>();
+        try
+        {
+            while (await _sink.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                events.Clear();
+                int hits = 0;
+                while (hits < MaxHitsPerGroup && _sink.Reader.TryRead(out MeasurementHit? hit))
+                {
+                    hits++;
+                    try
+                    {
+                        decoded.Clear();
+                        Ga4HitDecoder.Decode(hit, decoded);
+                        foreach (DecodedEvent d in decoded)
+                        {
+                            if (_factory.FromHit(d, hit) is { } e)
+                            {
+                                events.Add(e);
+                            }
+                        }
+                    }
+                    catch (Exception ex) when (ex is FormatException or ArgumentException or InvalidOperationException)
+                    {
+                        Log.HitUnreadable(_logger, ex);
+                    }
+                }
+
+                if (events.Count == 0)
+                {
+                    continue;
+                }
+
+                AcceptStatus[] statuses = await _store.AcceptAsync(events, durable: false, cancellationToken).ConfigureAwait(false);
+                int accepted = statuses.Count(static s => s == AcceptStatus.Accepted);
+                _metrics.Accepted("hit", accepted);
+                int full = statuses.Count(static s => s == AcceptStatus.StoreFull);
+                if (full > 0)
+                {
+                    _metrics.DroppedEverywhere("store_full", full);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Shutting down: hits still queued were never promised to anyone.
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 5202, Level = LogLevel.Debug, Message = "CAPI skipped an unreadable hit")]
+        public static partial void HitUnreadable(ILogger logger, Exception exception);
+    }
+}

@@ -1,0 +1,251 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using TagGateway.Capi.Configuration;
+using TagGateway.Capi.Model;
+using TagGateway.Capi.Observability;
+using TagGateway.Capi.Storage;
+
+namespace TagGateway.Capi.Ingest;
+
+/// <summary>
+/// POST /capi/v1/events: the site's backend reports events with user data in clear or hashed. The key is compared in
+/// constant time (SHA-256 of both sides, so length leaks nothing); the body is bounded; 202 comes only after the
+/// events are fsync'd.
+/// </summary>
+internal sealed partial class ServerEventsEndpoint
+{
+    private readonly byte[][] _keyHashes;
+    private readonly IngestOptions _options;
+    private readonly EventFactory _factory;
+    private readonly ICapiStore _store;
+    private readonly CapiMetrics _metrics;
+    private readonly ILogger<ServerEventsEndpoint> _logger;
+
+    public ServerEventsEndpoint(CapiOptions options, EventFactory factory, ICapiStore store, CapiMetrics metrics, ILogger<ServerEventsEndpoint> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options.Ingest;
+        _keyHashes = [.. SecretReader.ApiKeys(options.Ingest).Select(static k => SHA256.HashData(Encoding.UTF8.GetBytes(k)))];
+        _factory = factory;
+        _store = store;
+        _metrics = metrics;
+        _logger = logger;
+    }
+
+    public bool IsEnabled => _keyHashes.Length > 0;
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        HttpResponse response = context.Response;
+        if (!IsEnabled)
+        {
+            response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        if (!Authenticated(context.Request))
+        {
+            Log.Unauthorized(_logger, context.Connection.RemoteIpAddress?.ToString());
+            response.Headers.WWWAuthenticate = "Bearer";
+            await Error(response, StatusCodes.Status401Unauthorized, "A valid API key is required (Authorization: Bearer <key> or X-Api-Key).").ConfigureAwait(false);
+            return;
+        }
+
+        if (context.Request.ContentLength > _options.MaxRequestBytes)
+        {
+            await Error(response, StatusCodes.Status413PayloadTooLarge, $"The body is larger than {_options.MaxRequestBytes} bytes.").ConfigureAwait(false);
+            return;
+        }
+
+        byte[]? body = await ReadBoundedAsync(context.Request.Body, _options.MaxRequestBytes, context.RequestAborted).ConfigureAwait(false);
+        if (body is null)
+        {
+            await Error(response, StatusCodes.Status413PayloadTooLarge, $"The body is larger than {_options.MaxRequestBytes} bytes.").ConfigureAwait(false);
+            return;
+        }
+
+        ServerEventBatch? batch;
+        try
+        {
+            batch = JsonSerializer.Deserialize(body, CapiSnakeJsonContext.Default.ServerEventBatch);
+        }
+        catch (JsonException ex)
+        {
+            await Error(response, StatusCodes.Status400BadRequest, $"Malformed JSON at {ex.Path ?? "$"} (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine}): expected {{\"events\":[…]}}.").ConfigureAwait(false);
+            return;
+        }
+
+        if (batch?.Events is not { Count: > 0 } events)
+        {
+            await Error(response, StatusCodes.Status400BadRequest, "The body must be {\"events\":[…]} with at least one event.").ConfigureAwait(false);
+            return;
+        }
+
+        if (events.Count > _options.MaxEventsPerRequest)
+        {
+            await Error(response, StatusCodes.Status413PayloadTooLarge, $"At most {_options.MaxEventsPerRequest} events per request.").ConfigureAwait(false);
+            return;
+        }
+
+        var built = new CapiEvent?[events.Count];
+        var notSent = new bool[events.Count];
+        for (int i = 0; i < events.Count; i++)
+        {
+            if (events[i] is null)
+            {
+                await Error(response, StatusCodes.Status400BadRequest, $"events[{i}] is null.").ConfigureAwait(false);
+                return;
+            }
+
+            built[i] = _factory.FromServer(events[i], i, out string? error, out notSent[i]);
+            if (error is not null)
+            {
+                await Error(response, StatusCodes.Status400BadRequest, error).ConfigureAwait(false);
+                return;
+            }
+        }
+
+        var toStore = new List<CapiEvent>(events.Count);
+        for (int i = 0; i < built.Length; i++)
+        {
+            if (!notSent[i])
+            {
+                toStore.Add(built[i]!);
+            }
+        }
+
+        AcceptStatus[] statuses = toStore.Count == 0 ? [] : await _store.AcceptAsync(toStore, durable: true, context.RequestAborted).ConfigureAwait(false);
+        if (statuses.Contains(AcceptStatus.StoreFull))
+        {
+            _metrics.DroppedEverywhere("store_full", statuses.Length);
+            response.Headers.RetryAfter = "60";
+            await Error(response, StatusCodes.Status503ServiceUnavailable, "The event store is full; retry later.").ConfigureAwait(false);
+            return;
+        }
+
+        var result = new IngestResponse();
+        int next = 0;
+        for (int i = 0; i < built.Length; i++)
+        {
+            AcceptStatus status = notSent[i] ? AcceptStatus.NoDestination : statuses[next++];
+            switch (status)
+            {
+                case AcceptStatus.Accepted:
+                    result.Accepted++;
+                    break;
+                case AcceptStatus.Merged:
+                    result.Merged++;
+                    break;
+                case AcceptStatus.Duplicate:
+                    result.Duplicates++;
+                    break;
+                default:
+                    result.NotSent++;
+                    break;
+            }
+
+            result.Events.Add(new IngestEventStatus { EventId = built[i]!.EventId, Status = Name(status) });
+        }
+
+        _metrics.Accepted("server", result.Accepted);
+        response.StatusCode = StatusCodes.Status202Accepted;
+        response.ContentType = "application/json; charset=utf-8";
+        await JsonSerializer.SerializeAsync(response.Body, result, CapiSnakeJsonContext.Default.IngestResponse, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private bool Authenticated(HttpRequest request)
+    {
+        string? presented = null;
+        string authorization = request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            presented = authorization["Bearer ".Length..].Trim();
+        }
+        else if (request.Headers.TryGetValue("X-Api-Key", out var apiKey) && apiKey.Count == 1)
+        {
+            presented = apiKey[0];
+        }
+
+        if (string.IsNullOrEmpty(presented))
+        {
+            return false;
+        }
+
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(Encoding.UTF8.GetBytes(presented), hash);
+        bool match = false;
+        foreach (byte[] key in _keyHashes)
+        {
+            // Every key is compared, each in constant time: neither timing nor position tells which one matched.
+            match |= CryptographicOperations.FixedTimeEquals(hash, key);
+        }
+
+        return match;
+    }
+
+    private static async Task<byte[]?> ReadBoundedAsync(Stream body, int limit, CancellationToken cancellationToken)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Min(limit + 1, 64 * 1024));
+        try
+        {
+            int used = 0;
+            while (true)
+            {
+                if (used == buffer.Length)
+                {
+                    if (buffer.Length > limit)
+                    {
+                        return null;
+                    }
+
+                    byte[] larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, limit + 1));
+                    buffer.AsSpan(0, used).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
+                int read = await body.ReadAsync(buffer.AsMemory(used), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    return used > limit ? null : buffer.AsSpan(0, used).ToArray();
+                }
+
+                used += read;
+                if (used > limit)
+                {
+                    return null;
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static string Name(AcceptStatus status) => status switch
+    {
+        AcceptStatus.Accepted => "accepted",
+        AcceptStatus.Merged => "merged",
+        AcceptStatus.Duplicate => "duplicate",
+        _ => "not_sent",
+    };
+
+    private static Task Error(HttpResponse response, int status, string message)
+    {
+        response.StatusCode = status;
+        response.ContentType = "application/json; charset=utf-8";
+        return JsonSerializer.SerializeAsync(response.Body, new ErrorBody { Error = message }, CapiSnakeJsonContext.Default.ErrorBody);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 5201, Level = LogLevel.Warning, Message = "CAPI ingest refused a request without a valid API key from {Remote}")]
+        public static partial void Unauthorized(ILogger logger, string? remote);
+    }
+}

@@ -1,0 +1,137 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using TagGateway.Capi.Configuration;
+using TagGateway.Capi.Ingest;
+using TagGateway.Capi.Model;
+using TagGateway.Capi.Quality;
+using TagGateway.Capi.Storage;
+
+namespace TagGateway.Capi.Management;
+
+/// <summary>Dead letters, replay, match quality and store state, on the management listener only.</summary>
+internal sealed class CapiManagementEndpoints
+{
+    private readonly ICapiStore _store;
+    private readonly MatchQualityTracker _quality;
+    private readonly EventFactory _factory;
+    private readonly CapiOptions _options;
+    private readonly CapiHitSink _sink;
+
+    public CapiManagementEndpoints(ICapiStore store, MatchQualityTracker quality, EventFactory factory, CapiOptions options, CapiHitSink sink)
+    {
+        _store = store;
+        _quality = quality;
+        _factory = factory;
+        _options = options;
+        _sink = sink;
+    }
+
+    /// <summary>GET /capi/dead-letters?destination=meta&amp;limit=100</summary>
+    public Task ListDeadLettersAsync(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        CapiDestination? destination = null;
+        if (context.Request.Query["destination"].ToString() is { Length: > 0 } name)
+        {
+            if (!CapiDestinations.TryParse(name, out CapiDestination parsed))
+            {
+                return Problem(context, "Unknown destination; use meta, tiktok, linkedin or google_ads.");
+            }
+
+            destination = parsed;
+        }
+
+        int limit = int.TryParse(context.Request.Query["limit"], out int l) && l is > 0 and <= 10_000 ? l : 1000;
+        IReadOnlyList<DeadLetter> letters = _store.DeadLetters(destination, limit);
+        var list = new DeadLetterList { Count = letters.Count };
+        foreach (DeadLetter letter in letters)
+        {
+            list.DeadLetters.Add(new DeadLetterView
+            {
+                Id = letter.Seq,
+                Destination = letter.Destination.Name(),
+                EventName = letter.EventName,
+                EventId = letter.EventId,
+                EventTime = DateTimeOffset.FromUnixTimeMilliseconds(letter.EventTimeMs),
+                FailedAt = DateTimeOffset.FromUnixTimeMilliseconds(letter.FailedMs),
+                Error = letter.Error,
+            });
+        }
+
+        return Write(context, list, CapiJsonContext.Default.DeadLetterList);
+    }
+
+    /// <summary>POST /capi/dead-letters/{id}/replay?destination=meta (all of the event's destinations without it).</summary>
+    public async Task ReplayAsync(HttpContext context, long id)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        CapiDestination? destination = null;
+        if (context.Request.Query["destination"].ToString() is { Length: > 0 } name)
+        {
+            if (!CapiDestinations.TryParse(name, out CapiDestination parsed))
+            {
+                await Problem(context, "Unknown destination; use meta, tiktok, linkedin or google_ads.").ConfigureAwait(false);
+                return;
+            }
+
+            destination = parsed;
+        }
+
+        int replayed = await _store.ReplayAsync(id, destination, context.RequestAborted).ConfigureAwait(false);
+        context.Response.StatusCode = replayed > 0 ? StatusCodes.Status202Accepted : StatusCodes.Status404NotFound;
+        await Write(context, new ReplayResult { Id = id, Replayed = replayed }, CapiJsonContext.Default.ReplayResult).ConfigureAwait(false);
+    }
+
+    /// <summary>POST /capi/dead-letters/replay?destination=meta: every dead letter (of one destination).</summary>
+    public async Task ReplayAllAsync(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        CapiDestination? destination = CapiDestinations.TryParse(context.Request.Query["destination"].ToString(), out CapiDestination parsed) ? parsed : null;
+        int replayed = 0;
+        foreach (long seq in _store.DeadLetters(destination, int.MaxValue).Select(static l => l.Seq).Distinct())
+        {
+            replayed += await _store.ReplayAsync(seq, destination, context.RequestAborted).ConfigureAwait(false);
+        }
+
+        context.Response.StatusCode = StatusCodes.Status202Accepted;
+        await Write(context, new ReplayResult { Id = 0, Replayed = replayed }, CapiJsonContext.Default.ReplayResult).ConfigureAwait(false);
+    }
+
+    /// <summary>GET /capi/match-quality</summary>
+    public Task MatchQualityAsync(HttpContext context) =>
+        Write(context, _quality.Report(_factory.Configured), CapiJsonContext.Default.MatchQualityReport);
+
+    /// <summary>GET /capi/store</summary>
+    public Task StoreAsync(HttpContext context)
+    {
+        StoreStatistics stats = _store.Statistics();
+        var view = new StoreView
+        {
+            Bytes = stats.Bytes,
+            MaxBytes = _options.Store.MaxBytes,
+            Segments = stats.Segments,
+            Events = stats.Events,
+            LedgerKeys = stats.LedgerKeys,
+            DeadLetters = stats.DeadLetters,
+            HitsDropped = _sink.Dropped,
+        };
+        foreach (CapiDestination d in _factory.Configured)
+        {
+            view.Pending[d.Name()] = stats.Pending[(int)d];
+        }
+
+        return Write(context, view, CapiJsonContext.Default.StoreView);
+    }
+
+    private static Task Problem(HttpContext context, string message)
+    {
+        context.Response.StatusCode = StatusCodes.Status400BadRequest;
+        return context.Response.WriteAsync(message);
+    }
+
+    private static Task Write<T>(HttpContext context, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
+    {
+        context.Response.ContentType = "application/json; charset=utf-8";
+        return JsonSerializer.SerializeAsync(context.Response.Body, value, type, context.RequestAborted);
+    }
+}

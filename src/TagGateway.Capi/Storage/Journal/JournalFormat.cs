@@ -1,0 +1,52 @@
+using System.Buffers.Binary;
+using System.Numerics;
+
+namespace TagGateway.Capi.Storage.Journal;
+
+/// <summary>
+/// On-disk framing: <c>[u32 payload length][u32 CRC-32C of type+payload][u8 type][payload]</c>, little-endian. A torn
+/// or corrupt tail (a crash mid-write) fails the length or CRC check and is cut off on open.
+/// </summary>
+internal static class JournalFormat
+{
+    public const int HeaderSize = 9;
+    public const int MaxPayload = 16 * 1024 * 1024;
+
+    public static uint Crc(byte type, ReadOnlySpan<byte> payload)
+    {
+        uint crc = BitOperations.Crc32C(0xFFFFFFFFu, type);
+        int i = 0;
+        for (; i + 8 <= payload.Length; i += 8)
+        {
+            crc = BitOperations.Crc32C(crc, BinaryPrimitives.ReadUInt64LittleEndian(payload[i..]));
+        }
+
+        for (; i < payload.Length; i++)
+        {
+            crc = BitOperations.Crc32C(crc, payload[i]);
+        }
+
+        return ~crc;
+    }
+
+    public static string SegmentName(long id) => $"{id:D10}.journal";
+
+    public static bool TryParseSegmentName(string fileName, out long id)
+    {
+        id = 0;
+        return fileName.EndsWith(".journal", StringComparison.Ordinal) && long.TryParse(fileName.AsSpan(0, fileName.Length - ".journal".Length), out id);
+    }
+}
+
+/// <summary>Record types.</summary>
+internal enum RecordType : byte
+{
+    /// <summary>An event's whole state: <c>[seq][done mask][dead count]{[dest][failed ms][error]}[event JSON]</c>; the latest one wins.</summary>
+    Full = 1,
+
+    /// <summary>One destination finished with an event: <c>[seq][dest][kind][ms][error]</c>.</summary>
+    Done = 2,
+
+    /// <summary>A dedup key outliving its event's record (written by compaction): <c>[key 16][seq][expires ms]</c>.</summary>
+    Ledger = 3,
+}

@@ -1,0 +1,1011 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using TagGateway.Capi.Configuration;
+using TagGateway.Capi.Dedup;
+using TagGateway.Capi.Model;
+using TagGateway.Capi.Observability;
+
+namespace TagGateway.Capi.Storage.Journal;
+
+/// <summary>
+/// The embedded store: an append-only, CRC-framed, fsync'd journal in segments, replayed into memory on open.
+/// <list type="bullet">
+/// <item>Every state change is a record: an event's whole state (<see cref="RecordType.Full"/>), one destination finishing
+/// with it (<see cref="RecordType.Done"/>), or a dedup key that outlives its event (<see cref="RecordType.Ledger"/>).</item>
+/// <item>One writer thread group-commits: many records, one fsync. <see cref="AcceptAsync"/> with durable=true returns
+/// after the fsync covering its records, so a 202 is never ahead of the disk; a kill -9 loses only unacknowledged work.</item>
+/// <item>Compaction rewrites the still-live events and still-valid dedup keys of the oldest sealed segment into the active
+/// one, fsyncs, then deletes the old segment; segments are compacted strictly oldest first, so a later record never refers
+/// to state that a deleted segment held alone.</item>
+/// <item>Disk is bounded by <see cref="StoreOptions.MaxBytes"/>: at the bound new events are refused; accepted ones are
+/// never evicted.</item>
+/// </list>
+/// </summary>
+internal sealed partial class JournalStore : ICapiStore
+{
+    private const int SweepIntervalMs = 2_000;
+
+    private readonly Lock _gate = new();
+    private readonly StoreOptions _options;
+    private readonly long _dedupTtlMs;
+    private readonly long _mergeWindowMs;
+    private readonly long _deadLetterRetentionMs;
+    private readonly TimeProvider _time;
+    private readonly CapiMetrics? _metrics;
+    private readonly ILogger _logger;
+    private readonly string _directory;
+
+    private readonly Dictionary<long, Entry> _events = [];
+    private readonly Dictionary<UInt128, LedgerEntry> _ledger = [];
+    private readonly SortedSet<long>[] _pending = [.. Enumerable.Range(0, CapiDestinations.Count).Select(static _ => new SortedSet<long>())];
+    private readonly SortedDictionary<long, SegmentInfo> _segments = [];
+    private readonly TaskCompletionSource[] _signals = [.. Enumerable.Range(0, CapiDestinations.Count).Select(static _ => NewSignal())];
+    private readonly int[] _signalled = new int[CapiDestinations.Count];
+
+    private JournalWriter? _writer;
+    private SegmentInfo _active = new(1);
+    private long _seq;
+    private long _bytes;
+    private int _deadLetters;
+    private long _lastSweepMs;
+    private bool _faulted;
+
+    public JournalStore(StoreOptions options, TimeSpan dedupTtl, TimeSpan mergeWindow, TimeProvider time, ILogger logger, CapiMetrics? metrics = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _dedupTtlMs = (long)dedupTtl.TotalMilliseconds;
+        _mergeWindowMs = (long)mergeWindow.TotalMilliseconds;
+        _deadLetterRetentionMs = (long)options.DeadLetterRetention.TotalMilliseconds;
+        _time = time;
+        _logger = logger;
+        _metrics = metrics;
+        _directory = Path.GetFullPath(options.Path);
+    }
+
+    public Task OpenAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(_directory);
+        long now = NowMs();
+        var files = new List<(long Id, string Path)>();
+        foreach (string path in Directory.EnumerateFiles(_directory, "*.journal"))
+        {
+            if (JournalFormat.TryParseSegmentName(Path.GetFileName(path), out long id))
+            {
+                files.Add((id, path));
+            }
+        }
+
+        files.Sort(static (a, b) => a.Id.CompareTo(b.Id));
+        lock (_gate)
+        {
+            for (int i = 0; i < files.Count; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                ReplaySegment(files[i].Id, files[i].Path, isLast: i == files.Count - 1, now);
+            }
+
+            foreach (Entry entry in _events.Values.ToList())
+            {
+                if (entry.IsComplete)
+                {
+                    Retire(entry);
+                    continue;
+                }
+
+                foreach (CapiDestination d in CapiDestinations.All)
+                {
+                    if ((entry.Pending & d.Bit()) != 0)
+                    {
+                        _pending[(int)d].Add(entry.Event.Seq);
+                    }
+                }
+
+                _deadLetters += entry.Dead?.Count ?? 0;
+            }
+
+            if (files.Count == 0)
+            {
+                _segments[_active.Id] = _active;
+            }
+            else
+            {
+                _active = _segments[files[^1].Id];
+            }
+
+            _writer = new JournalWriter(_directory, _active.Id, OnWriteError);
+            _writer.Start();
+            _lastSweepMs = now;
+            Log.Opened(_logger, _directory, _events.Count, _ledger.Count, _segments.Count, _bytes);
+        }
+
+        foreach (CapiDestination d in CapiDestinations.All)
+        {
+            Signal(d);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async ValueTask<AcceptStatus[]> AcceptAsync(IReadOnlyList<CapiEvent> events, bool durable, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        var statuses = new AcceptStatus[events.Count];
+
+        // Serialized outside the lock: the common case (a new event) needs no re-serialization.
+        var json = new byte[events.Count][];
+        long estimate = 0;
+        for (int i = 0; i < events.Count; i++)
+        {
+            json[i] = JsonSerializer.SerializeToUtf8Bytes(events[i], CapiJsonContext.Default.CapiEvent);
+            estimate += json[i].Length + 32;
+        }
+
+        JournalOp? last = null;
+        int signalMask = 0;
+        lock (_gate)
+        {
+            EnsureOpen();
+            long now = NowMs();
+            if (_bytes + estimate > _options.MaxBytes || _faulted)
+            {
+                Array.Fill(statuses, AcceptStatus.StoreFull);
+                Log.StoreFull(_logger, _bytes, _options.MaxBytes);
+                return statuses;
+            }
+
+            List<Entry>? mergedTwins = null;
+            Span<UInt128> keys = stackalloc UInt128[CapiDestinations.Count];
+            for (int i = 0; i < events.Count; i++)
+            {
+                CapiEvent e = events[i];
+                if (e.Destinations == 0)
+                {
+                    statuses[i] = AcceptStatus.NoDestination;
+                    continue;
+                }
+
+                int remaining = e.Destinations;
+                bool merged = false;
+                foreach (CapiDestination d in CapiDestinations.All)
+                {
+                    int bit = d.Bit();
+                    if ((e.Destinations & bit) == 0)
+                    {
+                        continue;
+                    }
+
+                    UInt128 key = keys[(int)d] = DedupKey.Of(d, e.Name, e.EventId);
+                    if (!_ledger.TryGetValue(key, out LedgerEntry known) || known.ExpiresMs <= now)
+                    {
+                        continue;
+                    }
+
+                    remaining &= ~bit;
+                    if (_events.TryGetValue(known.Seq, out Entry? twin) && (twin.Pending & bit) != 0 && (twin.InFlight & bit) == 0)
+                    {
+                        merged = true;
+                        _metrics?.Merged(d);
+                        if (twin.Event.Identity.MergeFrom(e.Identity))
+                        {
+                            (mergedTwins ??= []).Add(twin);
+                        }
+                    }
+                    else
+                    {
+                        _metrics?.Duplicate(d);
+                    }
+                }
+
+                if (remaining == 0)
+                {
+                    statuses[i] = merged ? AcceptStatus.Merged : AcceptStatus.Duplicate;
+                    continue;
+                }
+
+                e.Seq = ++_seq;
+                byte[] body = json[i];
+                if (remaining != e.Destinations)
+                {
+                    e.Destinations = remaining;
+                    body = JsonSerializer.SerializeToUtf8Bytes(e, CapiJsonContext.Default.CapiEvent);
+                }
+
+                long expires = e.AcceptedMs + _dedupTtlMs;
+                foreach (CapiDestination d in CapiDestinations.All)
+                {
+                    if ((remaining & d.Bit()) != 0)
+                    {
+                        _ledger[keys[(int)d]] = new LedgerEntry(e.Seq, expires);
+                        _pending[(int)d].Add(e.Seq);
+                    }
+                }
+
+                var entry = new Entry(e) { Pending = remaining, ReadyMs = e.AcceptedMs + _mergeWindowMs };
+                _events[e.Seq] = entry;
+                last = AppendFull(entry, body);
+                signalMask |= remaining;
+                statuses[i] = AcceptStatus.Accepted;
+            }
+
+            if (mergedTwins is not null)
+            {
+                foreach (Entry twin in mergedTwins.Distinct())
+                {
+                    last = AppendFull(twin, JsonSerializer.SerializeToUtf8Bytes(twin.Event, CapiJsonContext.Default.CapiEvent));
+                }
+            }
+
+            if (durable)
+            {
+                // Even a pure duplicate waits for the disk: its twin may still be on its way there.
+                last ??= Enqueue(new JournalOp { Type = RecordType.Done });
+            }
+
+            MaybeSweep(now);
+        }
+
+        SignalMask(signalMask);
+        if (durable && last?.Durable is { } tcs)
+        {
+            await tcs.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return statuses;
+    }
+
+    public int TakeReady(CapiDestination destination, long nowMs, int max, List<CapiEvent> batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        int bit = destination.Bit();
+        lock (_gate)
+        {
+            SortedSet<long> set = _pending[(int)destination];
+            var taken = new List<long>(Math.Min(max, set.Count));
+            foreach (long seq in set)
+            {
+                if (taken.Count == max)
+                {
+                    break;
+                }
+
+                Entry entry = _events[seq];
+                if (entry.ReadyMs > nowMs)
+                {
+                    // New events become ready in sequence order; older (released or replayed) ones come first.
+                    break;
+                }
+
+                taken.Add(seq);
+                batch.Add(entry.Event);
+            }
+
+            foreach (long seq in taken)
+            {
+                set.Remove(seq);
+                _events[seq].InFlight |= bit;
+            }
+
+            MaybeSweep(nowMs);
+            return taken.Count;
+        }
+    }
+
+    public void Release(CapiDestination destination, IReadOnlyList<CapiEvent> events)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        int bit = destination.Bit();
+        lock (_gate)
+        {
+            foreach (CapiEvent e in events)
+            {
+                if (_events.TryGetValue(e.Seq, out Entry? entry) && (entry.InFlight & bit) != 0)
+                {
+                    entry.InFlight &= ~bit;
+                    if ((entry.Pending & bit) != 0)
+                    {
+                        _pending[(int)destination].Add(e.Seq);
+                    }
+                }
+            }
+        }
+    }
+
+    public async ValueTask CompleteAsync(CapiDestination destination, IReadOnlyList<Completion> completions, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(completions);
+        int bit = destination.Bit();
+        JournalOp? last = null;
+        lock (_gate)
+        {
+            EnsureOpen();
+            long now = NowMs();
+            foreach (Completion completion in completions)
+            {
+                if (!_events.TryGetValue(completion.Seq, out Entry? entry))
+                {
+                    continue;
+                }
+
+                entry.InFlight &= ~bit;
+                entry.Pending &= ~bit;
+                _pending[(int)destination].Remove(completion.Seq);
+                if (completion.Kind == CompletionKind.DeadLettered)
+                {
+                    (entry.Dead ??= [])[destination] = new DeadInfo(now, completion.Error ?? string.Empty);
+                    _deadLetters++;
+                }
+                else
+                {
+                    entry.Done |= bit;
+                }
+
+                last = AppendDone(entry, destination, completion.Kind, now, completion.Error);
+                if (entry.IsComplete)
+                {
+                    Retire(entry);
+                }
+            }
+        }
+
+        if (last?.Durable is { } tcs)
+        {
+            await tcs.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async Task WaitForWorkAsync(CapiDestination destination, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _signalled[(int)destination], 0) == 1)
+        {
+            return;
+        }
+
+        Task signal = Volatile.Read(ref _signals[(int)destination]).Task;
+        try
+        {
+            await signal.WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // Nothing new: the caller polls for events whose merge window has passed.
+        }
+
+        Interlocked.Exchange(ref _signalled[(int)destination], 0);
+    }
+
+    public long? NextReadyMs(CapiDestination destination)
+    {
+        lock (_gate)
+        {
+            SortedSet<long> set = _pending[(int)destination];
+            return set.Count == 0 ? null : _events[set.Min].ReadyMs;
+        }
+    }
+
+    public IReadOnlyList<DeadLetter> DeadLetters(CapiDestination? destination, int limit)
+    {
+        var list = new List<DeadLetter>();
+        lock (_gate)
+        {
+            foreach (Entry entry in _events.Values)
+            {
+                if (entry.Dead is null)
+                {
+                    continue;
+                }
+
+                foreach ((CapiDestination d, DeadInfo info) in entry.Dead)
+                {
+                    if (destination is null || destination == d)
+                    {
+                        list.Add(new DeadLetter(entry.Event.Seq, d, entry.Event.Name, entry.Event.EventId, entry.Event.TimeMs, info.FailedMs, info.Error));
+                    }
+                }
+            }
+        }
+
+        list.Sort(static (a, b) => a.Seq.CompareTo(b.Seq));
+        return list.Count > limit ? list[..limit] : list;
+    }
+
+    public async ValueTask<int> ReplayAsync(long seq, CapiDestination? destination, CancellationToken cancellationToken)
+    {
+        JournalOp? last = null;
+        int replayed = 0;
+        int mask = 0;
+        lock (_gate)
+        {
+            EnsureOpen();
+            if (!_events.TryGetValue(seq, out Entry? entry) || entry.Dead is null)
+            {
+                return 0;
+            }
+
+            long now = NowMs();
+            foreach (CapiDestination d in entry.Dead.Keys.ToList())
+            {
+                if (destination is not null && destination != d)
+                {
+                    continue;
+                }
+
+                entry.Dead.Remove(d);
+                _deadLetters--;
+                entry.Pending |= d.Bit();
+                entry.ReadyMs = Math.Min(entry.ReadyMs, now);
+                _pending[(int)d].Add(seq);
+                last = AppendDone(entry, d, CompletionKind.Replayed, now, null);
+                mask |= d.Bit();
+                replayed++;
+            }
+
+            if (entry.Dead.Count == 0)
+            {
+                entry.Dead = null;
+            }
+        }
+
+        SignalMask(mask);
+        if (last?.Durable is { } tcs)
+        {
+            await tcs.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return replayed;
+    }
+
+    public StoreStatistics Statistics()
+    {
+        lock (_gate)
+        {
+            int[] pending = [.. _pending.Select(static s => s.Count)];
+            foreach (Entry entry in _events.Values)
+            {
+                if (entry.InFlight != 0)
+                {
+                    foreach (CapiDestination d in CapiDestinations.All)
+                    {
+                        pending[(int)d] += (entry.InFlight & d.Bit()) != 0 ? 1 : 0;
+                    }
+                }
+            }
+
+            return new StoreStatistics(_bytes, _segments.Count, _events.Count, _ledger.Count, _deadLetters, pending);
+        }
+    }
+
+    /// <summary>Runs maintenance now (tests and the benchmark call it; the store also runs it every few seconds of activity).</summary>
+    internal void Sweep()
+    {
+        lock (_gate)
+        {
+            _lastSweepMs = 0;
+            MaybeSweep(NowMs());
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        JournalWriter? writer;
+        lock (_gate)
+        {
+            writer = _writer;
+            _writer = null;
+        }
+
+        if (writer is not null)
+        {
+            await writer.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private void MaybeSweep(long now)
+    {
+        if (now - _lastSweepMs < SweepIntervalMs)
+        {
+            return;
+        }
+
+        _lastSweepMs = now;
+        ExpireDeadLetters(now);
+        ExpireLedger(now);
+        CompactOldest(now);
+    }
+
+    private void ExpireDeadLetters(long now)
+    {
+        if (_deadLetters == 0)
+        {
+            return;
+        }
+
+        foreach (Entry entry in _events.Values.Where(e => e.Dead is not null).ToList())
+        {
+            Dictionary<CapiDestination, DeadInfo> dead = entry.Dead!;
+            foreach ((CapiDestination d, DeadInfo info) in dead.ToList())
+            {
+                if (now - info.FailedMs > _deadLetterRetentionMs)
+                {
+                    dead.Remove(d);
+                    _deadLetters--;
+                    entry.Done |= d.Bit();
+                    AppendDone(entry, d, CompletionKind.Dropped, now, "dead-letter retention elapsed");
+                    _metrics?.Dropped(d, "dead_letter_expired");
+                }
+            }
+
+            if (dead.Count == 0)
+            {
+                entry.Dead = null;
+            }
+
+            if (entry.IsComplete)
+            {
+                Retire(entry);
+            }
+        }
+    }
+
+    private void ExpireLedger(long now)
+    {
+        foreach ((UInt128 key, LedgerEntry entry) in _ledger)
+        {
+            if (entry.ExpiresMs <= now)
+            {
+                _ledger.Remove(key);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Compacts the oldest sealed segment once less than half of it is live, or at once when the store is past three
+    /// quarters of its bound, or when its live part is only dedup keys.
+    /// </summary>
+    private void CompactOldest(long now)
+    {
+        while (_segments.Count > 1)
+        {
+            SegmentInfo oldest = _segments.First().Value;
+            if (oldest == _active)
+            {
+                return;
+            }
+
+            bool pressure = _bytes > _options.MaxBytes / 4 * 3;
+            if (!pressure && oldest.LiveBytes * 2 > oldest.Bytes)
+            {
+                return;
+            }
+
+            int rewritten = 0;
+            foreach (long seq in oldest.Seqs.ToList())
+            {
+                Entry entry = _events[seq];
+                AppendFull(entry, JsonSerializer.SerializeToUtf8Bytes(entry.Event, CapiJsonContext.Default.CapiEvent));
+                rewritten++;
+            }
+
+            int keys = 0;
+            foreach ((UInt128 key, long seq, long expires) in oldest.Ledger)
+            {
+                if (expires > now && _ledger.TryGetValue(key, out LedgerEntry current) && current.Seq == seq)
+                {
+                    AppendLedger(key, seq, expires);
+                    keys++;
+                }
+            }
+
+            _segments.Remove(oldest.Id);
+            _bytes -= oldest.Bytes;
+            Enqueue(new JournalOp { DeletePath = Path.Combine(_directory, JournalFormat.SegmentName(oldest.Id)) });
+            Log.Compacted(_logger, oldest.Id, rewritten, keys, oldest.Bytes);
+            if (pressure && oldest.LiveBytes * 2 > oldest.Bytes)
+            {
+                // Rewriting a mostly-live segment frees little; one per sweep under pressure.
+                return;
+            }
+        }
+    }
+
+    private void Retire(Entry entry)
+    {
+        _events.Remove(entry.Event.Seq);
+        if (_segments.TryGetValue(entry.Segment, out SegmentInfo? segment))
+        {
+            segment.Seqs.Remove(entry.Event.Seq);
+            segment.LiveBytes -= entry.Bytes;
+            long expires = entry.Event.AcceptedMs + _dedupTtlMs;
+            foreach (CapiDestination d in CapiDestinations.All)
+            {
+                if ((entry.Event.Destinations & d.Bit()) != 0)
+                {
+                    segment.Ledger.Add((DedupKey.Of(d, entry.Event.Name, entry.Event.EventId), entry.Event.Seq, expires));
+                }
+            }
+        }
+    }
+
+    private JournalOp AppendFull(Entry entry, byte[] json)
+    {
+        int deadLength = 0;
+        if (entry.Dead is not null)
+        {
+            foreach (DeadInfo info in entry.Dead.Values)
+            {
+                deadLength += 1 + 8 + 2 + Math.Min(Encoding.UTF8.GetByteCount(info.Error), ushort.MaxValue);
+            }
+        }
+
+        byte[] payload = new byte[8 + 1 + 1 + deadLength + json.Length];
+        Span<byte> p = payload;
+        BinaryPrimitives.WriteInt64LittleEndian(p, entry.Event.Seq);
+        p[8] = (byte)entry.Done;
+        p[9] = (byte)(entry.Dead?.Count ?? 0);
+        int offset = 10;
+        if (entry.Dead is not null)
+        {
+            foreach ((CapiDestination d, DeadInfo info) in entry.Dead)
+            {
+                p[offset] = (byte)d;
+                BinaryPrimitives.WriteInt64LittleEndian(p[(offset + 1)..], info.FailedMs);
+                offset += 9;
+                offset += WriteString(p[offset..], info.Error);
+            }
+        }
+
+        json.CopyTo(p[offset..]);
+
+        Reserve(payload.Length);
+        if (_segments.TryGetValue(entry.Segment, out SegmentInfo? previous) && previous.Seqs.Remove(entry.Event.Seq))
+        {
+            previous.LiveBytes -= entry.Bytes;
+        }
+
+        entry.Segment = _active.Id;
+        entry.Bytes = JournalOp.FramedLength(payload.Length);
+        _active.Seqs.Add(entry.Event.Seq);
+        _active.LiveBytes += entry.Bytes;
+        return Enqueue(new JournalOp { Type = RecordType.Full, Payload = payload, Durable = NewDurable() }, payload.Length);
+    }
+
+    private JournalOp AppendDone(Entry entry, CapiDestination destination, CompletionKind kind, long now, string? error)
+    {
+        error ??= string.Empty;
+        byte[] payload = new byte[8 + 1 + 1 + 8 + 2 + Math.Min(Encoding.UTF8.GetByteCount(error), ushort.MaxValue)];
+        Span<byte> p = payload;
+        BinaryPrimitives.WriteInt64LittleEndian(p, entry.Event.Seq);
+        p[8] = (byte)destination;
+        p[9] = (byte)kind;
+        BinaryPrimitives.WriteInt64LittleEndian(p[10..], now);
+        WriteString(p[18..], error);
+        Reserve(payload.Length);
+        return Enqueue(new JournalOp { Type = RecordType.Done, Payload = payload, Durable = NewDurable() }, payload.Length);
+    }
+
+    private void AppendLedger(UInt128 key, long seq, long expires)
+    {
+        byte[] payload = new byte[16 + 8 + 8];
+        BinaryPrimitives.WriteUInt128LittleEndian(payload, key);
+        BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(16), seq);
+        BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(24), expires);
+        Reserve(payload.Length);
+        _active.Ledger.Add((key, seq, expires));
+        Enqueue(new JournalOp { Type = RecordType.Ledger, Payload = payload }, payload.Length);
+    }
+
+    /// <summary>Rolls to a new segment when the record would not fit in the active one (never splitting a record).</summary>
+    private void Reserve(int payloadLength)
+    {
+        int framed = JournalOp.FramedLength(payloadLength);
+        if (_active.Bytes > 0 && _active.Bytes + framed > _options.SegmentBytes)
+        {
+            _active = new SegmentInfo(_active.Id + 1);
+            _segments[_active.Id] = _active;
+            Enqueue(new JournalOp { RollTo = _active.Id });
+        }
+    }
+
+    private JournalOp Enqueue(JournalOp op, int payloadLength = -1)
+    {
+        if (payloadLength >= 0)
+        {
+            int framed = JournalOp.FramedLength(payloadLength);
+            _active.Bytes += framed;
+            _bytes += framed;
+        }
+
+        if (op.Payload is null && op.Durable is null && op.RollTo < 0 && op.DeletePath is null)
+        {
+            op = new JournalOp { Durable = NewDurable() };
+        }
+
+        _writer!.Enqueue(op);
+        return op;
+    }
+
+    private static TaskCompletionSource NewDurable() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private void SignalMask(int mask)
+    {
+        foreach (CapiDestination d in CapiDestinations.All)
+        {
+            if ((mask & d.Bit()) != 0)
+            {
+                Signal(d);
+            }
+        }
+    }
+
+    private void Signal(CapiDestination destination)
+    {
+        Volatile.Write(ref _signalled[(int)destination], 1);
+        Interlocked.Exchange(ref _signals[(int)destination], NewSignal()).TrySetResult();
+    }
+
+    private void EnsureOpen()
+    {
+        if (_writer is null)
+        {
+            throw new InvalidOperationException("The CAPI store is not open.");
+        }
+    }
+
+    private void OnWriteError(Exception ex)
+    {
+        _faulted = true;
+        Log.WriteFailed(_logger, ex);
+    }
+
+    private long NowMs() => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private static int WriteString(Span<byte> destination, string value)
+    {
+        int max = Math.Min(Encoding.UTF8.GetByteCount(value), ushort.MaxValue);
+        byte[] bytes = Encoding.UTF8.GetBytes(value);
+        BinaryPrimitives.WriteUInt16LittleEndian(destination, (ushort)max);
+        bytes.AsSpan(0, max).CopyTo(destination[2..]);
+        return 2 + max;
+    }
+
+    private static string ReadString(ReadOnlySpan<byte> source, out int consumed)
+    {
+        int length = BinaryPrimitives.ReadUInt16LittleEndian(source);
+        consumed = 2 + length;
+        return Encoding.UTF8.GetString(source.Slice(2, length));
+    }
+
+    private void ReplaySegment(long id, string path, bool isLast, long now)
+    {
+        var segment = new SegmentInfo(id);
+        _segments[id] = segment;
+        byte[] data = File.ReadAllBytes(path);
+        int pos = 0;
+        while (pos + JournalFormat.HeaderSize <= data.Length)
+        {
+            int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(pos));
+            if (length > JournalFormat.MaxPayload || pos + JournalFormat.HeaderSize + length > data.Length)
+            {
+                break;
+            }
+
+            uint crc = BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(pos + 4));
+            var type = (RecordType)data[pos + 8];
+            ReadOnlySpan<byte> payload = data.AsSpan(pos + JournalFormat.HeaderSize, length);
+            if (crc != JournalFormat.Crc((byte)type, payload))
+            {
+                break;
+            }
+
+            int framed = JournalFormat.HeaderSize + length;
+            ReplayRecord(segment, type, payload, framed, now);
+            pos += framed;
+        }
+
+        if (pos < data.Length)
+        {
+            // A torn tail from a crash mid-write: nothing after it was ever acknowledged.
+            Log.TornTail(_logger, path, pos, data.Length - pos);
+            if (isLast)
+            {
+                using var stream = new FileStream(path, FileMode.Open, FileAccess.Write);
+                stream.SetLength(pos);
+                stream.Flush(flushToDisk: true);
+            }
+        }
+
+        segment.Bytes = pos;
+        _bytes += pos;
+    }
+
+    private void ReplayRecord(SegmentInfo segment, RecordType type, ReadOnlySpan<byte> payload, int framed, long now)
+    {
+        switch (type)
+        {
+            case RecordType.Full:
+            {
+                long seq = BinaryPrimitives.ReadInt64LittleEndian(payload);
+                int done = payload[8];
+                int deadCount = payload[9];
+                int offset = 10;
+                Dictionary<CapiDestination, DeadInfo>? dead = null;
+                for (int i = 0; i < deadCount; i++)
+                {
+                    var d = (CapiDestination)payload[offset];
+                    long failed = BinaryPrimitives.ReadInt64LittleEndian(payload[(offset + 1)..]);
+                    offset += 9;
+                    string error = ReadString(payload[offset..], out int consumed);
+                    offset += consumed;
+                    (dead ??= [])[d] = new DeadInfo(failed, error);
+                }
+
+                CapiEvent? e = JsonSerializer.Deserialize(payload[offset..], CapiJsonContext.Default.CapiEvent);
+                if (e is null)
+                {
+                    return;
+                }
+
+                e.Seq = seq;
+                if (_events.TryGetValue(seq, out Entry? previous) && _segments.TryGetValue(previous.Segment, out SegmentInfo? old) && old.Seqs.Remove(seq))
+                {
+                    old.LiveBytes -= previous.Bytes;
+                }
+
+                int deadMask = 0;
+                foreach (CapiDestination d in dead?.Keys ?? Enumerable.Empty<CapiDestination>())
+                {
+                    deadMask |= d.Bit();
+                }
+
+                var entry = new Entry(e)
+                {
+                    Done = done,
+                    Dead = dead,
+                    Pending = e.Destinations & ~done & ~deadMask,
+                    ReadyMs = e.AcceptedMs + _mergeWindowMs,
+                    Segment = segment.Id,
+                    Bytes = framed,
+                };
+                _events[seq] = entry;
+                segment.Seqs.Add(seq);
+                segment.LiveBytes += framed;
+                _seq = Math.Max(_seq, seq);
+                long expires = e.AcceptedMs + _dedupTtlMs;
+                if (expires > now)
+                {
+                    foreach (CapiDestination d in CapiDestinations.All)
+                    {
+                        if ((e.Destinations & d.Bit()) != 0)
+                        {
+                            _ledger[DedupKey.Of(d, e.Name, e.EventId)] = new LedgerEntry(seq, expires);
+                        }
+                    }
+                }
+
+                break;
+            }
+
+            case RecordType.Done:
+            {
+                long seq = BinaryPrimitives.ReadInt64LittleEndian(payload);
+                var d = (CapiDestination)payload[8];
+                var kind = (CompletionKind)payload[9];
+                long at = BinaryPrimitives.ReadInt64LittleEndian(payload[10..]);
+                string error = ReadString(payload[18..], out _);
+                if (!_events.TryGetValue(seq, out Entry? entry))
+                {
+                    // Its event was compacted away complete, or rewritten later with this state included.
+                    return;
+                }
+
+                int bit = d.Bit();
+                switch (kind)
+                {
+                    case CompletionKind.Delivered or CompletionKind.Dropped:
+                        entry.Done |= bit;
+                        entry.Pending &= ~bit;
+                        entry.Dead?.Remove(d);
+                        break;
+                    case CompletionKind.DeadLettered:
+                        entry.Pending &= ~bit;
+                        (entry.Dead ??= [])[d] = new DeadInfo(at, error);
+                        break;
+                    case CompletionKind.Replayed:
+                        entry.Dead?.Remove(d);
+                        entry.Pending |= bit;
+                        entry.ReadyMs = Math.Min(entry.ReadyMs, at);
+                        break;
+                    default:
+                        break;
+                }
+
+                if (entry.Dead is { Count: 0 })
+                {
+                    entry.Dead = null;
+                }
+
+                break;
+            }
+
+            case RecordType.Ledger:
+            {
+                UInt128 key = BinaryPrimitives.ReadUInt128LittleEndian(payload);
+                long seq = BinaryPrimitives.ReadInt64LittleEndian(payload[16..]);
+                long expires = BinaryPrimitives.ReadInt64LittleEndian(payload[24..]);
+                if (expires > now)
+                {
+                    _ledger[key] = new LedgerEntry(seq, expires);
+                    segment.Ledger.Add((key, seq, expires));
+                }
+
+                _seq = Math.Max(_seq, seq);
+                break;
+            }
+
+            default:
+                break;
+        }
+    }
+
+    private sealed class Entry(CapiEvent e)
+    {
+        public CapiEvent Event { get; } = e;
+
+        /// <summary>Destinations still to send to (in flight ones included).</summary>
+        public int Pending { get; set; }
+
+        public int InFlight { get; set; }
+
+        public int Done { get; set; }
+
+        public Dictionary<CapiDestination, DeadInfo>? Dead { get; set; }
+
+        public long ReadyMs { get; set; }
+
+        /// <summary>The segment holding this event's latest full record, and that record's size.</summary>
+        public long Segment { get; set; }
+
+        public int Bytes { get; set; }
+
+        public bool IsComplete => Pending == 0 && InFlight == 0 && (Dead is null || Dead.Count == 0);
+    }
+
+    private readonly record struct DeadInfo(long FailedMs, string Error);
+
+    private readonly record struct LedgerEntry(long Seq, long ExpiresMs);
+
+    private sealed class SegmentInfo(long id)
+    {
+        public long Id { get; } = id;
+
+        public long Bytes { get; set; }
+
+        public long LiveBytes { get; set; }
+
+        public HashSet<long> Seqs { get; } = [];
+
+        public List<(UInt128 Key, long Seq, long Expires)> Ledger { get; } = [];
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "CAPI store opened at {Directory}: {Events} events pending or dead-lettered, {Keys} dedup keys, {Segments} segments, {Bytes} bytes")]
+        public static partial void Opened(ILogger logger, string directory, int events, int keys, int segments, long bytes);
+
+        [LoggerMessage(EventId = 5002, Level = LogLevel.Warning, Message = "CAPI store full ({Bytes} of {MaxBytes} bytes): new events refused until delivery frees space")]
+        public static partial void StoreFull(ILogger logger, long bytes, long maxBytes);
+
+        [LoggerMessage(EventId = 5003, Level = LogLevel.Warning, Message = "CAPI journal {Path}: torn tail at offset {Offset} ({Bytes} bytes) cut off")]
+        public static partial void TornTail(ILogger logger, string path, int offset, int bytes);
+
+        [LoggerMessage(EventId = 5004, Level = LogLevel.Debug, Message = "CAPI journal segment {Segment} compacted: {Events} live events and {Keys} dedup keys rewritten, {Bytes} bytes freed")]
+        public static partial void Compacted(ILogger logger, long segment, int events, int keys, long bytes);
+
+        [LoggerMessage(EventId = 5005, Level = LogLevel.Error, Message = "CAPI journal write failed; new events are refused")]
+        public static partial void WriteFailed(ILogger logger, Exception exception);
+    }
+}
