@@ -11,6 +11,7 @@ internal sealed class GatewayMetrics
     private readonly Histogram<double> _upstreamDuration;
     private readonly Counter<long> _cacheLookups;
     private readonly Counter<long> _rejected;
+    private readonly Counter<long> _userDataStripped;
 
     public GatewayMetrics(IMeterFactory meterFactory)
     {
@@ -20,6 +21,7 @@ internal sealed class GatewayMetrics
         _upstreamDuration = meter.CreateHistogram<double>("taggateway.upstream.duration", "s", "Time from sending a request upstream to its response headers.");
         _cacheLookups = meter.CreateCounter<long>("taggateway.script_cache.lookups", "{lookup}", "Script cache lookups by result (hit, miss, stale, revalidated, bypass, error).");
         _rejected = meter.CreateCounter<long>("taggateway.rejected", "{request}", "Requests refused before reaching an upstream, by reason.");
+        _userDataStripped = meter.CreateCounter<long>("taggateway.user_data.stripped", "{request}", "Hits whose user-provided data (em) was removed because ad_user_data was not granted.");
     }
 
     public void RequestCompleted(string route, string outcome) =>
@@ -30,6 +32,8 @@ internal sealed class GatewayMetrics
 
     public void CacheLookup(string result) =>
         _cacheLookups.Add(1, new KeyValuePair<string, object?>("result", result));
+
+    public void UserDataStripped() => _userDataStripped.Add(1);
 
     public void Rejected(string reason) =>
         _rejected.Add(1, new KeyValuePair<string, object?>("reason", reason));

@@ -102,9 +102,24 @@ internal sealed partial class MeasurementRequestHandler
         // One request-level decision (the URL's signals, else the region's default) governs this response's cookies.
         var gpc = context.Request.Headers["Sec-GPC"] is { Count: 1 } gpcHeader && ConsentSignals.IsGlobalPrivacyControl(gpcHeader[0]);
         var consent = _consent.Decide(ConsentSignals.FromQuery(target.Query, gpc), client.CountryRegion);
+
+        // User-provided data (enhanced conversions' em=…) never reaches Google when ad_user_data is denied.
+        if (route == MeasurementRoute.Hit && !consent.For(ConsentDestination.GoogleAds).MayAttachUserData && QueryParameters.TryGetValue(target.Query, "em", out _))
+        {
+            upstream = upstream with { Url = StripUserData(upstream.Url) };
+            _metrics.UserDataStripped();
+        }
+
         return route == MeasurementRoute.Script
             ? _scripts.HandleAsync(context, target, upstream, client, consent)
             : _forwarder.ForwardAsync(context, upstream, client, consent, MetricTags.Hit, CollectHitObserver.IsCollect(target.Rest) ? _collectObserver : null);
+    }
+
+    private static string StripUserData(string url)
+    {
+        var question = url.IndexOf('?', StringComparison.Ordinal);
+        var query = QueryParameters.Without(url.AsSpan(question + 1), "em");
+        return query.Length == 0 ? url[..question] : string.Concat(url.AsSpan(0, question + 1), query);
     }
 
     private bool TagParametersAllowed(ReadOnlySpan<char> query, string name, out string reason)

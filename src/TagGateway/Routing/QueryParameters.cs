@@ -35,6 +35,30 @@ internal static class QueryParameters
         return false;
     }
 
+    /// <summary>The query without any parameter named <paramref name="name"/>, in the original order and encoding.</summary>
+    public static string Without(ReadOnlySpan<char> query, ReadOnlySpan<char> name)
+    {
+        var kept = new System.Text.StringBuilder(query.Length);
+        foreach (var range in query.Split('&'))
+        {
+            var pair = query[range];
+            var eq = pair.IndexOf('=');
+            if ((eq < 0 ? pair : pair[..eq]).SequenceEqual(name) || pair.IsEmpty)
+            {
+                continue;
+            }
+
+            if (kept.Length > 0)
+            {
+                kept.Append('&');
+            }
+
+            kept.Append(pair);
+        }
+
+        return kept.ToString();
+    }
+
     /// <summary>Whether any parameter has one of the given names.</summary>
     public static bool ContainsAny(ReadOnlySpan<char> query, ReadOnlySpan<string> names)
     {

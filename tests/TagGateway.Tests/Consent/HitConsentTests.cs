@@ -34,6 +34,23 @@ public sealed class HitConsentTests
         Assert.Contains("taggateway_consent_decisions_total{destination=\"Meta\",outcome=\"blocked\"} 1", metrics, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("gcs=G111&gcd=13v3v3v3v5", true)]
+    [InlineData("gcs=G111&gcd=13v3v3q3v5", false)]
+    [InlineData("gcs=G100&gcd=13q3q3q3q5", false)]
+    public async Task User_provided_data_reaches_Google_only_with_ad_user_data_granted(string consent, bool kept)
+    {
+        await using var upstream = await FakeUpstream.StartAsync();
+        await using var gateway = await GatewayInstance.StartAsync(GatewayInstance.Settings(upstream.Origin));
+
+        using var response = await gateway.Public.GetAsync($"/metrics/g/collect?v=2&tid=G-TEST1234&{consent}&em=tv.1~em.pmNhVhTqhRqh0tHrBHwqKyFHd5uSGQ8JhZG0vrsT6Rk&en=purchase");
+
+        var forwarded = Assert.Single(upstream.Requests).PathAndQuery;
+        Assert.Equal(kept, forwarded.Contains("em=tv.1", StringComparison.Ordinal));
+        Assert.Contains("en=purchase", forwarded, StringComparison.Ordinal);
+        Assert.Contains(consent, forwarded, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Explain_endpoint_is_on_the_management_listener_only()
     {
