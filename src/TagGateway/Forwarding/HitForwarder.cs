@@ -111,7 +111,7 @@ internal sealed partial class HitForwarder
             catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException or BadHttpRequestException)
             {
                 var error = ClassifySendFailure(ex, content, cts, context.RequestAborted);
-                LogUpstreamFailure(error, target.Url, ex);
+                LogUpstreamFailure(error, target.UrlForLog, ex);
                 return Reject(context, error, route);
             }
 
@@ -134,7 +134,7 @@ internal sealed partial class HitForwarder
                 }
 
                 // Headers are out: a truncated body must not look complete, so the connection is aborted.
-                LogResponseBodyFailed(target.Url, ex);
+                LogResponseBodyFailed(target.UrlForLog, ex);
                 _metrics.RequestCompleted(route, MetricTags.UpstreamError);
                 context.Abort();
                 return ForwarderError.ResponseBodyFailed;

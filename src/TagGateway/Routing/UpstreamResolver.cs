@@ -3,7 +3,11 @@ using TagGateway.Configuration;
 namespace TagGateway.Routing;
 
 /// <summary>Where one request goes: an absolute URL built only from configured origins, and the Host to send.</summary>
-internal readonly record struct UpstreamTarget(string Url, string? Host);
+internal readonly record struct UpstreamTarget(string Url, string? Host)
+{
+    /// <summary>The URL without its query, for logs: a hit's query carries client ids and page URLs.</summary>
+    public string UrlForLog => Url.IndexOf('?', StringComparison.Ordinal) is var q and >= 0 ? Url[..q] : Url;
+}
 
 /// <summary>
 /// Maps a request under the measurement path to its upstream. Only configured origins ever appear in the result,

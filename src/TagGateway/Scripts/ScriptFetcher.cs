@@ -119,14 +119,14 @@ internal sealed partial class ScriptFetcher
             if (status >= 500 || status == StatusCodes.Status304NotModified || status is >= 300 and < 400)
             {
                 // Redirects and server errors are not script bodies; stale-if-error may cover for them.
-                LogUpstreamStatus(target.Url, status);
+                LogUpstreamStatus(target.UrlForLog, status);
                 return FetchResult.Failed(FetchStatus.UpstreamUnavailable);
             }
 
             var body = await ReadBodyAsync(response.Content, _options.MaxBodyBytes, timeout.Token);
             if (body is null)
             {
-                LogBodyTooLarge(target.Url, _options.MaxBodyBytes);
+                LogBodyTooLarge(target.UrlForLog, _options.MaxBodyBytes);
                 return FetchResult.Failed(FetchStatus.UpstreamUnavailable);
             }
 
@@ -141,12 +141,12 @@ internal sealed partial class ScriptFetcher
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            LogFetchTimedOut(target.Url, _options.FetchTimeout);
+            LogFetchTimedOut(target.UrlForLog, _options.FetchTimeout);
             return FetchResult.Failed(FetchStatus.UpstreamTimeout);
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException)
         {
-            LogFetchFailed(target.Url, ex);
+            LogFetchFailed(target.UrlForLog, ex);
             return FetchResult.Failed(FetchStatus.UpstreamUnavailable);
         }
     }
