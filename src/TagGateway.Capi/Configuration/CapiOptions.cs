@@ -167,7 +167,7 @@ public sealed class LinkedInOptions : DestinationOptions
     /// <summary>GA4 event name to conversion rule URN (urn:lla:llaPartnerConversion:123); LinkedIn has no event names. Setting one turns LinkedIn on.</summary>
     public Dictionary<string, string> Conversions { get; set; } = new(StringComparer.Ordinal);
 
-    internal override bool HasIdentity => Conversions.Count > 0;
+    internal override bool HasIdentity => Conversions.Values.Any(static v => !string.IsNullOrWhiteSpace(v));
 
     internal override int PlatformMaxBatch => 5000;
 }
@@ -196,7 +196,7 @@ public sealed class GoogleAdsOptions : DestinationOptions
     /// <summary>Ask the API to validate only (nothing is recorded): the Data Manager equivalent of a test code.</summary>
     public bool ValidateOnly { get; set; }
 
-    internal override bool HasIdentity => !string.IsNullOrEmpty(CustomerId) && ConversionActions.Count > 0;
+    internal override bool HasIdentity => !string.IsNullOrEmpty(CustomerId) && ConversionActions.Values.Any(static v => !string.IsNullOrWhiteSpace(v));
 
     internal override int PlatformMaxBatch => 2000;
 }

@@ -18,23 +18,33 @@ internal sealed class CapiOptionsCrossFieldValidator : IValidateOptions<CapiOpti
         Check(options.LinkedIn, "LinkedIn", errors);
         Check(options.GoogleAds, "GoogleAds", errors);
 
-        foreach ((string ga4, string urn) in options.LinkedIn.Conversions)
+        foreach ((string ga4, string? urn) in options.LinkedIn.Conversions)
         {
+            if (string.IsNullOrWhiteSpace(urn))
+            {
+                continue;
+            }
+
             if (!urn.StartsWith(LinkedInRulePrefix, StringComparison.Ordinal) || !ulong.TryParse(urn.AsSpan(LinkedInRulePrefix.Length), out _))
             {
                 errors.Add($"Capi:LinkedIn:Conversions:{ga4}: \"{urn}\" must be a conversion rule URN such as {LinkedInRulePrefix}123456.");
             }
         }
 
-        foreach ((string ga4, string action) in options.GoogleAds.ConversionActions)
+        foreach ((string ga4, string? action) in options.GoogleAds.ConversionActions)
         {
+            if (string.IsNullOrWhiteSpace(action))
+            {
+                continue;
+            }
+
             if (!ulong.TryParse(action, out _))
             {
                 errors.Add($"Capi:GoogleAds:ConversionActions:{ga4}: \"{action}\" must be the numeric conversion action id.");
             }
         }
 
-        if (options.GoogleAds.ConversionActions.Count > 0 && string.IsNullOrEmpty(options.GoogleAds.CustomerId))
+        if (options.GoogleAds.ConversionActions.Values.Any(static v => !string.IsNullOrWhiteSpace(v)) && string.IsNullOrEmpty(options.GoogleAds.CustomerId))
         {
             errors.Add("Capi:GoogleAds:CustomerId is required when conversion actions are configured.");
         }

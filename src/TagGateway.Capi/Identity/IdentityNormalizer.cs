@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text;
 
 namespace TagGateway.Capi.Identity;
 
@@ -187,12 +186,32 @@ internal static class IdentityNormalizer
             return Sha256Hex.PassThrough(s);
         }
 
-        if (!s.IsNormalized(NormalizationForm.FormC))
+        if (s.IndexOfAnyInRange('\u0300', '\u036F') >= 0)
         {
-            s = s.ToString().Normalize(NormalizationForm.FormC).AsSpan();
+            s = Compose(s);
         }
 
         return HashFiltered(s, static c => !char.IsPunctuation(c) && !char.IsSymbol(c));
+    }
+
+    /// <summary>NFC for letter + combining mark (invariant globalization has no string.Normalize); other marks stay as they are.</summary>
+    private static ReadOnlySpan<char> Compose(ReadOnlySpan<char> s)
+    {
+        var composed = new char[s.Length];
+        int n = 0;
+        foreach (char c in s)
+        {
+            if (n > 0 && LatinComposition.IsCombining(c) && LatinComposition.Compose(composed[n - 1], c) is not '\0' and char precomposed)
+            {
+                composed[n - 1] = precomposed;
+            }
+            else
+            {
+                composed[n++] = c;
+            }
+        }
+
+        return composed.AsSpan(0, n);
     }
 
     /// <summary>Date of birth as YYYYMMDD from YYYYMMDD, YYYY-MM-DD, M/D/YYYY (US order, as Meta's example) or D.M.YYYY.</summary>

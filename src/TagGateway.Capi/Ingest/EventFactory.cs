@@ -67,7 +67,10 @@ internal sealed partial class EventFactory
     }
 
     /// <summary>An event of a forwarded hit; null when no destination takes it. The host already recorded the hit's consent decisions.</summary>
-    public CapiEvent? FromHit(DecodedEvent decoded, MeasurementHit hit)
+    public CapiEvent? FromHit(DecodedEvent decoded, MeasurementHit hit) => FromHit(decoded, hit, _time.GetUtcNow());
+
+    /// <summary>As above, with the clock read once for a group of events (so they become ready together).</summary>
+    public CapiEvent? FromHit(DecodedEvent decoded, MeasurementHit hit, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(decoded);
         ArgumentNullException.ThrowIfNull(hit);
@@ -86,7 +89,7 @@ internal sealed partial class EventFactory
             Name = decoded.Name,
             EventId = decoded.EventId,
             TimeMs = timeMs,
-            AcceptedMs = _time.GetUtcNow().ToUnixTimeMilliseconds(),
+            AcceptedMs = now.ToUnixTimeMilliseconds(),
             PageUrl = decoded.PageUrl,
             Referrer = decoded.Referrer,
             ClientId = decoded.ClientId,
@@ -97,12 +100,12 @@ internal sealed partial class EventFactory
             Region = hit.CountryRegion,
             Destinations = destinations,
             Consent = consent,
-            Identity = IdentityBuilder.Build(decoded.User, userData, identifiers, timeMs, _options.DefaultPhoneCountryCode, _time.GetUtcNow(), RegionCountry(region)),
+            Identity = IdentityBuilder.Build(decoded.User, userData, identifiers, timeMs, _options.DefaultPhoneCountryCode, now, RegionCountry(region)),
         };
     }
 
     /// <summary>A server-to-server event; <paramref name="error"/> explains a refusal (the whole request is then 400).</summary>
-    public CapiEvent? FromServer(ServerEvent e, int index, out string? error, out bool notSent)
+    public CapiEvent? FromServer(ServerEvent e, int index, DateTimeOffset now, out string? error, out bool notSent)
     {
         ArgumentNullException.ThrowIfNull(e);
         notSent = false;
@@ -113,7 +116,6 @@ internal sealed partial class EventFactory
         }
 
         string name = e.EventName!.Trim();
-        DateTimeOffset now = _time.GetUtcNow();
         long timeMs = e.EventTime is { } t ? (t > 100_000_000_000 ? t : t * 1000) : now.ToUnixTimeMilliseconds();
         string eventId = Clean(e.EventId)
             ?? (name == "purchase" ? Clean(e.TransactionId) : null)

@@ -20,9 +20,11 @@ internal sealed partial class HitPipeline
     private readonly ICapiStore _store;
     private readonly CapiMetrics _metrics;
     private readonly ILogger<HitPipeline> _logger;
+    private readonly TimeProvider _time;
 
-    public HitPipeline(CapiHitSink sink, EventFactory factory, ICapiStore store, CapiMetrics metrics, ILogger<HitPipeline> logger)
+    public HitPipeline(CapiHitSink sink, EventFactory factory, ICapiStore store, CapiMetrics metrics, TimeProvider time, ILogger<HitPipeline> logger)
     {
+        _time = time;
         _sink = sink;
         _factory = factory;
         _store = store;
@@ -40,6 +42,7 @@ internal sealed partial class HitPipeline
             {
                 events.Clear();
                 int hits = 0;
+                DateTimeOffset now = _time.GetUtcNow();
                 while (hits < MaxHitsPerGroup && _sink.Reader.TryRead(out MeasurementHit? hit))
                 {
                     hits++;
@@ -49,7 +52,7 @@ internal sealed partial class HitPipeline
                         Ga4HitDecoder.Decode(hit, decoded);
                         foreach (DecodedEvent d in decoded)
                         {
-                            if (_factory.FromHit(d, hit) is { } e)
+                            if (_factory.FromHit(d, hit, now) is { } e)
                             {
                                 events.Add(e);
                             }

@@ -24,9 +24,11 @@ internal sealed partial class ServerEventsEndpoint
     private readonly ICapiStore _store;
     private readonly CapiMetrics _metrics;
     private readonly ILogger<ServerEventsEndpoint> _logger;
+    private readonly TimeProvider _time;
 
-    public ServerEventsEndpoint(CapiOptions options, EventFactory factory, ICapiStore store, CapiMetrics metrics, ILogger<ServerEventsEndpoint> logger)
+    public ServerEventsEndpoint(CapiOptions options, EventFactory factory, ICapiStore store, CapiMetrics metrics, TimeProvider time, ILogger<ServerEventsEndpoint> logger)
     {
+        _time = time;
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Ingest;
         _keyHashes = [.. SecretReader.ApiKeys(options.Ingest).Select(static k => SHA256.HashData(Encoding.UTF8.GetBytes(k)))];
@@ -92,6 +94,7 @@ internal sealed partial class ServerEventsEndpoint
             return;
         }
 
+        DateTimeOffset now = _time.GetUtcNow();
         var built = new CapiEvent?[events.Count];
         var notSent = new bool[events.Count];
         for (int i = 0; i < events.Count; i++)
@@ -102,7 +105,7 @@ internal sealed partial class ServerEventsEndpoint
                 return;
             }
 
-            built[i] = _factory.FromServer(events[i], i, out string? error, out notSent[i]);
+            built[i] = _factory.FromServer(events[i], i, now, out string? error, out notSent[i]);
             if (error is not null)
             {
                 await Error(response, StatusCodes.Status400BadRequest, error).ConfigureAwait(false);

@@ -63,8 +63,16 @@ internal sealed class EventNameMap
 
     private static FrozenDictionary<string, string> Merge(IReadOnlyDictionary<string, string> defaults, Dictionary<string, string> overrides)
     {
-        var merged = new Dictionary<string, string>(defaults, StringComparer.Ordinal);
-        foreach ((string ga4, string name) in overrides)
+        var merged = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach ((string ga4, string? name) in defaults)
+        {
+            if (!string.IsNullOrWhiteSpace(name))
+            {
+                merged[ga4] = name.Trim();
+            }
+        }
+
+        foreach ((string ga4, string? name) in overrides)
         {
             if (string.IsNullOrWhiteSpace(name))
             {

@@ -1,0 +1,130 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+
+namespace TagGateway.Capi.Tests.Infrastructure;
+
+/// <summary>The real gateway host (GatewayHost.Create) on loopback ports, with CAPI configured against the fakes.</summary>
+public sealed class CapiGateway : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private CapiGateway(WebApplication app, int publicPort, int managementPort)
+    {
+        _app = app;
+        Public = Client(publicPort);
+        Management = Client(managementPort);
+    }
+
+    public HttpClient Public { get; }
+
+    public HttpClient Management { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public static Dictionary<string, string?> GatewaySettings(FakePlatforms fake, int publicPort, int managementPort) => new()
+    {
+        ["Gateway:PublicUrl"] = $"http://127.0.0.1:{publicPort}",
+        ["Gateway:ManagementUrl"] = $"http://127.0.0.1:{managementPort}",
+        ["Gateway:MeasurementPath"] = "/metrics",
+        ["Gateway:Demo:Enabled"] = "false",
+        ["Gateway:TagIds:0"] = "G-TEST1234",
+        ["Gateway:Upstreams:TagGatewayOrigin"] = fake.Url,
+        ["Logging:LogLevel:Default"] = "Warning",
+        ["Logging:Console:FormatterName"] = "simple",
+    };
+
+    public static async Task<CapiGateway> StartAsync(FakePlatforms fake, Dictionary<string, string?> capi)
+    {
+        int publicPort = FreePort(), managementPort = FreePort();
+        Dictionary<string, string?> settings = GatewaySettings(fake, publicPort, managementPort);
+        foreach ((string key, string? value) in capi)
+        {
+            settings[key] = value;
+        }
+
+        WebApplication app = GatewayHost.Create([], builder => builder.Configuration.AddInMemoryCollection(settings));
+        await app.StartAsync();
+        return new CapiGateway(app, publicPort, managementPort);
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public static HttpClient Client(int port) => new(new SocketsHttpHandler { UseCookies = false, UseProxy = false })
+    {
+        BaseAddress = new Uri($"http://127.0.0.1:{port}"),
+        Timeout = TimeSpan.FromSeconds(30),
+    };
+
+    /// <summary>POSTs server-to-server events with the test key.</summary>
+    public static async Task<HttpResponseMessage> PostEventsAsync(HttpClient client, string json, string? key = TestKeys.ApiKey)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/capi/v1/events") { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+        if (key is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + key);
+        }
+
+        return await client.SendAsync(request);
+    }
+
+    /// <summary>Sends a GA4 collect hit through the measurement path as a browser would.</summary>
+    public async Task<HttpResponseMessage> SendHitAsync(string query, string? body = null, string? cookie = null, string? region = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/metrics/g/collect?" + query)
+        {
+            Content = new StringContent(body ?? string.Empty, Encoding.UTF8, "text/plain"),
+        };
+        request.Headers.TryAddWithoutValidation("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Test/1.0");
+        if (cookie is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Cookie", cookie);
+        }
+
+        if (region is not null)
+        {
+            request.Headers.TryAddWithoutValidation("X-Forwarded-CountryRegion", region);
+        }
+
+        return await Public.SendAsync(request);
+    }
+
+    public async Task<JsonElement> GetJsonAsync(string path) => await Management.GetFromJsonAsync<JsonElement>(path);
+
+    public async ValueTask DisposeAsync()
+    {
+        Public.Dispose();
+        Management.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+public static class Wait
+{
+    /// <summary>Polls until the condition holds (bounded: a test never hangs), then returns whether it did.</summary>
+    public static async Task<bool> UntilAsync(Func<bool> condition, TimeSpan? timeout = null)
+    {
+        DateTime end = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        while (DateTime.UtcNow < end)
+        {
+            if (condition())
+            {
+                return true;
+            }
+
+            await Task.Delay(50);
+        }
+
+        return condition();
+    }
+}
