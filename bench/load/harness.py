@@ -106,6 +106,21 @@ def rss_kb(pids):
     return total
 
 
+def pss_kb(pids):
+    """Proportional set size: shared pages divided among the processes that map them (fair to nginx's workers)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as handle:
+                for line in handle:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            pass
+    return total
+
+
 def cpu_seconds(pids):
     total = 0
     for pid in pids:
@@ -134,12 +149,13 @@ class RssSampler:
     """Peak of the summed RSS of a process family, sampled every 100 ms while a round runs."""
 
     def __init__(self, pids):
-        self.pids, self.peak, self._stop = pids, 0, threading.Event()
+        self.pids, self.peak, self.peak_pss, self._stop = pids, 0, 0, threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
         while not self._stop.is_set():
             self.peak = max(self.peak, rss_kb(self.pids))
+            self.peak_pss = max(self.peak_pss, pss_kb(self.pids))
             self._stop.wait(0.1)
 
     def __enter__(self):
@@ -150,6 +166,7 @@ class RssSampler:
         self._stop.set()
         self._thread.join()
         self.peak = max(self.peak, rss_kb(self.pids))
+        self.peak_pss = max(self.peak_pss, pss_kb(self.pids))
 
 
 def http(port, method, path, headers=None, body=b"", timeout=10):
@@ -346,6 +363,7 @@ def main():
     parser.add_argument("--yarp-dll", required=True)
     parser.add_argument("--results", required=True, help="folder for load.json, load.md, machine.txt")
     parser.add_argument("--command", default="bash bench/load/run.sh")
+    parser.add_argument("--source", default="", help="what was measured (commit, working tree)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=20, help="seconds per measured run")
     parser.add_argument("--warmup", type=int, default=5, help="seconds of unmeasured load per peer and scenario")
@@ -522,7 +540,7 @@ def main():
                 busy = machine_busy_seconds() - busy_before
                 up_cpu = cpu_seconds(family(upstream.pid)) - up_before
                 result.update({
-                    "round": r + 1, "scenario": scenario, "peer": peer, "loadavg": la, "peak_rss_kb": sampler.peak,
+                    "round": r + 1, "scenario": scenario, "peer": peer, "loadavg": la, "peak_rss_kb": sampler.peak, "peak_pss_kb": sampler.peak_pss,
                     "peer_cpu_s": peer_cpu, "upstream_cpu_s": up_cpu,
                     "peer_cpu_us_per_request": peer_cpu / max(result["requests"], 1) * 1e6,
                     # CPU used by neither the peer, the upstream nor wrk: other agents on this machine (and the kernel's share of loopback).
@@ -562,6 +580,7 @@ def main():
                 "p50_ms": statistics.median(x["p50_ms"] for x in runs),
                 "p99_ms": statistics.median(x["p99_ms"] for x in runs),
                 "peak_rss_kb": max(x["peak_rss_kb"] for x in runs),
+                "peak_pss_kb": max(x["peak_pss_kb"] for x in runs),
                 "cpu_us_per_request": statistics.median(x["peer_cpu_us_per_request"] for x in runs),
                 "bytes_per_response": statistics.median(x["bytes_per_response"] for x in runs),
                 "all_ok": all(x["ok"] for x in runs),
@@ -575,6 +594,7 @@ def main():
             value["p50_ratio"] = value["p50_ms"] / base["p50_ms"]
             value["p99_ratio"] = value["p99_ms"] / base["p99_ms"]
             value["rss_ratio"] = value["peak_rss_kb"] / base["peak_rss_kb"]
+            value["pss_ratio"] = value["peak_pss_kb"] / base["peak_pss_kb"]
             value["cpu_ratio"] = value["cpu_us_per_request"] / base["cpu_us_per_request"]
         yarp_base = summary.get(f"{scenario}/yarp")
         if yarp_base and peer == "gateway":
@@ -589,6 +609,7 @@ def main():
     results = {
         "date": run_started.strftime("%Y-%m-%d %H:%M UTC"),
         "command": args.command,
+        "source": args.source,
         "machine": machine_info(),
         "load_average_before": load_before, "load_average_after": load_after,
         "settings": {"rounds": args.rounds, "duration_s": args.duration, "warmup_s": args.warmup, "connections": args.connections,
@@ -661,7 +682,7 @@ def machine_info():
 
 
 def machine_text(results):
-    lines = [f"date: {results['date']}", f"command: {results['command']}"]
+    lines = [f"date: {results['date']}", f"command: {results['command']}", f"source: {results['source']}"]
     lines += [f"{key}: {value}" for key, value in results["machine"].items()]
     lines += [f"load average before: {results['load_average_before']}", f"load average after: {results['load_average_after']}"]
     return "\n".join(lines) + "\n"
@@ -671,16 +692,18 @@ def render_markdown(results, scenarios):
     m, s, g = results["machine"], results["settings"], results["gateway"]
     out = [f"# Load run {results['date']}", "",
            f"Command: `{results['command']}`  ",
+           f"Gateway measured: {results['source'] or 'given binary'}  ",
            f"Machine: {m.get('cores')} cores ({m.get('cpu', '?')}), {m.get('memory', '?')}, Debian {m.get('debian', '?')}, "
            f"kernel {m.get('kernel')}, .NET SDK {m.get('dotnet')}, {m.get('nginx')}, {m.get('wrk')}  ",
            f"Load average: {results['load_average_before']} before, {results['load_average_after']} after (1/5/15 min; the run itself adds about 2-3)  ",
            f"Settings: {s['rounds']} rounds x {s['duration_s']} s per peer and scenario (after {s['warmup_s']} s warm-up), alternating order, "
            f"wrk {s['wrk_threads']} threads / {s['connections']} connections; peers on CPUs {s['peer_cpus']}, wrk and upstream on CPUs {s['driver_cpus']}. "
            f"Script: {s['script_bytes']} B, {s['script_brotli_bytes']} B Brotli.", "",
-           "Medians over rounds; peak RSS is the highest over rounds (nginx: master + workers). Ratios are to nginx in the same run "
+           "Medians over rounds; peak RSS/PSS is the highest over rounds (nginx: master + workers summed, so its RSS counts shared pages "
+           "three times; PSS divides them). Ratios are to nginx in the same run "
            "(req/s: higher is better; latency, RSS, CPU: lower is better). CPU/req is the peer's own user+system CPU per request.", "",
-           "| Scenario | Peer | req/s | x nginx | p50 ms | x nginx | p99 ms | x nginx | peak RSS MB | x nginx | CPU us/req | x nginx | checks |",
-           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+           "| Scenario | Peer | req/s | x nginx | p50 ms | x nginx | p99 ms | x nginx | peak RSS MB | x nginx | peak PSS MB | x nginx | CPU us/req | x nginx | checks |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for scenario in scenarios:
         for peer in PEERS:
             v = results["summary"].get(f"{scenario}/{peer}")
@@ -694,6 +717,7 @@ def render_markdown(results, scenarios):
                 checks = "all forwarded" if v["all_ok"] else "NOT all forwarded"
             out.append(f"| {scenario} | {peer} | {v['rps']:.0f} | {ratio('rps_ratio')} | {v['p50_ms']:.2f} | {ratio('p50_ratio')} | "
                        f"{v['p99_ms']:.2f} | {ratio('p99_ratio')} | {v['peak_rss_kb'] / 1024:.1f} | {ratio('rss_ratio')} | "
+                       f"{v['peak_pss_kb'] / 1024:.1f} | {ratio('pss_ratio')} | "
                        f"{v['cpu_us_per_request']:.1f} | {ratio('cpu_ratio')} | {checks} |")
     hit = results["summary"].get("collect/gateway", {})
     if "rps_vs_yarp" in hit:

@@ -11,6 +11,7 @@
 #   --scenarios LIST     comma-separated: collect,script-br,script-304 (capi is added when the module answers)
 #   --pin                peers on CPU 0, wrk and the upstream on CPU 1 (the default shares both CPUs)
 #   --gateway-bin PATH   measure this native binary instead of publishing one
+#   --label TEXT         what that binary is (e.g. "a22d453, published by the command above"), for the results
 #   --from-head          publish the committed HEAD instead of the working tree
 #   --results DIR        where the result files go (default bench/results)
 #   --bdn                afterwards, run the BenchmarkDotNet suites too (bench/load/bdn.sh)
@@ -19,7 +20,7 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 ROUNDS=3 DURATION=15 WARMUP=5 CONNECTIONS=64 COLD=5 SCENARIOS="collect,script-br,script-304"
-PEER_CPUS="" DRIVER_CPUS="" GATEWAY_BIN="" FROM_HEAD=0 RESULTS="$REPO/bench/results" BDN=0 KEEP=0
+PEER_CPUS="" DRIVER_CPUS="" GATEWAY_BIN="" LABEL="" FROM_HEAD=0 RESULTS="$REPO/bench/results" BDN=0 KEEP=0
 COMMAND="bash bench/load/run.sh $*"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -32,11 +33,12 @@ while [[ $# -gt 0 ]]; do
     --scenarios) SCENARIOS="$2"; shift 2 ;;
     --pin) PEER_CPUS=0 DRIVER_CPUS=1; shift ;;
     --gateway-bin) GATEWAY_BIN="$(realpath "$2")"; shift 2 ;;
+    --label) LABEL="$2"; shift 2 ;;
     --from-head) FROM_HEAD=1; shift ;;
     --results) RESULTS="$(realpath -m "$2")"; shift 2 ;;
     --bdn) BDN=1; shift ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -78,14 +80,18 @@ if [[ -z "$GATEWAY_BIN" ]]; then
   dotnet publish "$WORK/src/src/TagGateway/TagGateway.csproj" -c Release -r linux-x64 -o "$WORK/gateway" -nologo -v q >"$WORK/publish.log" 2>&1 \
     || { tail -30 "$WORK/publish.log"; exit 1; }
   GATEWAY_BIN="$WORK/gateway/TagGateway"
+  SOURCE="$(git -C "$REPO" rev-parse --short HEAD)$([[ "$FROM_HEAD" == 1 ]] || { git -C "$REPO" diff --quiet HEAD -- src 2>/dev/null && echo ' (working tree = HEAD for src/)' || echo ' + uncommitted changes in src/'; })"
+else
+  SOURCE="binary $GATEWAY_BIN"
 fi
+[[ -z "$LABEL" ]] || SOURCE="$LABEL"
 
 echo "building the YARP peer..."
 dotnet build "$REPO/bench/YarpPeer/YarpPeer.csproj" -c Release -o "$WORK/yarp" -nologo -v q >"$WORK/yarp-build.log" 2>&1 \
   || { tail -30 "$WORK/yarp-build.log"; exit 1; }
 
 python3 "$REPO/bench/load/harness.py" --work "$WORK" --gateway-bin "$GATEWAY_BIN" --yarp-dll "$WORK/yarp/YarpPeer.dll" \
-  --results "$RESULTS" --command "$COMMAND" --rounds "$ROUNDS" --duration "$DURATION" --warmup "$WARMUP" \
+  --results "$RESULTS" --command "$COMMAND" --source "$SOURCE" --rounds "$ROUNDS" --duration "$DURATION" --warmup "$WARMUP" \
   --connections "$CONNECTIONS" --cold-starts "$COLD" --scenarios "$SCENARIOS" --peer-cpus "$PEER_CPUS" --driver-cpus "$DRIVER_CPUS" &
 HARNESS_PID=$!
 status=0
