@@ -1,0 +1,150 @@
+using System.Net;
+using System.Text;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using TagGateway.Capi.Configuration;
+using TagGateway.Capi.Tests.Infrastructure;
+
+namespace TagGateway.Capi.Tests.Ingest;
+
+public sealed class IngestTests : IAsyncLifetime
+{
+    private FakePlatforms _fake = null!;
+    private CapiGateway _gateway = null!;
+    private readonly string _store = TestKeys.TempStore();
+
+    public async Task InitializeAsync()
+    {
+        _fake = await FakePlatforms.StartAsync();
+        Dictionary<string, string?> settings = _fake.CapiSettings(_store, tiktok: false, linkedIn: false, google: false);
+        settings["Capi:Ingest:MaxRequestBytes"] = "4096";
+        settings["Capi:Ingest:MaxEventsPerRequest"] = "5";
+        settings["Capi:Ingest:ApiKeys:1"] = "second-ingest-key-abcdefghijklmnop";
+        _gateway = await CapiGateway.StartAsync(_fake, settings);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _gateway.DisposeAsync();
+        await _fake.DisposeAsync();
+        Directory.Delete(_store, recursive: true);
+    }
+
+    private const string One = """{"events":[{"event_name":"generate_lead","event_id":"L1","user":{"email":"a@b.example"},"consent":{"ad_storage":"granted","ad_user_data":"granted"},"region":"US"}]}""";
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("wrong-key-wrong-key-wrong-key-000")]
+    [InlineData("test-ingest-key-0123456789abcdeF")] // one character off
+    public async Task Without_a_valid_key_the_answer_is_401(string? key)
+    {
+        using HttpResponseMessage response = await CapiGateway.PostEventsAsync(_gateway.Public, One, key);
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task X_Api_Key_and_a_second_configured_key_are_accepted()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/capi/v1/events") { Content = new StringContent(One, Encoding.UTF8, "application/json") };
+        request.Headers.TryAddWithoutValidation("X-Api-Key", "second-ingest-key-abcdefghijklmnop");
+        using HttpResponseMessage response = await _gateway.Public.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Contains("\"accepted\"", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"events":[{"event_name":"purchase",}]}""", "Malformed JSON")]
+    [InlineData("""{"events":[]}""", "at least one event")]
+    [InlineData("""{"events":[{"event_id":"x"}]}""", "events[0].event_name is required")]
+    [InlineData("""{"events":[{"event_name":"purchase","currency":"euro"}]}""", "currency")]
+    public async Task A_malformed_body_is_400_with_a_clear_error(string body, string expected)
+    {
+        using HttpResponseMessage response = await CapiGateway.PostEventsAsync(_gateway.Public, body);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(expected, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Over_the_bound_is_413()
+    {
+        string big = "{\"events\":[{\"event_name\":\"purchase\",\"page_url\":\"" + new string('x', 5000) + "\"}]}";
+        using HttpResponseMessage tooBig = await CapiGateway.PostEventsAsync(_gateway.Public, big);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooBig.StatusCode);
+
+        string many = "{\"events\":[" + string.Join(',', Enumerable.Repeat("{\"event_name\":\"purchase\"}", 6)) + "]}";
+        using HttpResponseMessage tooMany = await CapiGateway.PostEventsAsync(_gateway.Public, many);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooMany.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_ingest_endpoint_is_not_on_the_management_listener_and_management_is_not_public()
+    {
+        using HttpResponseMessage onManagement = await CapiGateway.PostEventsAsync(_gateway.Management, One);
+        Assert.Equal(HttpStatusCode.NotFound, onManagement.StatusCode);
+        using HttpResponseMessage report = await _gateway.Public.GetAsync("/capi/match-quality");
+        Assert.Equal(HttpStatusCode.NotFound, report.StatusCode);
+    }
+
+    [Fact]
+    public async Task An_unmapped_event_is_answered_not_sent()
+    {
+        using HttpResponseMessage response = await CapiGateway.PostEventsAsync(_gateway.Public,
+            """{"events":[{"event_name":"scroll","consent":{"ad_storage":"granted"},"region":"US"}]}""");
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Contains("\"not_sent\"", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+}
+
+public sealed class RegistrationTests
+{
+    [Fact]
+    public void With_no_destination_the_module_registers_nothing_that_runs()
+    {
+        var services = new ServiceCollection();
+        string store = TestKeys.TempStore();
+        IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Capi:Store:Path"] = store }).Build();
+        services.AddTagGatewayCapi(configuration);
+        Assert.Single(services);
+        using ServiceProvider provider = services.BuildServiceProvider();
+        Assert.False(provider.GetRequiredService<CapiHitSink>().IsEnabled);
+        Assert.False(Directory.Exists(store));
+    }
+
+    [Fact]
+    public void A_destination_without_a_token_fails_validation_listing_every_error()
+    {
+        var services = new ServiceCollection();
+        IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Capi:Meta:PixelId"] = "123",
+            ["Capi:LinkedIn:Conversions:purchase"] = "not-a-urn",
+            ["Capi:LinkedIn:AccessToken"] = "t",
+            ["Capi:Ingest:ApiKeys:0"] = "short",
+            ["Capi:Meta:MaxBatchSize"] = "5000",
+        }).Build();
+        services.AddTagGatewayCapi(configuration);
+        using ServiceProvider provider = services.BuildServiceProvider();
+        var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<CapiOptions>>().Value);
+        string all = string.Join('\n', ex.Failures);
+        Assert.Contains("Capi:Meta: an access token is required", all, StringComparison.Ordinal);
+        Assert.Contains("Capi:LinkedIn:Conversions:purchase", all, StringComparison.Ordinal);
+        Assert.Contains("Capi:Ingest:ApiKeys", all, StringComparison.Ordinal);
+        Assert.Contains("over the platform's limit of 1000", all, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_token_file_is_read_and_trimmed()
+    {
+        string file = Path.GetTempFileName();
+        File.WriteAllText(file, "  secret-from-file \n");
+        try
+        {
+            Assert.Equal("secret-from-file", SecretReader.AccessToken(new MetaOptions { AccessTokenFile = file }, "Meta"));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+}

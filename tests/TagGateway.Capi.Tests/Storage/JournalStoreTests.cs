@@ -1,0 +1,205 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using TagGateway.Capi.Configuration;
+using TagGateway.Capi.Model;
+using TagGateway.Capi.Storage;
+using TagGateway.Capi.Storage.Journal;
+using TagGateway.Capi.Tests.Infrastructure;
+
+namespace TagGateway.Capi.Tests.Storage;
+
+public sealed class JournalStoreTests : IDisposable
+{
+    private readonly string _path = TestKeys.TempStore();
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_path, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+    }
+
+    private JournalStore Create(long segmentBytes = 1024 * 1024, long maxBytes = 64L * 1024 * 1024) =>
+        new(new StoreOptions { Path = _path, SegmentBytes = segmentBytes, MaxBytes = maxBytes }, TimeSpan.FromHours(48), TimeSpan.Zero, _time, NullLogger.Instance);
+
+    private CapiEvent Event(string id, int destinations = 0b0011, string? email = null) => new()
+    {
+        Origin = EventOrigin.Server,
+        Name = "purchase",
+        EventId = id,
+        TimeMs = _time.GetUtcNow().ToUnixTimeMilliseconds(),
+        AcceptedMs = _time.GetUtcNow().ToUnixTimeMilliseconds(),
+        Destinations = destinations,
+        Consent = 0xFFFF,
+        Identity = new IdentityData { Em = email },
+    };
+
+    private List<CapiEvent> Take(JournalStore store, CapiDestination d, int max = 1000)
+    {
+        var batch = new List<CapiEvent>();
+        store.TakeReady(d, _time.GetUtcNow().ToUnixTimeMilliseconds(), max, batch);
+        return batch;
+    }
+
+    [Fact]
+    public async Task Acknowledged_events_survive_a_reopen_and_completed_ones_do_not_come_back()
+    {
+        await using (JournalStore store = Create())
+        {
+            await store.OpenAsync(default);
+            AcceptStatus[] statuses = await store.AcceptAsync([Event("a"), Event("b"), Event("c")], durable: true, default);
+            Assert.All(statuses, static s => Assert.Equal(AcceptStatus.Accepted, s));
+            List<CapiEvent> meta = Take(store, CapiDestination.Meta, 2);
+            await store.CompleteAsync(CapiDestination.Meta, [.. meta.Select(static e => new Completion(e.Seq, CompletionKind.Delivered))], default);
+        }
+
+        await using (JournalStore reopened = Create())
+        {
+            await reopened.OpenAsync(default);
+            Assert.Equal(["c"], Take(reopened, CapiDestination.Meta).Select(static e => e.EventId));
+            Assert.Equal(["a", "b", "c"], Take(reopened, CapiDestination.TikTok).Select(static e => e.EventId));
+
+            // The ledger came back too: the same events again are duplicates.
+            AcceptStatus[] again = await reopened.AcceptAsync([Event("a", destinations: 0b0001)], durable: true, default);
+            Assert.Equal(AcceptStatus.Duplicate, again[0]);
+        }
+    }
+
+    [Fact]
+    public async Task A_torn_tail_from_a_crash_is_cut_off_and_everything_before_it_kept()
+    {
+        await using (JournalStore store = Create())
+        {
+            await store.OpenAsync(default);
+            await store.AcceptAsync([Event("x"), Event("y")], durable: true, default);
+        }
+
+        string segment = Directory.GetFiles(_path, "*.journal").Single();
+        long intact = new FileInfo(segment).Length;
+        await using (var stream = new FileStream(segment, FileMode.Append))
+        {
+            // Half a record: a length promising more than was written.
+            stream.Write([200, 0, 0, 0, 1, 2, 3, 4, 1, 9, 9]);
+        }
+
+        await using (JournalStore reopened = Create())
+        {
+            await reopened.OpenAsync(default);
+            Assert.Equal(["x", "y"], Take(reopened, CapiDestination.Meta).Select(static e => e.EventId));
+        }
+
+        Assert.Equal(intact, new FileInfo(segment).Length);
+    }
+
+    [Fact]
+    public async Task A_pending_twin_absorbs_the_newcomers_identity_and_the_merge_is_durable()
+    {
+        await using (JournalStore store = Create())
+        {
+            await store.OpenAsync(default);
+            await store.AcceptAsync([Event("T1", email: null)], durable: false, default);
+            AcceptStatus[] merged = await store.AcceptAsync([Event("T1", email: "hash-of-email")], durable: true, default);
+            Assert.Equal(AcceptStatus.Merged, merged[0]);
+        }
+
+        await using (JournalStore reopened = Create())
+        {
+            await reopened.OpenAsync(default);
+            CapiEvent e = Assert.Single(Take(reopened, CapiDestination.Meta));
+            Assert.Equal("hash-of-email", e.Identity.Em);
+        }
+    }
+
+    [Fact]
+    public async Task An_event_already_taken_for_sending_is_not_merged_into_but_counted_a_duplicate()
+    {
+        await using JournalStore store = Create();
+        await store.OpenAsync(default);
+        await store.AcceptAsync([Event("T2", destinations: 0b0001)], durable: true, default);
+        Assert.Single(Take(store, CapiDestination.Meta));
+        AcceptStatus[] late = await store.AcceptAsync([Event("T2", destinations: 0b0001, email: "e")], durable: true, default);
+        Assert.Equal(AcceptStatus.Duplicate, late[0]);
+    }
+
+    [Fact]
+    public async Task Compaction_frees_delivered_segments_but_keeps_dedup_keys_and_pending_events()
+    {
+        await using (JournalStore store = Create(segmentBytes: 64 * 1024))
+        {
+            await store.OpenAsync(default);
+            for (int round = 0; round < 8; round++)
+            {
+                var batch = Enumerable.Range(0, 100).Select(i => Event($"E-{round}-{i}", destinations: 0b0001)).ToList();
+                await store.AcceptAsync(batch, durable: true, default);
+                if (round < 7)
+                {
+                    List<CapiEvent> taken = Take(store, CapiDestination.Meta);
+                    await store.CompleteAsync(CapiDestination.Meta, [.. taken.Select(static e => new Completion(e.Seq, CompletionKind.Delivered))], default);
+                }
+            }
+
+            int segmentsBefore = Directory.GetFiles(_path, "*.journal").Length;
+            _time.Advance(TimeSpan.FromSeconds(5));
+            store.Sweep();
+            await store.AcceptAsync([Event("flush", destinations: 0b0010)], durable: true, default);
+            Assert.True(segmentsBefore > 2, $"{segmentsBefore} segments");
+            Assert.True(Directory.GetFiles(_path, "*.journal").Length < segmentsBefore, "compaction deleted delivered segments");
+        }
+
+        await using (JournalStore reopened = Create(segmentBytes: 64 * 1024))
+        {
+            await reopened.OpenAsync(default);
+            Assert.Equal(100, Take(reopened, CapiDestination.Meta).Count); // round 7 still pending
+            AcceptStatus[] old = await reopened.AcceptAsync([Event("E-0-5", destinations: 0b0001)], durable: true, default);
+            Assert.Equal(AcceptStatus.Duplicate, old[0]); // its key outlived its compacted segment
+        }
+    }
+
+    [Fact]
+    public async Task Dead_letters_survive_a_reopen_and_replay_makes_them_pending()
+    {
+        long seq;
+        await using (JournalStore store = Create())
+        {
+            await store.OpenAsync(default);
+            await store.AcceptAsync([Event("dl", destinations: 0b0001)], durable: true, default);
+            seq = Take(store, CapiDestination.Meta).Single().Seq;
+            await store.CompleteAsync(CapiDestination.Meta, [new Completion(seq, CompletionKind.DeadLettered, "code 190: token expired")], default);
+            Assert.Empty(Take(store, CapiDestination.Meta));
+        }
+
+        await using (JournalStore reopened = Create())
+        {
+            await reopened.OpenAsync(default);
+            DeadLetter letter = Assert.Single(reopened.DeadLetters(null, 10));
+            Assert.Equal("code 190: token expired", letter.Error);
+            Assert.Empty(Take(reopened, CapiDestination.Meta));
+            Assert.Equal(1, await reopened.ReplayAsync(seq, CapiDestination.Meta, default));
+            Assert.Single(Take(reopened, CapiDestination.Meta));
+            Assert.Empty(reopened.DeadLetters(null, 10));
+        }
+    }
+
+    [Fact]
+    public async Task At_the_disk_bound_new_events_are_refused_not_old_ones_evicted()
+    {
+        await using JournalStore store = Create(segmentBytes: 64 * 1024, maxBytes: 128 * 1024);
+        await store.OpenAsync(default);
+        AcceptStatus last = AcceptStatus.Accepted;
+        int accepted = 0;
+        for (int i = 0; i < 2000 && last != AcceptStatus.StoreFull; i++)
+        {
+            last = (await store.AcceptAsync([Event($"F-{i}", destinations: 0b0001, email: new string('e', 64))], durable: false, default))[0];
+            accepted += last == AcceptStatus.Accepted ? 1 : 0;
+        }
+
+        Assert.Equal(AcceptStatus.StoreFull, last);
+        Assert.Equal(accepted, Take(store, CapiDestination.Meta, 10_000).Count);
+        Assert.True(store.Statistics().Bytes <= 128 * 1024);
+    }
+}
