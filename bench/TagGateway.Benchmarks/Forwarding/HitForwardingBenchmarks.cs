@@ -46,7 +46,9 @@ public class HitForwardingBenchmarks
         headers["Content-Length"] = Body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture);
         headers["Origin"] = "https://shop.example.com";
         headers["Referer"] = "https://shop.example.com/checkout";
-        headers["Cookie"] = "_ga=GA1.1.1162820436.1749482504; _ga_ABC123XYZ9=GS2.1.s1747132561$o1$g0$t1747132655$j0$l0$h0; session=eyJhbGciOi; _fbp=fb.1.1642973591141.184636131";
+        // A steady-state visitor: identifiers refreshed within the day (the marker), so the response adds no Set-Cookie.
+        var refreshed = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        headers["Cookie"] = $"_ga=GA1.1.1162820436.1749482504; _ga_ABC123XYZ9=GS2.1.s1747132561$o1$g0$t1747132655$j0$l0$h0; session=eyJhbGciOi; _fbp=fb.1.1642973591141.184636131; tg_ga=GA1.1.1162820436.1749482504; tg_fbp=fb.1.1642973591141.184636131; FPID=FPID2.2.ouCBb_HxEuR2xmsV_DNquw.1795953600; tg_ts={refreshed}";
         headers["X-TagGateway-Client-IP"] = "203.0.113.50";
         headers["X-TagGateway-Country"] = "DE";
         headers["X-TagGateway-Region"] = "BE";
