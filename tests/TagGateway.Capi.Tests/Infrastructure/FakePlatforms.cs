@@ -62,6 +62,11 @@ public sealed partial class FakePlatforms : IAsyncDisposable
     /// <summary>Artificial latency before each platform answer, so a kill can land mid-delivery.</summary>
     public TimeSpan Latency { get; set; }
 
+    /// <summary>The test_event_code of the last Meta and TikTok requests.</summary>
+    public string? LastMetaTestCode { get; private set; }
+
+    public string? LastTikTokTestCode { get; private set; }
+
     public int Requests(string platform) => _requests.TryGetValue(platform, out int n) ? n : 0;
 
     public IEnumerable<ReceivedEvent> For(string platform) => Events.Where(e => e.Platform == platform);
@@ -182,6 +187,7 @@ public sealed partial class FakePlatforms : IAsyncDisposable
         }
 
         JsonElement root = doc.RootElement;
+        LastMetaTestCode = root.TryGetProperty("test_event_code", out JsonElement code) ? code.GetString() : null;
         string? token = root.TryGetProperty("access_token", out JsonElement t) ? t.GetString() : context.Request.Query["access_token"].ToString();
         if (MetaTokenExpired)
         {
@@ -319,6 +325,7 @@ public sealed partial class FakePlatforms : IAsyncDisposable
         }
 
         JsonElement root = doc.RootElement;
+        LastTikTokTestCode = root.TryGetProperty("test_event_code", out JsonElement code) ? code.GetString() : null;
         string? problem =
             root.GetProperty("event_source").GetString() != "web" ? "event_source must be web"
             : root.GetProperty("event_source_id").GetString() != TikTokPixel ? "event_source_id is not the pixel"
