@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using TagGateway.Capi.Configuration;
 using TagGateway.Capi.Model;
@@ -62,6 +63,12 @@ internal sealed partial class ServerEventsEndpoint
         {
             await Error(response, StatusCodes.Status413PayloadTooLarge, $"The body is larger than {_options.MaxRequestBytes} bytes.").ConfigureAwait(false);
             return;
+        }
+
+        // The module's own bound applies here, not the host's (sized for hit bodies); the reader below enforces it.
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimit)
+        {
+            bodyLimit.MaxRequestBodySize = _options.MaxRequestBytes + 1L;
         }
 
         byte[]? body = await ReadBoundedAsync(context.Request.Body, _options.MaxRequestBytes, context.RequestAborted).ConfigureAwait(false);
