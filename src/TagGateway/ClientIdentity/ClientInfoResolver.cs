@@ -141,7 +141,7 @@ internal sealed class ClientInfoResolver
         }
 
         var span = value.AsSpan().Trim();
-        return IPAddress.TryParse(span, out _) ? (span.Length == value.Length ? value : span.ToString()) : null;
+        return IPAddress.IsValid(span) ? (span.Length == value.Length ? value : span.ToString()) : null;
     }
 
     internal static string? ForwardedForEntryFromRight(StringValues values, int skip)
@@ -156,7 +156,7 @@ internal sealed class ClientInfoResolver
                 var entry = (comma < 0 ? list : list[(comma + 1)..]).Trim();
                 if (skip == 0)
                 {
-                    return IPAddress.TryParse(entry, out _) ? entry.ToString() : null;
+                    return IPAddress.IsValid(entry) ? entry.ToString() : null;
                 }
 
                 skip--;
