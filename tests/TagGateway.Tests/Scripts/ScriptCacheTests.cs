@@ -62,18 +62,27 @@ public sealed class ScriptCacheTests
         Assert.Null(seen.Header("X-Forwarded-For"));
     }
 
-    [Fact]
-    public async Task Second_request_is_served_from_memory()
+    private static Dictionary<string, string?> SettingsFor(string mode, Uri upstream)
+    {
+        var settings = GatewayInstance.Settings(upstream);
+        settings["Gateway:Mode"] = mode;
+        return settings;
+    }
+
+    [Theory]
+    [InlineData("TagGateway", "/metrics/gtm.js?id=GTM-TEST567")]
+    [InlineData("Direct", "/gtm.js?id=GTM-TEST567")]
+    public async Task Second_request_is_served_from_memory(string mode, string upstreamPath)
     {
         await using var upstream = await FakeUpstream.StartAsync(ServeScript(Bodies.Script("cached")));
-        await using var gateway = await GatewayInstance.StartAsync(GatewayInstance.Settings(upstream.Origin));
+        await using var gateway = await GatewayInstance.StartAsync(SettingsFor(mode, upstream.Origin));
 
         using var first = await gateway.Public.SendAsync(Get("/metrics/gtm.js?id=GTM-TEST567"));
         using var second = await gateway.Public.SendAsync(Get("/metrics/gtm.js?id=GTM-TEST567"));
 
         Assert.Equal("miss", first.Headers.GetValues("X-TagGateway-Cache").Single());
         Assert.Equal("hit", second.Headers.GetValues("X-TagGateway-Cache").Single());
-        Assert.Equal(1, upstream.Count);
+        Assert.Equal(upstreamPath, Assert.Single(upstream.Requests).PathAndQuery);
         Assert.Equal(await Bodies.ReadDecodedAsync(first), await Bodies.ReadDecodedAsync(second));
     }
 
@@ -103,11 +112,13 @@ public sealed class ScriptCacheTests
         }
     }
 
-    [Fact]
-    public async Task Matching_ETag_gets_304_without_a_body()
+    [Theory]
+    [InlineData("TagGateway")]
+    [InlineData("Direct")]
+    public async Task Matching_ETag_gets_304_without_a_body(string mode)
     {
         await using var upstream = await FakeUpstream.StartAsync(ServeScript(Bodies.Script("etag")));
-        await using var gateway = await GatewayInstance.StartAsync(GatewayInstance.Settings(upstream.Origin));
+        await using var gateway = await GatewayInstance.StartAsync(SettingsFor(mode, upstream.Origin));
 
         using var first = await gateway.Public.SendAsync(Get("/metrics/gtag/js?id=G-TEST1234"));
         var etag = first.Headers.ETag!;
@@ -128,12 +139,14 @@ public sealed class ScriptCacheTests
         Assert.Equal(1, upstream.Count);
     }
 
-    [Fact]
-    public async Task Fifty_concurrent_misses_make_one_upstream_fetch()
+    [Theory]
+    [InlineData("TagGateway")]
+    [InlineData("Direct")]
+    public async Task Fifty_concurrent_misses_make_one_upstream_fetch(string mode)
     {
         var body = Bodies.Script("coalesced");
         await using var upstream = await FakeUpstream.StartAsync(ServeScript(body, delay: TimeSpan.FromMilliseconds(500)));
-        await using var gateway = await GatewayInstance.StartAsync(GatewayInstance.Settings(upstream.Origin));
+        await using var gateway = await GatewayInstance.StartAsync(SettingsFor(mode, upstream.Origin));
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 50).Select(async _ =>
         {
@@ -146,8 +159,10 @@ public sealed class ScriptCacheTests
         Assert.Equal(1, upstream.Count);
     }
 
-    [Fact]
-    public async Task Stale_script_is_served_when_the_upstream_fails()
+    [Theory]
+    [InlineData("TagGateway")]
+    [InlineData("Direct")]
+    public async Task Stale_script_is_served_when_the_upstream_fails(string mode)
     {
         var body = Bodies.Script("stale-if-error");
         var failing = false;
@@ -163,7 +178,7 @@ public sealed class ScriptCacheTests
             return ServeScript(body, "public, max-age=60")(context, request);
         };
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var settings = GatewayInstance.Settings(upstream.Origin);
+        var settings = SettingsFor(mode, upstream.Origin);
         settings["Gateway:Scripts:StaleWhileRevalidate"] = "00:00:00";
         settings["Gateway:Scripts:StaleIfError"] = "01:00:00";
         await using var gateway = await GatewayInstance.StartAsync(settings, time);
