@@ -25,7 +25,9 @@ public static class GatewayHost
     /// <param name="configure">Lets tests add configuration and replace services (a fake clock) before the build.</param>
     public static WebApplication Create(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateSlimBuilder(args);
+        // Configuration is read once at start-up (options are validated then, and the runtime tables built from them);
+        // watching the content root for changes would also cost start-up time, recursively, in a crowded directory.
+        var builder = WebApplication.CreateSlimBuilder(["--hostBuilder:reloadConfigOnChange=false", .. args]);
 
         // The embedded defaults sit below appsettings.json, environment variables and the command line.
         builder.Configuration.Sources.Insert(0, EmbeddedDefaults());

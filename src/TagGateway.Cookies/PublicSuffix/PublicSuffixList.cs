@@ -1,5 +1,3 @@
-using System.Collections.Frozen;
-using System.Reflection;
 
 namespace TagGateway.Cookies.PublicSuffix;
 
@@ -10,13 +8,15 @@ namespace TagGateway.Cookies.PublicSuffix;
 /// </summary>
 public sealed class PublicSuffixList
 {
-    private readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> _rules;
-    private readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> _wildcards;
-    private readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> _exceptions;
+    // HashSet, not FrozenSet: ten thousand rules freeze in tens of milliseconds, which would sit on start-up time,
+    // while a span lookup in either costs the same few nanoseconds per label.
+    private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> _rules;
+    private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> _wildcards;
+    private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> _exceptions;
 
     private PublicSuffixList(IEnumerable<string> lines)
     {
-        var rules = new HashSet<string>(StringComparer.Ordinal);
+        var rules = new HashSet<string>(10_000, StringComparer.Ordinal);
         var wildcards = new HashSet<string>(StringComparer.Ordinal);
         var exceptions = new HashSet<string>(StringComparer.Ordinal);
         foreach (var raw in lines)
@@ -50,9 +50,9 @@ public sealed class PublicSuffixList
         }
 
         RuleCount = rules.Count + wildcards.Count + exceptions.Count;
-        _rules = rules.ToFrozenSet(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
-        _wildcards = wildcards.ToFrozenSet(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
-        _exceptions = exceptions.ToFrozenSet(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
+        _rules = rules.GetAlternateLookup<ReadOnlySpan<char>>();
+        _wildcards = wildcards.GetAlternateLookup<ReadOnlySpan<char>>();
+        _exceptions = exceptions.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     public int RuleCount { get; }
