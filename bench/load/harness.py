@@ -33,6 +33,7 @@ SCENARIOS = {
     "collect": "GA4 /g/collect POST, batched body + cookies, forwarded",
     "script-br": "gtag/js from cache, Accept-Encoding: br",
     "script-304": "gtag/js conditional, If-None-Match -> 304",
+    "capi": "server-to-server events (POST /capi/v1/events), gateway only",
 }
 
 started = []  # every process this harness started, killed by pid on exit
@@ -198,6 +199,22 @@ def read_response(sock):
     for line in header_lines:
         name, _, value = line.partition(":")
         headers.setdefault(name.strip().lower(), value.strip())
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        body = b""
+        while True:
+            while b"\r\n" not in rest:
+                rest += sock.recv(65536)
+            size_line, rest = rest.split(b"\r\n", 1)
+            size = int(size_line.split(b";")[0], 16)
+            while len(rest) < size + 2:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    raise ConnectionError("connection closed inside a chunk")
+                rest += chunk
+            if size == 0:
+                return status, headers, body
+            body += rest[:size]
+            rest = rest[size + 2:]
     length = int(headers.get("content-length", "0"))
     if status in (204, 304):
         length = 0
@@ -251,6 +268,9 @@ def run_wrk(args, port, lua, lua_args, seconds, cpus):
     result["non_2xx_3xx"] = int(non2xx.group(1)) if non2xx else 0
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     result["socket_errors"] = sum(int(g) for g in errors.groups()) if errors else 0
+    not_accepted = re.search(r"capi-not-accepted: (\d+)", out)
+    if not_accepted:
+        result["capi_not_accepted"] = int(not_accepted.group(1))
     read = re.search(r"requests in [\d.]+\w+, ([\d.]+)([KMGT]?B) read", out)
     scale = {"B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3, "TB": 1024 ** 4}[read.group(2)]
     result["bytes_per_response"] = float(read.group(1)) * scale / max(result["requests"], 1)
@@ -373,7 +393,7 @@ def main():
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--peer-cpus", default="", help="taskset list for the peers (e.g. 0); empty: no pinning")
     parser.add_argument("--driver-cpus", default="", help="taskset list for wrk and the upstream (e.g. 1)")
-    parser.add_argument("--capi-path", default="/capi/events")
+    parser.add_argument("--capi-path", default="/capi/v1/events")
     parser.add_argument("--capi-body", default=os.path.join(HERE, "capi-event.json"))
     args = parser.parse_args()
 
@@ -486,21 +506,6 @@ def main():
     scripts_log.drain()
     log("preflight: " + ", ".join(f"{n}: br {preflight[n]['brotli_bytes']} B, cookies {'filtered' if preflight[n]['cookies_filtered'] else 'NOT filtered'}" for n in PEERS))
 
-    # ---- CAPI (server-to-server events): only once the module answers on the public listener
-    capi_available = False
-    try:
-        with open(args.capi_body, "rb") as handle:
-            capi_body = handle.read()
-        status, _, _ = http(gw, "POST", args.capi_path, {"Content-Type": "application/json"}, capi_body)
-        capi_available = status in (200, 202, 204)
-        log(f"CAPI probe POST {args.capi_path}: {status} ({'measured' if capi_available else 'skipped: the module accepts no events yet'})")
-    except (OSError, ConnectionError) as ex:
-        log(f"CAPI probe failed: {ex}")
-    if capi_available and "capi" not in scenarios:
-        scenarios.append("capi")
-    if not capi_available and "capi" in scenarios:
-        scenarios.remove("capi")
-
     def workload(scenario, peer, tag):
         if scenario == "collect":
             return "collect.lua", [tag]
@@ -508,13 +513,15 @@ def main():
             return "script.lua", [""]
         if scenario == "script-304":
             return "script.lua", [etags[peer]]
-        return "capi.lua", [args.capi_path, args.capi_body]
+        return "capi.lua", [args.capi_path, args.capi_body, CAPI_KEY, tag]
 
     def peers_for(scenario):
         return ["gateway"] if scenario == "capi" else PEERS
 
+    measured = [s for s in scenarios if s != "capi"]
+
     # ---- warm-up (JIT tiers, pools, caches), unmeasured
-    for scenario in scenarios:
+    for scenario in measured:
         for peer in peers_for(scenario):
             lua, lua_args = workload(scenario, peer, "warm")
             run_wrk(args, ports[peer], lua, lua_args, args.warmup, args.driver_cpus)
@@ -524,55 +531,66 @@ def main():
 
     # ---- measured rounds, alternating the order of the peers
     rounds = []
+
+    def measure(r, scenario, peer, port_of, pids_of):
+        tag = f"{peer}-r{r + 1}"
+        lua, lua_args = workload(scenario, peer, tag)
+        time.sleep(1)
+        la = loadavg()
+        cpu_before, busy_before, up_before = cpu_seconds(pids_of), machine_busy_seconds(), cpu_seconds(family(upstream.pid))
+        with RssSampler(pids_of) as sampler:
+            result = run_wrk(args, port_of, lua, lua_args, args.duration, args.driver_cpus)
+        peer_cpu = cpu_seconds(pids_of) - cpu_before
+        busy = machine_busy_seconds() - busy_before
+        up_cpu = cpu_seconds(family(upstream.pid)) - up_before
+        result.update({
+            "round": r + 1, "scenario": scenario, "peer": peer, "loadavg": la, "peak_rss_kb": sampler.peak, "peak_pss_kb": sampler.peak_pss,
+            "peer_cpu_s": peer_cpu, "upstream_cpu_s": up_cpu,
+            "peer_cpu_us_per_request": peer_cpu / max(result["requests"], 1) * 1e6,
+            # CPU used by neither the peer, the upstream nor wrk: other work on this machine.
+            "foreign_cores": max(0.0, busy - peer_cpu - up_cpu - result["wrk_cpu_s"]) / args.duration,
+        })
+        if scenario == "collect":
+            entry = hits_log.drain().get(tag, {"lines": 0, "host_xff_ok": 0, "cookies_leaked": 0, "lengths": set()})
+            result["upstream_received"] = entry["lines"]
+            result["upstream_host_xff_ok"] = entry["host_xff_ok"]
+            result["upstream_cookies_leaked"] = entry["cookies_leaked"]
+            result["upstream_body_lengths"] = sorted(entry["lengths"])
+            # wrk counts completed responses; up to one request per connection may be in flight when it stops.
+            result["all_forwarded"] = (result["requests"] <= entry["lines"] <= result["requests"] + args.connections
+                                       and entry["host_xff_ok"] == entry["lines"] and len(entry["lengths"]) == 1)
+        elif scenario.startswith("script"):
+            fetched = scripts_log.drain()
+            result["upstream_fetches"] = sum(v["lines"] for v in fetched.values())
+        result["ok"] = (result["non_2xx_3xx"] == 0 and result["socket_errors"] == 0 and result.get("all_forwarded", True)
+                        and result.get("capi_not_accepted", 0) == 0)
+        rounds.append(result)
+        extra = f", upstream got {result['upstream_received']}" if scenario == "collect" else ""
+        log(f"r{r + 1} {scenario:10} {peer:7} {result['rps']:9.0f} req/s  p50 {result['p50_ms']:6.2f} ms  p99 {result['p99_ms']:6.2f} ms  "
+            f"peak RSS {result['peak_rss_kb'] / 1024:6.1f} MB  {result['peer_cpu_us_per_request']:5.1f} us CPU/req  "
+            f"foreign {result['foreign_cores']:.2f} cores{extra}{'' if result['ok'] else '  !! NOT OK'}")
+
     for r in range(args.rounds):
-        for scenario in scenarios:
+        for scenario in measured:
             order = peers_for(scenario)
             order = order[r % len(order):] + order[:r % len(order)]
             for peer in order:
-                tag = f"{peer}-r{r + 1}"
-                lua, lua_args = workload(scenario, peer, tag)
-                time.sleep(1)
-                la = loadavg()
-                cpu_before, busy_before, up_before = cpu_seconds(pids[peer]), machine_busy_seconds(), cpu_seconds(family(upstream.pid))
-                with RssSampler(pids[peer]) as sampler:
-                    result = run_wrk(args, ports[peer], lua, lua_args, args.duration, args.driver_cpus)
-                peer_cpu = cpu_seconds(pids[peer]) - cpu_before
-                busy = machine_busy_seconds() - busy_before
-                up_cpu = cpu_seconds(family(upstream.pid)) - up_before
-                result.update({
-                    "round": r + 1, "scenario": scenario, "peer": peer, "loadavg": la, "peak_rss_kb": sampler.peak, "peak_pss_kb": sampler.peak_pss,
-                    "peer_cpu_s": peer_cpu, "upstream_cpu_s": up_cpu,
-                    "peer_cpu_us_per_request": peer_cpu / max(result["requests"], 1) * 1e6,
-                    # CPU used by neither the peer, the upstream nor wrk: other agents on this machine (and the kernel's share of loopback).
-                    "foreign_cores": max(0.0, busy - peer_cpu - up_cpu - result["wrk_cpu_s"]) / args.duration,
-                })
-                if scenario == "collect":
-                    entry = hits_log.drain().get(tag, {"lines": 0, "host_xff_ok": 0, "cookies_leaked": 0, "lengths": set()})
-                    result["upstream_received"] = entry["lines"]
-                    result["upstream_host_xff_ok"] = entry["host_xff_ok"]
-                    result["upstream_cookies_leaked"] = entry["cookies_leaked"]
-                    result["upstream_body_lengths"] = sorted(entry["lengths"])
-                    # wrk counts completed responses; up to one request per connection may be in flight when it stops.
-                    result["all_forwarded"] = (result["requests"] <= entry["lines"] <= result["requests"] + args.connections
-                                               and entry["host_xff_ok"] == entry["lines"] and len(entry["lengths"]) == 1)
-                elif scenario.startswith("script"):
-                    fetched = scripts_log.drain()
-                    result["upstream_fetches"] = sum(v["lines"] for v in fetched.values())
-                result["ok"] = result["non_2xx_3xx"] == 0 and result["socket_errors"] == 0 and result.get("all_forwarded", True)
-                rounds.append(result)
-                extra = f", upstream got {result['upstream_received']}" if scenario == "collect" else ""
-                log(f"r{r + 1} {scenario:10} {peer:7} {result['rps']:9.0f} req/s  p50 {result['p50_ms']:6.2f} ms  p99 {result['p99_ms']:6.2f} ms  "
-                    f"peak RSS {result['peak_rss_kb'] / 1024:6.1f} MB  {result['peer_cpu_us_per_request']:5.1f} us CPU/req  "
-                    f"foreign {result['foreign_cores']:.2f} cores{extra}{'' if result['ok'] else '  !! NOT OK'}")
+                measure(r, scenario, peer, ports[peer], pids[peer])
 
     time.sleep(5)
     idle_after = {name: rss_kb(pids[name]) for name in PEERS}
-    load_after = loadavg()
     binary_bytes = os.path.getsize(args.gateway_bin)
+
+    # ---- CAPI: server-to-server events accepted per second, on a second gateway with the module configured
+    # (events fsync'd before the 202, delivered to a fake Meta on the upstream). Skipped while the module cannot.
+    capi_status = "not asked for"
+    if "capi" in scenarios:
+        capi_status = run_capi(args, work, ports, up, measure, hits_log)
+    load_after = loadavg()
 
     # ---- summary
     summary = {}
-    for scenario in scenarios:
+    for scenario in [s for s in scenarios if any(x["scenario"] == s for x in rounds)]:
         for peer in peers_for(scenario):
             runs = [x for x in rounds if x["scenario"] == scenario and x["peer"] == peer]
             summary[f"{scenario}/{peer}"] = {
@@ -603,8 +621,9 @@ def main():
     cold = {key: statistics.median(c[key] for c in colds if c[key] is not None)
             for key in ("listening_ms", "first_response_ms", "first_script_ms", "first_script_after_listening_ms", "upstream_fetch_ms", "second_script_ms")
             if any(c[key] is not None for c in colds)}
-    gateway_load_rss = max((x["peak_rss_kb"] for x in rounds if x["peer"] == "gateway"), default=0)
-    targets = evaluate_targets(summary, cold, idle_cached_kb, gateway_load_rss, binary_bytes)
+    gateway_load_rss = max((x["peak_rss_kb"] for x in rounds if x["peer"] == "gateway" and x["scenario"] != "capi"), default=0)
+    capi_load_rss = max((x["peak_rss_kb"] for x in rounds if x["scenario"] == "capi"), default=0)
+    targets = evaluate_targets(summary, cold, idle_cached_kb, gateway_load_rss, binary_bytes, capi_load_rss)
 
     results = {
         "date": run_started.strftime("%Y-%m-%d %H:%M UTC"),
@@ -616,15 +635,15 @@ def main():
                      "wrk_threads": args.threads, "peer_cpus": args.peer_cpus or "all", "driver_cpus": args.driver_cpus or "all",
                      "script_bytes": len(script_identity), "script_brotli_bytes": len(gw_br), "script_gzip_bytes": len(gw_gz)},
         "gateway": {"binary_bytes": binary_bytes, "cold_start_median": cold, "cold_starts": colds, "idle_rss_fresh_kb": idle_fresh_kb,
-                    "idle_rss_cached_kb": idle_cached_kb, "load_rss_peak_kb": gateway_load_rss},
+                    "idle_rss_cached_kb": idle_cached_kb, "load_rss_peak_kb": gateway_load_rss, "capi_load_rss_peak_kb": capi_load_rss},
         "idle_rss_kb": idle, "idle_rss_after_load_kb": idle_after,
-        "capi": "measured" if capi_available else f"skipped: POST {args.capi_path} is not accepted yet (no CAPI ingest endpoint)",
+        "capi": capi_status,
         "preflight": preflight, "summary": summary, "targets": targets, "rounds": rounds,
     }
     os.makedirs(args.results, exist_ok=True)
     with open(os.path.join(args.results, "load.json"), "w") as handle:
         json.dump(results, handle, indent=2, default=list)
-    markdown = render_markdown(results, scenarios)
+    markdown = render_markdown(results, [s for s in scenarios if any(x["scenario"] == s for x in rounds)])
     with open(os.path.join(args.results, "load.md"), "w") as handle:
         handle.write(markdown)
     with open(os.path.join(args.results, "machine.txt"), "w") as handle:
@@ -634,7 +653,51 @@ def main():
     return 0 if all(v["all_ok"] for v in summary.values()) else 1
 
 
-def evaluate_targets(summary, cold, idle_kb, load_kb, binary_bytes):
+CAPI_KEY = "bench-ingest-key-0123456789abcdef"
+
+
+def run_capi(args, work, ports, upstream_port, measure, hits_log):
+    capi_gw, capi_mgmt = free_ports(2)
+    capi_ports = dict(ports, gateway=capi_gw, management=capi_mgmt)
+    env = gateway_env(capi_ports)
+    env.update({
+        "Capi__Ingest__ApiKeys__0": CAPI_KEY,
+        "Capi__Store__Path": os.path.join(work, "capi-store"),
+        "Capi__Meta__PixelId": "1234567890",
+        "Capi__Meta__AccessToken": "bench-token",
+        "Capi__Meta__BaseUrl": f"http://127.0.0.1:{upstream_port}",
+    })
+    proc = start("gateway-capi", [args.gateway_bin], work, env=env, cpus=args.peer_cpus)
+    try:
+        try:
+            wait_listening(capi_gw, proc, 20)
+        except RuntimeError:
+            with open(os.path.join(work, "gateway-capi.out"), errors="replace") as handle:
+                tail = " ".join(handle.read().split()[-40:])
+            log(f"CAPI: the gateway did not start with the module configured: {tail}")
+            return f"skipped: the gateway did not start with the CAPI configuration ({tail[:300]})"
+        with open(args.capi_body) as handle:
+            body = handle.read().replace("@EVENT_ID@", "bench-probe").replace("@EVENT_TIME@", str(int(time.time()))).encode()
+        status, _, answer = http(capi_gw, "POST", args.capi_path, {"Content-Type": "application/json", "Authorization": "Bearer " + CAPI_KEY}, body)
+        if status != 202 or b'"accepted":1' not in answer:
+            log(f"CAPI: POST {args.capi_path} answered {status} {answer[:200]!r}: skipped")
+            return f"skipped: POST {args.capi_path} answered {status} {answer[:200].decode(errors='replace')}"
+        pids = family(proc.pid)
+        run_wrk(args, capi_gw, "capi.lua", [args.capi_path, args.capi_body, CAPI_KEY, "warm"], args.warmup, args.driver_cpus)
+        for r in range(args.rounds):
+            measure(r, "capi", "gateway", capi_gw, pids)
+        time.sleep(2)
+        try:
+            with open(os.path.join(work, "upstream.capi.log")) as handle:
+                delivered = sum(1 for _ in handle)
+        except FileNotFoundError:
+            delivered = 0
+        return f"measured on a second gateway (Meta destination on the fake upstream; {delivered} batches delivered to it)"
+    finally:
+        stop(proc)
+
+
+def evaluate_targets(summary, cold, idle_kb, load_kb, binary_bytes, capi_kb=0):
     def check(name, value, target, met):
         return {"target": name, "measured": value, "goal": target, "met": bool(met)}
 
@@ -651,7 +714,9 @@ def evaluate_targets(summary, cold, idle_kb, load_kb, binary_bytes):
         targets.append(check("Start to first served script (cold cache)", f"{cold['first_script_ms']:.0f} ms", "< 50 ms", cold["first_script_ms"] < 50))
         targets.append(check("Start to listening (part of the above)", f"{cold['listening_ms']:.0f} ms", "(< 50 ms)", cold["listening_ms"] < 50))
     targets.append(check("Idle RSS (script cached)", f"{idle_kb / 1024:.1f} MB", "< 40 MB", idle_kb < 40 * 1024))
-    targets.append(check("RSS at full load (peak)", f"{load_kb / 1024:.1f} MB", "< 120 MB", load_kb < 120 * 1024))
+    targets.append(check("RSS at full load (peak: hits, scripts)", f"{load_kb / 1024:.1f} MB", "< 120 MB", load_kb < 120 * 1024))
+    if capi_kb:
+        targets.append(check("RSS at full load (peak: CAPI ingest)", f"{capi_kb / 1024:.1f} MB", "< 120 MB", capi_kb < 120 * 1024))
     targets.append(check("Native binary", f"{binary_bytes / 1e6:.1f} MB", "< 20 MB", binary_bytes < 20e6))
     return targets
 
@@ -715,6 +780,8 @@ def render_markdown(results, scenarios):
             checks = "ok" if v["all_ok"] else "FAILED"
             if scenario == "collect":
                 checks = "all forwarded" if v["all_ok"] else "NOT all forwarded"
+            elif scenario == "capi":
+                checks = "all 202, accepted" if v["all_ok"] else "NOT all accepted"
             out.append(f"| {scenario} | {peer} | {v['rps']:.0f} | {ratio('rps_ratio')} | {v['p50_ms']:.2f} | {ratio('p50_ratio')} | "
                        f"{v['p99_ms']:.2f} | {ratio('p99_ratio')} | {v['peak_rss_kb'] / 1024:.1f} | {ratio('rss_ratio')} | "
                        f"{v['peak_pss_kb'] / 1024:.1f} | {ratio('pss_ratio')} | "
@@ -731,7 +798,8 @@ def render_markdown(results, scenarios):
             f"the rest Brotli 11 + gzip of the body); the next request, from cache: {cold.get('second_script_ms', 0):.2f} ms "
             f"(median of {len(g['cold_starts'])} starts)",
             f"- Idle RSS: {g['idle_rss_fresh_kb'] / 1024:.1f} MB after start, {g['idle_rss_cached_kb'] / 1024:.1f} MB with the script cached; "
-            f"peak under load {g['load_rss_peak_kb'] / 1024:.1f} MB; {results['idle_rss_after_load_kb']['gateway'] / 1024:.1f} MB idle after the load",
+            f"peak under load {g['load_rss_peak_kb'] / 1024:.1f} MB (hits and scripts), {g.get('capi_load_rss_peak_kb', 0) / 1024:.1f} MB (CAPI ingest, second instance); "
+            f"{results['idle_rss_after_load_kb']['gateway'] / 1024:.1f} MB idle after the load",
             f"- Idle RSS of the peers: nginx {results['idle_rss_kb']['nginx'] / 1024:.1f} MB, YARP {results['idle_rss_kb']['yarp'] / 1024:.1f} MB",
             f"- CAPI server-to-server events: {results['capi']}",
             "", "## Targets", "", "| Target | Measured | Goal | Met |", "|---|---|---|---|"]

@@ -8,7 +8,7 @@
 #
 #   --quick              2 rounds x 5 s, 3 cold starts (about 3 minutes with the builds); default 3 x 15 s (about 10)
 #   --rounds N --duration S --warmup S --connections C --cold-starts N
-#   --scenarios LIST     comma-separated: collect,script-br,script-304 (capi is added when the module answers)
+#   --scenarios LIST     comma-separated: collect,script-br,script-304,capi (capi: skipped while the module cannot)
 #   --pin                peers on CPU 0, wrk and the upstream on CPU 1 (the default shares both CPUs)
 #   --gateway-bin PATH   measure this native binary instead of publishing one
 #   --label TEXT         what that binary is (e.g. "a22d453, published by the command above"), for the results
@@ -19,7 +19,7 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-ROUNDS=3 DURATION=15 WARMUP=5 CONNECTIONS=64 COLD=5 SCENARIOS="collect,script-br,script-304"
+ROUNDS=3 DURATION=15 WARMUP=5 CONNECTIONS=64 COLD=5 SCENARIOS="collect,script-br,script-304,capi"
 PEER_CPUS="" DRIVER_CPUS="" GATEWAY_BIN="" LABEL="" FROM_HEAD=0 RESULTS="$REPO/bench/results" BDN=0 KEEP=0
 COMMAND="bash bench/load/run.sh $*"
 while [[ $# -gt 0 ]]; do
