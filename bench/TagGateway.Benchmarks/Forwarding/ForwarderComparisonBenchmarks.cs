@@ -23,8 +23,7 @@ namespace TagGateway.Benchmarks.Forwarding;
 [MemoryDiagnoser]
 public class ForwarderComparisonBenchmarks
 {
-    private const string Url = "http://g-abc123xyz9.fps.goog/metrics/g/collect?v=2&tid=G-ABC123XYZ9&gtm=45je5bi1v9117590405za200&_p=1749482504123&gcs=G111&gcd=13r3r3r3r5l1&cid=1162820436.1749482504&ul=en-us&sr=1920x1080&_s=3&sid=1749482504&sct=4&seg=1&dl=https%3A%2F%2Fshop.example.com%2Fcheckout&dt=Checkout";
-    private static readonly byte[] Body = Encoding.ASCII.GetBytes("en=page_view&_et=12\r\nen=scroll&epn.percent_scrolled=90\r\nen=add_to_cart&pr1=idSKU_1~nmTee~pr10.01~qt1");
+    private const string Url = "http://g-abc123xyz9.fps.goog" + BenchRequest.CollectTarget;
 
     private WebApplication _app = null!;
     private HitForwarder _ours = null!;
@@ -49,21 +48,9 @@ public class ForwarderComparisonBenchmarks
         _yarpInvoker = new HttpMessageInvoker(new CollectUpstream());
         _yarpTransformer = new HitTransformer();
 
-        _body = new MemoryStream(Body, writable: false);
-        _request = new HttpRequestFeature();
-        _context = new DefaultHttpContext();
-        _context.Features.Set<IHttpRequestFeature>(_request);
-        _context.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(Stream.Null));
-        _context.Connection.RemoteIpAddress = IPAddress.Loopback;
-        var headers = _request.Headers;
-        headers["Host"] = "shop.example.com";
-        headers["User-Agent"] = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Safari/605.1.15";
-        headers["Accept"] = "*/*";
-        headers["Accept-Language"] = "en-US,en;q=0.9";
-        headers["Content-Type"] = "text/plain;charset=UTF-8";
-        headers["Content-Length"] = Body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        headers["Origin"] = "https://shop.example.com";
-        headers["Cookie"] = "_ga=GA1.1.1162820436.1749482504; session=eyJhbGciOi; _fbp=fb.1.1642973591141.184636131";
+        _body = new MemoryStream(BenchRequest.CollectBody, writable: false);
+        _context = BenchRequest.Context(out _request);
+        BenchRequest.AddBrowserHeaders(_request.Headers, "_ga=GA1.1.1162820436.1749482504; session=eyJhbGciOi; _fbp=fb.1.1642973591141.184636131");
     }
 
     [GlobalCleanup]

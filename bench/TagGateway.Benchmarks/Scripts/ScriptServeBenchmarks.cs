@@ -24,11 +24,7 @@ public class ScriptServeBenchmarks
     {
         _app = InMemoryGateway.Create(new ScriptUpstream());
         _handler = _app.Services.GetRequiredService<MeasurementRequestHandler>();
-        _request = new HttpRequestFeature();
-        _context = new DefaultHttpContext();
-        _context.Features.Set<IHttpRequestFeature>(_request);
-        _context.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(Stream.Null));
-        _context.Connection.RemoteIpAddress = IPAddress.Loopback;
+        _context = BenchRequest.Context(out _request);
         _request.Headers["Accept-Encoding"] = "gzip, deflate, br, zstd";
         _request.Headers["User-Agent"] = "Mozilla/5.0 Safari/605.1.15";
 
