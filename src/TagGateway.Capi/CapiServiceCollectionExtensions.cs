@@ -18,6 +18,7 @@ using TagGateway.Capi.Observability;
 using TagGateway.Capi.Quality;
 using TagGateway.Capi.Storage;
 using TagGateway.Capi.Storage.Journal;
+using TagGateway.Capi.Storage.Redis;
 using TagGateway.Consent.Logging;
 using TagGateway.Consent.Policy;
 
@@ -85,6 +86,11 @@ public static class CapiServiceCollectionExtensions
         services.AddSingleton<ICapiStore>(static sp =>
         {
             CapiOptions o = sp.GetRequiredService<CapiOptions>();
+            if (o.Store.Kind == CapiStoreKind.Redis)
+            {
+                return new RedisCapiStore(o, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RedisCapiStore>>(), sp.GetRequiredService<CapiMetrics>());
+            }
+
             return new JournalStore(o.Store, o.DedupTtl, o.MergeWindow, sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILogger<JournalStore>>(), sp.GetRequiredService<CapiMetrics>());
         });

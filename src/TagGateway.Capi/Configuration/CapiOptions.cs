@@ -222,6 +222,16 @@ public sealed class IngestOptions
 /// <summary>The durable outbox and dedup ledger.</summary>
 public sealed class StoreOptions
 {
+    /// <summary>
+    /// Journal (default): an embedded journal on this instance's disk, for one instance. Redis: the outbox and ledger in
+    /// a Redis shared by several instances (<see cref="Redis"/>), so losing an instance loses nothing.
+    /// </summary>
+    public CapiStoreKind Kind { get; set; } = CapiStoreKind.Journal;
+
+    /// <summary>Settings of the Redis store; read only when <see cref="Kind"/> is Redis.</summary>
+    [ValidateObjectMembers]
+    public RedisStoreOptions Redis { get; set; } = new();
+
     /// <summary>Directory of the journal; created if missing. Relative paths are under the working directory.</summary>
     [Required]
     public string Path { get; set; } = "capi-store";
@@ -239,6 +249,56 @@ public sealed class StoreOptions
 
     /// <summary>How long dead letters are kept for listing and replay before they are discarded.</summary>
     public TimeSpan DeadLetterRetention { get; set; } = TimeSpan.FromDays(7);
+}
+
+public enum CapiStoreKind
+{
+    Journal = 0,
+    Redis = 1,
+}
+
+/// <summary>The Redis store (Capi:Store:Kind=Redis): streams with consumer groups for the outbox, SET NX keys for the ledger.</summary>
+public sealed class RedisStoreOptions
+{
+    /// <summary>StackExchange.Redis configuration string (host:port[,password=…][,ssl=true]); prefer the environment for a password.</summary>
+    [Required]
+    public string Configuration { get; set; } = "127.0.0.1:6379";
+
+    /// <summary>
+    /// Prefix of every key. The braces are a hash tag: all keys land in one slot, so the multi-key scripts also run on
+    /// a Redis Cluster (as one shard's worth of work). Instances sharing a queue share the prefix; sites do not.
+    /// </summary>
+    [Required]
+    [RegularExpression("^[A-Za-z0-9:{}_.-]{1,64}$")]
+    public string KeyPrefix { get; set; } = "{taggateway-capi}:";
+
+    /// <summary>This instance's consumer name in the groups; default host name, process id and a random suffix (unique per start).</summary>
+    [RegularExpression("^[A-Za-z0-9_.:-]{1,128}$")]
+    public string? ConsumerName { get; set; }
+
+    /// <summary>Entries another consumer has held this long unacknowledged are claimed (a dead instance's in-flight events).</summary>
+    public TimeSpan ClaimIdle { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long an instance counts as alive after its last heartbeat (refreshed every third of it).</summary>
+    public TimeSpan ConsumerTtl { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Timeout of one Redis operation; past it the operation counts as failed (events go to the spill).</summary>
+    public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Replicas that must have an accepted event before it is acknowledged (WAIT); 0 relies on the primary's own
+    /// persistence (appendfsync always). Set 1 on a replicated Redis whose fail-over could otherwise lose the last writes.
+    /// </summary>
+    [Range(0, 10)]
+    public int WaitReplicas { get; set; }
+
+    /// <summary>Local directory of the spill: events accepted while Redis is unreachable, fsync'd, drained when it returns.</summary>
+    [Required]
+    public string SpillPath { get; set; } = "capi-spill";
+
+    /// <summary>Spill bound; when full, server-to-server calls get 503 and hit events are counted and skipped.</summary>
+    [Range(64L * 1024, 64L * 1024 * 1024 * 1024)]
+    public long SpillMaxBytes { get; set; } = 64L * 1024 * 1024;
 }
 
 /// <summary>Retry policy shared by the destinations (each has its own pipeline and circuit breaker).</summary>

@@ -69,6 +69,19 @@ internal sealed class CapiOptionsCrossFieldValidator : IValidateOptions<CapiOpti
         Range(options.Delivery.BreakerBreakDuration, TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(30), "Capi:Delivery:BreakerBreakDuration", errors);
         Range(options.Delivery.PollInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1), "Capi:Delivery:PollInterval", errors);
 
+        if (options.Store.Kind == CapiStoreKind.Redis)
+        {
+            RedisStoreOptions redis = options.Store.Redis;
+            Range(redis.ClaimIdle, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1), "Capi:Store:Redis:ClaimIdle", errors);
+            Range(redis.ConsumerTtl, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10), "Capi:Store:Redis:ConsumerTtl", errors);
+            Range(redis.OperationTimeout, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(1), "Capi:Store:Redis:OperationTimeout", errors);
+            if (redis.ClaimIdle < redis.ConsumerTtl)
+            {
+                // A claimer must not find a live instance's entries idle before that instance's heartbeat can lapse.
+                errors.Add("Capi:Store:Redis:ClaimIdle must not be shorter than Capi:Store:Redis:ConsumerTtl.");
+            }
+        }
+
         if (options.Delivery.MaxBackoff < options.Delivery.MinBackoff)
         {
             errors.Add("Capi:Delivery:MaxBackoff must not be shorter than Capi:Delivery:MinBackoff.");

@@ -49,7 +49,7 @@ internal sealed partial class DeliveryWorker
         {
             batch.Clear();
             long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-            if (_store.TakeReady(d, now, _client.MaxBatch, batch) == 0)
+            if (await _store.TakeReadyAsync(d, now, _client.MaxBatch, batch, cancellationToken).ConfigureAwait(false) == 0)
             {
                 TimeSpan wait = _options.PollInterval;
                 if (_store.NextReadyMs(d) is { } next && next > now)

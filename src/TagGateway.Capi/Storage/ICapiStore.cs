@@ -22,6 +22,12 @@ internal interface ICapiStore : IAsyncDisposable
     /// <summary>Takes up to <paramref name="max"/> events ready for a destination (merge window over) and marks them in flight.</summary>
     int TakeReady(CapiDestination destination, long nowMs, int max, List<CapiEvent> batch);
 
+    /// <summary>
+    /// <see cref="TakeReady"/> for stores that must ask the network (Redis); the embedded journal answers from memory.
+    /// </summary>
+    ValueTask<int> TakeReadyAsync(CapiDestination destination, long nowMs, int max, List<CapiEvent> batch, CancellationToken cancellationToken) =>
+        new(TakeReady(destination, nowMs, max, batch));
+
     /// <summary>Puts in-flight events back (a retryable failure): they are sent again later.</summary>
     void Release(CapiDestination destination, IReadOnlyList<CapiEvent> events);
 

@@ -1,0 +1,120 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using TagGateway.Capi.Tests.Infrastructure;
+
+namespace TagGateway.Capi.Redis.Tests.Infrastructure;
+
+/// <summary>One real gateway process (dotnet TagGateway.dll) configured through the environment; its output is kept for assertions.</summary>
+public sealed class GatewayProcess : IAsyncDisposable
+{
+    private readonly System.Diagnostics.Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+
+    private GatewayProcess(System.Diagnostics.Process process, int publicPort, int managementPort)
+    {
+        _process = process;
+        PublicPort = publicPort;
+        ManagementPort = managementPort;
+        Public = CapiGateway.Client(publicPort);
+        Management = CapiGateway.Client(managementPort);
+    }
+
+    public int PublicPort { get; }
+
+    public int ManagementPort { get; }
+
+    public HttpClient Public { get; }
+
+    public HttpClient Management { get; }
+
+    public IReadOnlyCollection<string> Output => [.. _output];
+
+    public bool HasExited => _process.HasExited;
+
+    public static async Task<GatewayProcess> StartAsync(FakePlatforms fake, Dictionary<string, string?> capi)
+    {
+        int publicPort = CapiGateway.FreePort(), managementPort = CapiGateway.FreePort();
+        Dictionary<string, string?> settings = CapiGateway.GatewaySettings(fake, publicPort, managementPort);
+        foreach ((string key, string? value) in capi)
+        {
+            settings[key] = value;
+        }
+
+        var info = new ProcessStartInfo("dotnet", Path.Combine(AppContext.BaseDirectory, "TagGateway.dll"))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        foreach ((string key, string? value) in settings)
+        {
+            info.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        info.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        var process = System.Diagnostics.Process.Start(info)!;
+        var gateway = new GatewayProcess(process, publicPort, managementPort);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                gateway._output.Enqueue(e.Data);
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                gateway._output.Enqueue(e.Data);
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        await gateway.WaitReadyAsync();
+        return gateway;
+    }
+
+    /// <summary>SIGKILL: no shutdown hook runs, the heartbeat is not removed, in-flight requests are cut.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        Public.Dispose();
+        Management.Dispose();
+        _process.Dispose();
+    }
+
+    private async Task WaitReadyAsync()
+    {
+        DateTime end = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < end)
+        {
+            Assert.False(_process.HasExited, "the gateway exited: " + string.Join('\n', _output));
+            try
+            {
+                using HttpResponseMessage ready = await Management.GetAsync("/readyz");
+                if (ready.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+
+            await Task.Delay(100);
+        }
+
+        Assert.Fail("the gateway did not become ready: " + string.Join('\n', _output));
+    }
+}

@@ -1,0 +1,92 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using TagGateway.Capi.Tests.Infrastructure;
+
+namespace TagGateway.Capi.Redis.Tests.Infrastructure;
+
+/// <summary>
+/// Slow platforms that behave like real ones when the caller dies: the request is read and processed (passed to the
+/// fakes at once, which record it) and only the answer is late. So a gateway killed while waiting for the answer has
+/// delivered, as it would have at Meta; the shared fakes' own latency delays before reading, which models the other
+/// case (a request cut before the platform saw it).
+/// </summary>
+public sealed class PlatformFront : IAsyncDisposable
+{
+    private static readonly string[] ForwardedHeaders = ["Authorization", "Access-Token", "LinkedIn-Version", "X-Restli-Protocol-Version", "X-RestLi-Method"];
+
+    private readonly WebApplication _app;
+    private readonly HttpClient _client;
+
+    private PlatformFront(WebApplication app, HttpClient client)
+    {
+        _app = app;
+        _client = client;
+    }
+
+    public string Url { get; private set; } = string.Empty;
+
+    /// <summary>How long the answer takes after the platform has processed the request.</summary>
+    public TimeSpan AnswerDelay { get; set; }
+
+    public static async Task<PlatformFront> StartAsync(FakePlatforms fake)
+    {
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
+        WebApplication app = builder.Build();
+        var front = new PlatformFront(app, new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = new Uri(fake.Url) });
+        app.Run(front.RelayAsync);
+        await app.StartAsync();
+        front.Url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return front;
+    }
+
+    private async Task RelayAsync(HttpContext context)
+    {
+        using var body = new MemoryStream();
+        await context.Request.Body.CopyToAsync(body, CancellationToken.None);
+        using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), context.Request.Path + context.Request.QueryString)
+        {
+            Content = new ByteArrayContent(body.ToArray()),
+        };
+        if (context.Request.ContentType is { } type)
+        {
+            request.Content.Headers.TryAddWithoutValidation("Content-Type", type);
+        }
+
+        foreach (string header in ForwardedHeaders)
+        {
+            if (context.Request.Headers.TryGetValue(header, out var value))
+            {
+                request.Headers.TryAddWithoutValidation(header, value.ToString());
+            }
+        }
+
+        // Not cancelled with the caller: the platform has the request and processes it whatever the caller does.
+        using HttpResponseMessage answer = await _client.SendAsync(request, CancellationToken.None);
+        byte[] content = await answer.Content.ReadAsByteArrayAsync(CancellationToken.None);
+        await Task.Delay(AnswerDelay, CancellationToken.None);
+        try
+        {
+            context.Response.StatusCode = (int)answer.StatusCode;
+            context.Response.ContentType = answer.Content.Headers.ContentType?.ToString();
+            await context.Response.Body.WriteAsync(content, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The caller is gone (killed): the platform processed the request all the same.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
