@@ -48,4 +48,22 @@ internal static class HeaderRules
     }
 
     public static bool IsDroppedResponseHeader(string name) => DroppedResponseHeaders.Contains(name);
+
+    /// <summary>Whether a Connection header lists <paramref name="name"/> as one of its tokens.</summary>
+    public static bool IsNamedIn(Microsoft.Extensions.Primitives.StringValues connection, string name)
+    {
+        foreach (var value in connection)
+        {
+            var tokens = value.AsSpan();
+            foreach (var range in tokens.Split(','))
+            {
+                if (tokens[range].Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
 }

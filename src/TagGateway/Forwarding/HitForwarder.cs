@@ -221,9 +221,11 @@ internal sealed partial class HitForwarder
 
     private static void CopyRequestHeaders(HttpRequest request, HttpRequestMessage upstream, RequestBodyContent? content)
     {
+        var connection = request.Headers.Connection;
         foreach (var (name, values) in request.Headers)
         {
-            if (HeaderRules.IsDroppedRequestHeader(name))
+            // Headers the client named in Connection are hop-by-hop too (RFC 9110 7.6.1).
+            if (HeaderRules.IsDroppedRequestHeader(name) || HeaderRules.IsNamedIn(connection, name))
             {
                 continue;
             }

@@ -92,6 +92,17 @@ public sealed class HostileInputTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Headers_the_client_names_in_Connection_are_hop_by_hop_and_not_forwarded()
+    {
+        var status = await _gateway.SendRawAsync("GET /metrics/g/collect?v=2&tid=G-TEST1234 HTTP/1.1\r\nHost: shop.example\r\nX-Hop-Secret: internal\r\nX-Kept: yes\r\nConnection: X-Hop-Secret\r\n\r\n");
+
+        Assert.Equal(204, status);
+        var seen = Assert.Single(_upstream.Requests);
+        Assert.Null(seen.Header("X-Hop-Secret"));
+        Assert.Equal("yes", seen.Header("X-Kept"));
+    }
+
+    [Fact]
     public async Task Oversized_headers_get_431()
     {
         var status = await _gateway.SendRawAsync($"GET /metrics/g/collect HTTP/1.1\r\nHost: shop.example\r\nX-Big: {new string('x', 40 * 1024)}\r\nConnection: close\r\n\r\n");
