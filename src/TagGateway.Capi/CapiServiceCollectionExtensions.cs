@@ -86,7 +86,7 @@ public static class CapiServiceCollectionExtensions
         services.AddSingleton<ICapiStore>(static sp =>
         {
             CapiOptions o = sp.GetRequiredService<CapiOptions>();
-            if (o.Store.Kind == CapiStoreKind.Redis)
+            if (o.Store.Kind == CapiStoreKind.Redis && RedisStoreFeature.IsSupported)
             {
                 return new RedisCapiStore(o, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RedisCapiStore>>(), sp.GetRequiredService<CapiMetrics>());
             }

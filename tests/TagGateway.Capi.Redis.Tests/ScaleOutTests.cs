@@ -51,7 +51,11 @@ public sealed class ScaleOutTests
             // Mid-delivery: every platform has some events, none has all; answers take 250 ms, so each instance has
             // batches on the wire (processed by the platform, not yet acknowledged to the gateway).
             Assert.True(await Wait.UntilAsync(() => Platforms.All(p => fake.For(p).Count() >= 24)), "delivery did not start");
-            Assert.True(await PendingUntilAsync(redis, prefix, "gw-1"), "gw-1 never held entries");
+            // Answers are held for two seconds (under the 5 s attempt timeout, so nobody retries): whatever gw-1 sends
+            // now stays in flight until it is killed.
+            front.HoldUntil = DateTime.UtcNow.AddSeconds(2);
+            Assert.True(await PendingUntilAsync(redis, prefix, "gw-1", TimeSpan.FromSeconds(1.5)), "gw-1 sent nothing");
+            int atKillProbe = fake.For("meta").Count();
             await gateways[1].KillAsync();
 
             // What the killed instance held (read, or sent and not yet acknowledged) is left to the others.
@@ -61,7 +65,7 @@ public sealed class ScaleOutTests
                 orphaned += await redis.PendingAsync(prefix + "s:" + stream, "gw-1");
             }
 
-            Assert.True(orphaned > 0, "the kill did not land mid-delivery");
+            Assert.True(orphaned > 0, $"the kill did not land mid-delivery (meta had {atKillProbe} of {Events})");
             int atKill = fake.For("meta").Count();
             Assert.InRange(atKill, 24, Events - 1);
 
@@ -213,9 +217,9 @@ public sealed class ScaleOutTests
         "{\"events\":[" + string.Join(',', ids.Select(static id =>
             $$"""{"event_name":"purchase","event_id":"{{id}}","transaction_id":"{{id}}","currency":"EUR","value":1,"user":{"email":"{{id}}@example.com","ip":"198.51.100.7","user_agent":"UA"},"consent":{"ad_storage":"granted","ad_user_data":"granted","ad_personalization":"granted"},"region":"US"}""")) + "]}";
 
-    private static async Task<bool> PendingUntilAsync(RedisServer redis, string prefix, string consumer)
+    private static async Task<bool> PendingUntilAsync(RedisServer redis, string prefix, string consumer, TimeSpan timeout)
     {
-        DateTime end = DateTime.UtcNow.AddSeconds(20);
+        DateTime end = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < end)
         {
             foreach (string stream in (string[])["meta", "tiktok", "linkedin", "google_ads"])

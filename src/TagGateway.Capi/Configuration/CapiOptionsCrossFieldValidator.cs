@@ -69,6 +69,11 @@ internal sealed class CapiOptionsCrossFieldValidator : IValidateOptions<CapiOpti
         Range(options.Delivery.BreakerBreakDuration, TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(30), "Capi:Delivery:BreakerBreakDuration", errors);
         Range(options.Delivery.PollInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1), "Capi:Delivery:PollInterval", errors);
 
+        if (options.Store.Kind == CapiStoreKind.Redis && !Storage.Redis.RedisStoreFeature.IsSupported)
+        {
+            errors.Add($"Capi:Store:Kind: Redis, but this build was trimmed without the Redis store ({Storage.Redis.RedisStoreFeature.Switch}=false).");
+        }
+
         if (options.Store.Kind == CapiStoreKind.Redis)
         {
             RedisStoreOptions redis = options.Store.Redis;

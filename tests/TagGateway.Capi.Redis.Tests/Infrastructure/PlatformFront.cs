@@ -33,6 +33,9 @@ public sealed class PlatformFront : IAsyncDisposable
     /// <summary>How long the answer takes after the platform has processed the request.</summary>
     public TimeSpan AnswerDelay { get; set; }
 
+    /// <summary>No answer leaves before this time (UTC): requests sent meanwhile stay in flight, so a kill lands mid-delivery.</summary>
+    public DateTime HoldUntil { get; set; }
+
     public static async Task<PlatformFront> StartAsync(FakePlatforms fake)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
@@ -70,7 +73,8 @@ public sealed class PlatformFront : IAsyncDisposable
         // Not cancelled with the caller: the platform has the request and processes it whatever the caller does.
         using HttpResponseMessage answer = await _client.SendAsync(request, CancellationToken.None);
         byte[] content = await answer.Content.ReadAsByteArrayAsync(CancellationToken.None);
-        await Task.Delay(AnswerDelay, CancellationToken.None);
+        TimeSpan held = HoldUntil - DateTime.UtcNow;
+        await Task.Delay(held > AnswerDelay ? held : AnswerDelay, CancellationToken.None);
         try
         {
             context.Response.StatusCode = (int)answer.StatusCode;

@@ -62,12 +62,19 @@ public sealed class RedisServer : IAsyncDisposable
         return binary!;
     }
 
-    public static async Task<RedisServer> StartAsync()
+    public static async Task<RedisServer> StartAsync(int? port = null)
+    {
+        RedisServer server = Create(port);
+        await server.StartAgainAsync();
+        return server;
+    }
+
+    /// <summary>A server on a reserved port, not started yet (a gateway may start before its Redis).</summary>
+    public static RedisServer Create(int? port = null)
     {
         string binary = Require();
-        var server = new RedisServer(binary, CapiGateway.FreePort(), Path.Combine(Path.GetTempPath(), "capi-redis-tests", Guid.NewGuid().ToString("N")));
+        var server = new RedisServer(binary, port ?? CapiGateway.FreePort(), Path.Combine(Path.GetTempPath(), "capi-redis-tests", Guid.NewGuid().ToString("N")));
         System.IO.Directory.CreateDirectory(server.Directory);
-        await server.StartAgainAsync();
         return server;
     }
 

@@ -320,15 +320,25 @@ internal sealed partial class RedisCapiStore : ICapiStore
 
     public StoreStatistics Statistics()
     {
-        IDatabase db = Db;
         int[] pending = new int[CapiDestinations.Count];
-        foreach (CapiDestination d in CapiDestinations.All)
+        int events = -1, dead = -1;
+        try
         {
-            pending[(int)d] = (int)db.StreamLength(StreamKey(d));
-        }
+            IDatabase db = Db;
+            foreach (CapiDestination d in CapiDestinations.All)
+            {
+                pending[(int)d] = (int)db.StreamLength(StreamKey(d));
+            }
 
-        int events = (int)(long)db.StringGet(_prefix + "events");
-        int dead = (int)db.HashLength(DeadLetterKey);
+            events = (int)(long)db.StringGet(_prefix + "events");
+            dead = (int)db.HashLength(DeadLetterKey);
+        }
+        catch (Exception ex) when (IsRedisFailure(ex))
+        {
+            // The status page still answers during an outage: -1 for what only Redis knows, the spill's bytes below.
+            MarkUnhealthy(ex);
+            Array.Fill(pending, -1);
+        }
 
         // Bytes: the spill (local); ledger keys are not counted (a SCAN over a shared Redis is not worth a status page).
         return new StoreStatistics(_spill.Bytes, 0, events, -1, dead, pending);
