@@ -85,6 +85,12 @@ internal sealed class CapiOptionsCrossFieldValidator : IValidateOptions<CapiOpti
                 // A claimer must not find a live instance's entries idle before that instance's heartbeat can lapse.
                 errors.Add("Capi:Store:Redis:ClaimIdle must not be shorter than Capi:Store:Redis:ConsumerTtl.");
             }
+
+            if (redis.ClaimIdle <= options.MergeWindow)
+            {
+                // Entries wait out the merge window in their reader's pending list; shorter, and instances would claim them back and forth.
+                errors.Add("Capi:Store:Redis:ClaimIdle must be longer than Capi:MergeWindow.");
+            }
         }
 
         if (options.Delivery.MaxBackoff < options.Delivery.MinBackoff)

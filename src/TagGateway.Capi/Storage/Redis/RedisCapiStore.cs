@@ -680,6 +680,7 @@ internal sealed partial class RedisCapiStore : ICapiStore
                 {
                     lastExpiry = now;
                     await ExpireDeadLettersAsync(now).ConfigureAwait(false);
+                    await ForgetIdleConsumersAsync().ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -747,6 +748,24 @@ internal sealed partial class RedisCapiStore : ICapiStore
             {
                 await Db.ScriptEvaluateAsync(RedisScripts.Expire, [DeadLetterKey, EventKey(seq), _prefix + "events"], [entry.Name]).ConfigureAwait(false);
                 _metrics?.Dropped(d, "dead_letter_expired");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Every start is a new consumer; the groups would list every instance that ever ran. A consumer with nothing
+    /// pending and idle for an hour is removed (its entries, if any, were claimed long before).
+    /// </summary>
+    private async Task ForgetIdleConsumersAsync()
+    {
+        foreach (DestinationState state in _states)
+        {
+            foreach (StreamConsumerInfo consumer in await Db.StreamConsumerInfoAsync(state.Stream, Group).ConfigureAwait(false))
+            {
+                if (consumer.PendingMessageCount == 0 && consumer.IdleTimeInMilliseconds > 3_600_000 && consumer.Name != ConsumerName)
+                {
+                    await Db.StreamDeleteConsumerAsync(state.Stream, Group, consumer.Name).ConfigureAwait(false);
+                }
             }
         }
     }
