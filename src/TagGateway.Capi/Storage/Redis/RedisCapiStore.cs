@@ -172,7 +172,22 @@ internal sealed partial class RedisCapiStore : ICapiStore
                 args[4 + i] = ready[i].Id;
             }
 
-            var result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisScripts.Take, keys, args).ConfigureAwait(false))!;
+            RedisResult[] result;
+            try
+            {
+                result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisScripts.Take, keys, args).ConfigureAwait(false))!;
+            }
+            catch (Exception ex) when (IsRedisFailure(ex))
+            {
+                // Kept for the next attempt: if the script did run, our own marker lets us send them then.
+                foreach (Held held in ready)
+                {
+                    state.Requeue(held);
+                }
+
+                throw;
+            }
+
             List<(Held Held, CapiEvent Event, string Owner)>? orphans = null;
             for (int i = 0; i < ready.Count; i++)
             {
