@@ -3,9 +3,14 @@ namespace TagGateway.Scripts;
 /// <summary>
 /// One script variant as served to browsers: compressed once with Brotli and gzip, a strong ETag per encoding,
 /// the upstream's validators for revalidation, and the freshness windows. Immutable; a refresh swaps it whole.
+/// A new body is first compressed fast, so the visitor who missed is not kept waiting, and recompressed at the
+/// highest levels in the background (<see cref="Uncompressed"/> is kept only until then).
 /// </summary>
 internal sealed class CachedScript
 {
+    /// <summary>The body as fetched, while the best compression is still to be done; null once it is.</summary>
+    public byte[]? Uncompressed { get; init; }
+
     public required byte[] Brotli { get; init; }
 
     public required byte[] Gzip { get; init; }
@@ -50,7 +55,33 @@ internal sealed class CachedScript
 
     public required DateTimeOffset StaleIfErrorUntil { get; init; }
 
-    public long SizeBytes => Brotli.Length + Gzip.Length;
+    public long SizeBytes => Brotli.Length + Gzip.Length + (Uncompressed?.Length ?? 0);
+
+    /// <summary>This variant's freshness and headers with another one's bodies and ETags (same content, better compression).</summary>
+    public CachedScript WithBodiesOf(CachedScript other) => new()
+    {
+        Uncompressed = other.Uncompressed,
+        Brotli = other.Brotli,
+        Gzip = other.Gzip,
+        IdentityLength = IdentityLength,
+        ETagBase = ETagBase,
+        ETagIdentity = ETagIdentity,
+        ETagBrotli = other.ETagBrotli,
+        ETagGzip = other.ETagGzip,
+        ContentType = ContentType,
+        CacheControlHeader = CacheControlHeader,
+        Headers = Headers,
+        VaryHeaders = VaryHeaders,
+        VaryHeader = VaryHeader,
+        UpstreamETag = UpstreamETag,
+        UpstreamLastModified = UpstreamLastModified,
+        StoredAt = StoredAt,
+        InitialAge = InitialAge,
+        FreshUntil = FreshUntil,
+        StaleWhileRevalidateUntil = StaleWhileRevalidateUntil,
+        StaleIfErrorUntil = StaleIfErrorUntil,
+        LastAccessTicks = Volatile.Read(ref LastAccessTicks),
+    };
 
     /// <summary>Last time a browser was served this variant (ticks), for least-recently-used eviction.</summary>
     public long LastAccessTicks;

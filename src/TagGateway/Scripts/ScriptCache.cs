@@ -87,6 +87,31 @@ internal sealed class ScriptCache
         EvictIfNeeded();
     }
 
+    /// <summary>
+    /// Swaps in the best-compressed bodies of a variant, if that variant still holds the same content (a refresh
+    /// may have replaced it meanwhile; its freshness is kept either way).
+    /// </summary>
+    public bool ReplaceBodies(string primaryKey, string varyKey, CachedScript best)
+    {
+        if (!_slots.TryGetValue(primaryKey, out var slot))
+        {
+            return false;
+        }
+
+        lock (slot)
+        {
+            if (!slot.Variants.TryGetValue(varyKey, out var current) || current.ETagBase != best.ETagBase || current.Uncompressed is null)
+            {
+                return false;
+            }
+
+            var replaced = current.WithBodiesOf(best);
+            slot.Variants[varyKey] = replaced;
+            Account(replaced.SizeBytes - current.SizeBytes, 0);
+            return true;
+        }
+    }
+
     private void Account(long bytes, int entries)
     {
         Interlocked.Add(ref _bytes, bytes);

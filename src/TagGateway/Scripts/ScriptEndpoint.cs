@@ -165,7 +165,12 @@ internal sealed partial class ScriptEndpoint
                 var result = await _fetcher.FetchAsync(upstream, visitor, cached, _stopping);
                 if (result.Status is FetchStatus.Fetched or FetchStatus.Revalidated)
                 {
-                    _cache.Store(primaryKey, visitor.VaryKey(result.Script!.VaryHeaders), result.Script);
+                    var storedVaryKey = visitor.VaryKey(result.Script!.VaryHeaders);
+                    _cache.Store(primaryKey, storedVaryKey, result.Script);
+                    if (result.Script.Uncompressed is not null)
+                    {
+                        _ = CompressBestAsync(primaryKey, storedVaryKey, result.Script);
+                    }
                 }
 
                 return result;
@@ -176,6 +181,24 @@ internal sealed partial class ScriptEndpoint
             // A refresh nobody waits for must not go unobserved.
             LogRefreshFailed(primaryKey, ex);
             return FetchResult.Failed(FetchStatus.UpstreamUnavailable);
+        }
+    }
+
+    /// <summary>The highest compression levels, off the request path; the variant is swapped when done.</summary>
+    private async Task CompressBestAsync(string primaryKey, string varyKey, CachedScript fast)
+    {
+        try
+        {
+            var best = await Task.Run(() => ScriptFetcher.CompressBest(fast), _stopping);
+            _cache.ReplaceBodies(primaryKey, varyKey, best);
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            // Shutting down: the fast bodies serve until then.
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or OutOfMemoryException)
+        {
+            LogRefreshFailed(primaryKey, ex);
         }
     }
 
