@@ -51,10 +51,13 @@ public sealed class ScaleOutTests
             // Mid-delivery: every platform has some events, none has all; answers take 250 ms, so each instance has
             // batches on the wire (processed by the platform, not yet acknowledged to the gateway).
             Assert.True(await Wait.UntilAsync(() => Platforms.All(p => fake.For(p).Count() >= 24)), "delivery did not start");
-            // Answers are held for two seconds (under the 5 s attempt timeout, so nobody retries): whatever gw-1 sends
-            // now stays in flight until it is killed.
-            front.HoldUntil = DateTime.UtcNow.AddSeconds(2);
-            Assert.True(await PendingUntilAsync(redis, prefix, "gw-1", TimeSpan.FromSeconds(1.5)), "gw-1 sent nothing");
+            // Answers are held for three seconds (under the 5 s attempt timeout, so nobody retries). Within it every
+            // worker of gw-1 that has work reads a batch, marks it, sends it and then waits for the held answer: killed
+            // then, gw-1 has batches the platforms processed and it never acknowledged. (Killed at the moment it reads,
+            // it would be inside the window the store documents: marked, not yet sent.)
+            front.HoldUntil = DateTime.UtcNow.AddSeconds(3);
+            Assert.True(await PendingUntilAsync(redis, prefix, "gw-1", TimeSpan.FromSeconds(1)), "gw-1 sent nothing");
+            await Task.Delay(TimeSpan.FromMilliseconds(700));
             int atKillProbe = fake.For("meta").Count();
             await gateways[1].KillAsync();
 
@@ -76,7 +79,7 @@ public sealed class ScaleOutTests
                 + string.Join(", ", uncertain.Select(static u => u.GetProperty("destination").GetString() + "/" + u.GetProperty("eventId").GetString())));
 
             // Late double sends would come from claims: wait past another claim period before counting.
-            await Task.Delay(TimeSpan.FromSeconds(4));
+            await Task.Delay(TimeSpan.FromSeconds(5));
             foreach (string platform in Platforms)
             {
                 var counts = fake.For(platform).GroupBy(static e => e.EventId).ToDictionary(static g => g.Key, static g => g.Count());
@@ -199,8 +202,8 @@ public sealed class ScaleOutTests
         settings["Capi:Store:Kind"] = "Redis";
         settings["Capi:Store:Redis:Configuration"] = redis.Configuration;
         settings["Capi:Store:Redis:KeyPrefix"] = prefix;
-        settings["Capi:Store:Redis:ClaimIdle"] = "00:00:03";
-        settings["Capi:Store:Redis:ConsumerTtl"] = "00:00:02";
+        settings["Capi:Store:Redis:ClaimIdle"] = "00:00:04";
+        settings["Capi:Store:Redis:ConsumerTtl"] = "00:00:03";
         settings["Capi:Store:Redis:OperationTimeout"] = "00:00:00.500";
         settings["Capi:Store:Redis:SpillPath"] = TestKeys.TempStore();
         settings["Capi:MergeWindow"] = "00:00:00";

@@ -53,6 +53,7 @@ internal sealed partial class RedisCapiStore : ICapiStore
     private volatile bool _healthy;
     private volatile bool _groupsReady;
     private long _lastErrorLogMs;
+    private long _healthySinceMs;
 
     public RedisCapiStore(CapiOptions capi, TimeProvider time, ILogger logger, CapiMetrics? metrics = null)
     {
@@ -159,17 +160,21 @@ internal sealed partial class RedisCapiStore : ICapiStore
             }
 
             var keys = new RedisKey[1 + (2 * ready.Count)];
-            var args = new RedisValue[4 + ready.Count];
+            var args = new RedisValue[5 + ready.Count];
             keys[0] = state.Stream;
             args[0] = Group;
             args[1] = ConsumerName;
             args[2] = _prefix + "alive:";
             args[3] = _dedupTtlMs;
+
+            // A lapsed heartbeat proves a death only once this instance has seen Redis up for a whole heartbeat
+            // lifetime: after an outage (or a Redis restart from its file) every live instance's heartbeat has lapsed.
+            args[4] = _healthy && nowMs - Interlocked.Read(ref _healthySinceMs) > (long)_options.ConsumerTtl.TotalMilliseconds ? "1" : "0";
             for (int i = 0; i < ready.Count; i++)
             {
                 keys[1 + (2 * i)] = MarkerKey(destination, ready[i].Seq);
                 keys[2 + (2 * i)] = EventKey(ready[i].Seq);
-                args[4 + i] = ready[i].Id;
+                args[5 + i] = ready[i].Id;
             }
 
             RedisResult[] result;
@@ -716,6 +721,7 @@ internal sealed partial class RedisCapiStore : ICapiStore
             await Db.StringSetAsync(_prefix + "alive:" + ConsumerName, NowMs(), _options.ConsumerTtl).ConfigureAwait(false);
             if (!_healthy)
             {
+                Interlocked.Exchange(ref _healthySinceMs, NowMs());
                 _healthy = true;
                 Log.Reachable(_logger, _spill.Bytes);
                 foreach (DestinationState state in _states)

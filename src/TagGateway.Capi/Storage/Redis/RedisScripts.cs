@@ -57,18 +57,19 @@ internal static class RedisScripts
 
     /// <summary>
     /// Takes stream entries for sending. KEYS: stream, then per entry its send marker and event hash. ARGV: group,
-    /// consumer, heartbeat key prefix, marker TTL ms, then the entry ids. Per entry it returns a status and a payload:
+    /// consumer, heartbeat key prefix, marker TTL ms, "1" when orphans may be resolved, then the entry ids. Per entry it returns a status and a payload:
     /// <c>ok</c> + JSON (still ours in the pending list and nobody is sending it: our marker is set, we send);
     /// <c>gone</c> (acknowledged meanwhile, or its event vanished); <c>other</c> (claimed by another consumer);
     /// <c>busy</c> (a live consumer's marker: it is sending); <c>orphan</c> + JSON + the dead consumer (its marker is
     /// set and its heartbeat lapsed: it died between marking and acknowledging, so whether the platform has it is
-    /// unknown).
+    /// unknown). Without the orphan flag a lapsed heartbeat counts as busy: the caller has not seen Redis up for a whole
+    /// heartbeat lifetime, and a Redis that was down (or restarted from its file) lets every heartbeat lapse.
     /// </summary>
     public const string Take = """
         local out = {}
-        local n = #ARGV - 4
+        local n = #ARGV - 5
         for i = 1, n do
-          local id = ARGV[4 + i]
+          local id = ARGV[5 + i]
           local marker = KEYS[2 * i]
           local ev = KEYS[2 * i + 1]
           local status, payload, owner = 'gone', '', ''
@@ -87,7 +88,7 @@ internal static class RedisScripts
                   redis.call('SET', marker, ARGV[2], 'PX', ARGV[4])
                   status = 'ok'
                   payload = body
-                elseif redis.call('EXISTS', ARGV[3] .. m) == 1 then
+                elseif ARGV[5] ~= '1' or redis.call('EXISTS', ARGV[3] .. m) == 1 then
                   status = 'busy'
                 else
                   status = 'orphan'
