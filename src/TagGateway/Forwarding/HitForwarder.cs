@@ -26,6 +26,10 @@ internal sealed partial class HitForwarder
     private readonly bool _forwardClientIp;
     private readonly CancellationSourcePool _cancellationSources = new();
 
+    // The target was checked byte by byte before it was built (RequestTarget): Uri need not canonicalise it again,
+    // and must not, since the query goes to Google exactly as the browser sent it.
+    private static readonly UriCreationOptions RawUri = new() { DangerousDisablePathAndQueryCanonicalization = true };
+
     public HitForwarder(UpstreamClients clients, GatewayOptions options, IdentifierCookieIssuer cookies, GatewayMetrics metrics, ILogger<HitForwarder> logger)
     {
         ArgumentNullException.ThrowIfNull(clients);
@@ -84,7 +88,7 @@ internal sealed partial class HitForwarder
             }
         }
 
-        using var upstreamRequest = new HttpRequestMessage(ToHttpMethod(request.Method), target.Url)
+        using var upstreamRequest = new HttpRequestMessage(ToHttpMethod(request.Method), new Uri(target.Url, RawUri))
         {
             Version = HttpVersion.Version20,
             VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
