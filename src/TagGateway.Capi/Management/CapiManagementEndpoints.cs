@@ -27,7 +27,7 @@ internal sealed class CapiManagementEndpoints
     }
 
     /// <summary>GET /capi/dead-letters?destination=meta&amp;limit=100</summary>
-    public Task ListDeadLettersAsync(HttpContext context)
+    public async Task ListDeadLettersAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         CapiDestination? destination = null;
@@ -35,14 +35,15 @@ internal sealed class CapiManagementEndpoints
         {
             if (!CapiDestinations.TryParse(name, out CapiDestination parsed))
             {
-                return Problem(context, "Unknown destination; use meta, tiktok, linkedin or google_ads.");
+                await Problem(context, "Unknown destination; use meta, tiktok, linkedin or google_ads.").ConfigureAwait(false);
+                return;
             }
 
             destination = parsed;
         }
 
         int limit = int.TryParse(context.Request.Query["limit"], out int l) && l is > 0 and <= 10_000 ? l : 1000;
-        IReadOnlyList<DeadLetter> letters = _store.DeadLetters(destination, limit);
+        IReadOnlyList<DeadLetter> letters = await _store.DeadLettersAsync(destination, limit, context.RequestAborted).ConfigureAwait(false);
         var list = new DeadLetterList { Count = letters.Count };
         foreach (DeadLetter letter in letters)
         {
@@ -58,7 +59,7 @@ internal sealed class CapiManagementEndpoints
             });
         }
 
-        return Write(context, list, CapiJsonContext.Default.DeadLetterList);
+        await Write(context, list, CapiJsonContext.Default.DeadLetterList).ConfigureAwait(false);
     }
 
     /// <summary>POST /capi/dead-letters/{id}/replay?destination=meta (all of the event's destinations without it).</summary>
@@ -88,7 +89,8 @@ internal sealed class CapiManagementEndpoints
         ArgumentNullException.ThrowIfNull(context);
         CapiDestination? destination = CapiDestinations.TryParse(context.Request.Query["destination"].ToString(), out CapiDestination parsed) ? parsed : null;
         int replayed = 0;
-        foreach (long seq in _store.DeadLetters(destination, int.MaxValue).Select(static l => l.Seq).Distinct())
+        IReadOnlyList<DeadLetter> letters = await _store.DeadLettersAsync(destination, int.MaxValue, context.RequestAborted).ConfigureAwait(false);
+        foreach (long seq in letters.Select(static l => l.Seq).Distinct())
         {
             replayed += await _store.ReplayAsync(seq, destination, context.RequestAborted).ConfigureAwait(false);
         }
@@ -102,9 +104,10 @@ internal sealed class CapiManagementEndpoints
         Write(context, _quality.Report(_factory.Configured), CapiJsonContext.Default.MatchQualityReport);
 
     /// <summary>GET /capi/store</summary>
-    public Task StoreAsync(HttpContext context)
+    public async Task StoreAsync(HttpContext context)
     {
-        StoreStatistics stats = _store.Statistics();
+        ArgumentNullException.ThrowIfNull(context);
+        StoreStatistics stats = await _store.StatisticsAsync(context.RequestAborted).ConfigureAwait(false);
         var view = new StoreView
         {
             Bytes = stats.Bytes,
@@ -120,7 +123,7 @@ internal sealed class CapiManagementEndpoints
             view.Pending[d.Name()] = stats.Pending[(int)d];
         }
 
-        return Write(context, view, CapiJsonContext.Default.StoreView);
+        await Write(context, view, CapiJsonContext.Default.StoreView).ConfigureAwait(false);
     }
 
     private static Task Problem(HttpContext context, string message)

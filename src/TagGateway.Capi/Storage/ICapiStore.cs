@@ -42,10 +42,17 @@ internal interface ICapiStore : IAsyncDisposable
 
     IReadOnlyList<DeadLetter> DeadLetters(CapiDestination? destination, int limit);
 
+    /// <summary><see cref="DeadLetters"/> without blocking a thread on the network (Redis); the journal answers from memory.</summary>
+    ValueTask<IReadOnlyList<DeadLetter>> DeadLettersAsync(CapiDestination? destination, int limit, CancellationToken cancellationToken) =>
+        new(DeadLetters(destination, limit));
+
     /// <summary>Moves a dead letter (one destination, or all of the event's) back to pending; returns how many destinations were replayed.</summary>
     ValueTask<int> ReplayAsync(long seq, CapiDestination? destination, CancellationToken cancellationToken);
 
     StoreStatistics Statistics();
+
+    /// <summary><see cref="Statistics"/> without blocking a thread on the network (Redis).</summary>
+    ValueTask<StoreStatistics> StatisticsAsync(CancellationToken cancellationToken) => new(Statistics());
 }
 
 internal enum AcceptStatus

@@ -300,10 +300,13 @@ internal sealed partial class RedisCapiStore : ICapiStore
 
     public long? NextReadyMs(CapiDestination destination) => _states[(int)destination].NextReadyMs();
 
-    public IReadOnlyList<DeadLetter> DeadLetters(CapiDestination? destination, int limit)
+    public IReadOnlyList<DeadLetter> DeadLetters(CapiDestination? destination, int limit) =>
+        DeadLettersAsync(destination, limit, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+
+    public async ValueTask<IReadOnlyList<DeadLetter>> DeadLettersAsync(CapiDestination? destination, int limit, CancellationToken cancellationToken)
     {
         var list = new List<DeadLetter>();
-        foreach (HashEntry entry in Db.HashGetAll(DeadLetterKey))
+        foreach (HashEntry entry in await Db.HashGetAllAsync(DeadLetterKey).ConfigureAwait(false))
         {
             if (DeadLetterField.TryParse(entry.Name!, out CapiDestination d, out long seq) && (destination is null || destination == d)
                 && DeadLetterValue.TryParse(entry.Value!, out DeadLetterValue value))
@@ -338,20 +341,26 @@ internal sealed partial class RedisCapiStore : ICapiStore
         return replayed;
     }
 
-    public StoreStatistics Statistics()
+    public StoreStatistics Statistics() => StatisticsAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
+
+    public async ValueTask<StoreStatistics> StatisticsAsync(CancellationToken cancellationToken)
     {
         int[] pending = new int[CapiDestinations.Count];
         int events = -1, dead = -1;
         try
         {
             IDatabase db = Db;
+            Task<long>[] lengths = [.. CapiDestinations.All.Select(d => db.StreamLengthAsync(StreamKey(d)))];
+            Task<RedisValue> count = db.StringGetAsync(_prefix + "events");
+            Task<long> deadCount = db.HashLengthAsync(DeadLetterKey);
+            await Task.WhenAll([.. lengths, count, deadCount]).ConfigureAwait(false);
             foreach (CapiDestination d in CapiDestinations.All)
             {
-                pending[(int)d] = (int)db.StreamLength(StreamKey(d));
+                pending[(int)d] = (int)lengths[(int)d].Result;
             }
 
-            events = (int)(long)db.StringGet(_prefix + "events");
-            dead = (int)db.HashLength(DeadLetterKey);
+            events = (int)(long)count.Result;
+            dead = (int)deadCount.Result;
         }
         catch (Exception ex) when (IsRedisFailure(ex))
         {
