@@ -239,6 +239,28 @@ public sealed partial class IdentifierCookieIssuerTests
     }
 
     [Fact]
+    public void A_server_id_Google_issued_keeps_its_value_percent_encoding_included()
+    {
+        // sGTM and Google's gateway issue FPID as percent-encoded base64; refreshing must echo it, never mint another.
+        var (issuer, policy) = Create();
+        const string googleFpid = "FPID2.2.Y2BqZ0nUZQhDOeJH%2BnxaRfFgshyhI5IEOVN6Ym7aXRU%3D.1732867200";
+
+        var written = Apply(issuer, policy, AllGranted, $"{Jar}; FPID={googleFpid}");
+
+        Assert.Equal($"FPID={googleFpid}; Domain=example.co.uk; Path=/; Max-Age=34560000; HttpOnly; SameSite=Lax", Find(written, "FPID"));
+    }
+
+    [Fact]
+    public void A_server_id_with_characters_a_cookie_cannot_carry_is_replaced()
+    {
+        var (issuer, policy) = Create();
+
+        var written = Apply(issuer, policy, AllGranted, $"{Jar}; FPID=back\\slash");
+
+        Assert.Matches("^FPID=FPID2\\.2\\.[A-Za-z0-9_-]{22}\\.", Find(written, "FPID"));
+    }
+
+    [Fact]
     public void Cookies_Google_set_on_the_response_are_never_overridden()
     {
         var (issuer, policy) = Create();

@@ -193,9 +193,15 @@ public sealed partial class IdentifierCookieIssuer
             if (analytics)
             {
                 anyAllowed = true;
-                if (!present || !CookieFormats.IsToken(serverId))
+                // Any cookie-octet value is kept: Google's own FPID is percent-encoded base64 (…%3D.<seconds>), and
+                // re-minting it would give the visitor a new identity on every hit.
+                if (!present || !CookieFormats.IsValid(CookieFormat.Opaque, serverId))
                 {
-                    wrote += writer.Set(_serverIdName, MintServerId(now), IdentifierCookieRule.MaxLifetime, httpOnly: true, _serverIdName, "mint", _metrics);
+                    // Minting costs a CSPRNG call and a string: skipped when Google's answer already sets the cookie.
+                    if (!writer.IsSetUpstream(_serverIdName))
+                    {
+                        wrote += writer.Set(_serverIdName, MintServerId(now), IdentifierCookieRule.MaxLifetime, httpOnly: true, _serverIdName, "mint", _metrics);
+                    }
                 }
                 else if (!markerFresh)
                 {

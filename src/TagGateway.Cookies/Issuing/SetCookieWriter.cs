@@ -15,15 +15,16 @@ internal ref struct SetCookieWriter(HttpResponse response, string? domain, bool 
 
     public int Set(ReadOnlySpan<char> name, ReadOnlySpan<char> value, TimeSpan maxAge, bool httpOnly, string rule, string action, CookieMetrics metrics)
     {
-        if (UpstreamSet(name))
+        if (IsSetUpstream(name))
         {
             return 0;
         }
 
-        var seconds = ((long)maxAge.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+        // One string per header, formatted in place (no intermediate Max-Age string).
+        var seconds = (long)maxAge.TotalSeconds;
         var header = _domain is null
-            ? $"{name}={value}; Path=/; Max-Age={seconds}{(_secure ? "; Secure" : string.Empty)}{(httpOnly ? "; HttpOnly" : string.Empty)}; SameSite=Lax"
-            : $"{name}={value}; Domain={_domain}; Path=/; Max-Age={seconds}{(_secure ? "; Secure" : string.Empty)}{(httpOnly ? "; HttpOnly" : string.Empty)}; SameSite=Lax";
+            ? string.Create(CultureInfo.InvariantCulture, $"{name}={value}; Path=/; Max-Age={seconds}{(_secure ? "; Secure" : string.Empty)}{(httpOnly ? "; HttpOnly" : string.Empty)}; SameSite=Lax")
+            : string.Create(CultureInfo.InvariantCulture, $"{name}={value}; Domain={_domain}; Path=/; Max-Age={seconds}{(_secure ? "; Secure" : string.Empty)}{(httpOnly ? "; HttpOnly" : string.Empty)}; SameSite=Lax");
         _response.Headers.Append("Set-Cookie", header);
         metrics.Written(rule, action);
         Count++;
@@ -32,7 +33,7 @@ internal ref struct SetCookieWriter(HttpResponse response, string? domain, bool 
 
     public int Expire(ReadOnlySpan<char> name, string rule, CookieMetrics metrics)
     {
-        if (UpstreamSet(name))
+        if (IsSetUpstream(name))
         {
             return 0;
         }
@@ -46,7 +47,8 @@ internal ref struct SetCookieWriter(HttpResponse response, string? domain, bool 
         return 1;
     }
 
-    private readonly bool UpstreamSet(ReadOnlySpan<char> name)
+    /// <summary>Whether the upstream's own answer (relayed before the gateway's cookies) sets <paramref name="name"/>.</summary>
+    public readonly bool IsSetUpstream(ReadOnlySpan<char> name)
     {
         // Only cookies already on the response before the gateway's own were added (Google's, relayed) count.
         StringValues existing = _response.Headers.SetCookie;
