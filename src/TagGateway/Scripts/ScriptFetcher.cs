@@ -136,7 +136,12 @@ internal sealed partial class ScriptFetcher
                 return new FetchResult(FetchStatus.PassThrough, null, status, body, contentType);
             }
 
-            var script = Build(body, contentType, response, out var storable);
+            // Compressing takes milliseconds: off the socket thread this continuation may be running on (inline
+            // completions), and the two encodings side by side, since the visitor who missed waits for both.
+            await Task.Yield();
+            var gzip = Task.Run(() => Compress(body, brotli: false, best: false), CancellationToken.None);
+            var brotli = Compress(body, brotli: true, best: false);
+            var script = Build(body, brotli, await gzip, contentType, response, out var storable);
             return new FetchResult(storable ? FetchStatus.Fetched : FetchStatus.Uncacheable, script, 0, null, null);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -199,7 +204,7 @@ internal sealed partial class ScriptFetcher
         }
     }
 
-    private CachedScript Build(byte[] body, string contentType, HttpResponseMessage response, out bool storable)
+    private CachedScript Build(byte[] body, byte[] brotli, byte[] gzip, string contentType, HttpResponseMessage response, out bool storable)
     {
         var cacheControlHeader = response.Headers.TryGetValues("Cache-Control", out var cc) ? string.Join(", ", cc) : null;
         var directives = CacheControl.Parse(cacheControlHeader);
@@ -231,8 +236,8 @@ internal sealed partial class ScriptFetcher
         {
             // Fast first: Brotli-11 of a 340 KB gtag.js takes half a second, which the visitor who missed would wait for.
             Uncompressed = body,
-            Brotli = Compress(body, brotli: true, best: false),
-            Gzip = Compress(body, brotli: false, best: false),
+            Brotli = brotli,
+            Gzip = gzip,
             IdentityLength = body.Length,
             ETagBase = etagBase,
             ETagIdentity = $"\"{etagBase}\"",
