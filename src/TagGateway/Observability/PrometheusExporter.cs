@@ -23,23 +23,16 @@ internal sealed class PrometheusExporter : IDisposable
         {
             if (instrument.Meter.Name.StartsWith(GatewayMetrics.MeterName, StringComparison.Ordinal))
             {
-                _instruments.TryAdd(instrument, new InstrumentSeries(instrument));
-                listener.EnableMeasurementEvents(instrument, this);
+                // The series set rides along as the listener's state: a measurement goes straight to it, no lookup.
+                var series = _instruments.GetOrAdd(instrument, static i => new InstrumentSeries(i));
+                listener.EnableMeasurementEvents(instrument, series);
             }
         };
         _listener.MeasurementsCompleted = (instrument, _) => _instruments.TryRemove(instrument, out InstrumentSeries? _);
-        _listener.SetMeasurementEventCallback<long>(static (instrument, value, tags, state) => ((PrometheusExporter)state!).Record(instrument, value, tags));
-        _listener.SetMeasurementEventCallback<int>(static (instrument, value, tags, state) => ((PrometheusExporter)state!).Record(instrument, value, tags));
-        _listener.SetMeasurementEventCallback<double>(static (instrument, value, tags, state) => ((PrometheusExporter)state!).Record(instrument, value, tags));
+        _listener.SetMeasurementEventCallback<long>(static (_, value, tags, state) => ((InstrumentSeries)state!).Record(value, tags));
+        _listener.SetMeasurementEventCallback<int>(static (_, value, tags, state) => ((InstrumentSeries)state!).Record(value, tags));
+        _listener.SetMeasurementEventCallback<double>(static (_, value, tags, state) => ((InstrumentSeries)state!).Record(value, tags));
         _listener.Start();
-    }
-
-    private void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
-    {
-        if (_instruments.TryGetValue(instrument, out var series))
-        {
-            series.Record(value, tags);
-        }
     }
 
     /// <summary>The current values of every series, in the Prometheus text exposition format (0.0.4).</summary>
@@ -209,6 +202,20 @@ internal sealed class PrometheusExporter : IDisposable
     /// <summary>Up to four tags compared by value; instruments here use constant strings, so lookups allocate nothing.</summary>
     private readonly record struct TagKey(string? K0, string? V0, string? K1, string? V1, string? K2, string? V2, string? K3, string? V3)
     {
+        // Tag names and most values are literals, so equality is usually by reference. The hash reads a string's length
+        // and three characters instead of hashing it whole (Marvin took ~1.5% of a forwarded hit's CPU): the sets are
+        // small and closed, and a collision costs one ordinal compare.
+        public bool Equals(TagKey other) =>
+            Same(K0, other.K0) && Same(V0, other.V0) && Same(K1, other.K1) && Same(V1, other.V1)
+            && Same(K2, other.K2) && Same(V2, other.V2) && Same(K3, other.K3) && Same(V3, other.V3);
+
+        public override int GetHashCode() =>
+            HashCode.Combine(Cheap(K0), Cheap(V0), Cheap(K1), Cheap(V1), Cheap(K2), Cheap(V2), Cheap(K3), Cheap(V3));
+
+        private static bool Same(string? a, string? b) => ReferenceEquals(a, b) || string.Equals(a, b, StringComparison.Ordinal);
+
+        private static int Cheap(string? s) => s is null || s.Length == 0 ? 0 : (s.Length << 21) ^ (s[0] << 14) ^ (s[s.Length / 2] << 7) ^ s[^1];
+
         public static TagKey From(ReadOnlySpan<KeyValuePair<string, object?>> tags) => new(
             KeyAt(tags, 0), ValueAt(tags, 0), KeyAt(tags, 1), ValueAt(tags, 1), KeyAt(tags, 2), ValueAt(tags, 2), KeyAt(tags, 3), ValueAt(tags, 3));
 

@@ -49,7 +49,8 @@ public class ConsentRecorderTests
         RecordMany(host, 3);
 
         Assert.Empty(host.DrainQueue());
-        Assert.Equal(3 * Decision.DestinationCount, decisions.GetMeasurementSnapshot().Count);
+        decisions.RecordObservableInstruments();
+        Assert.Equal(3 * Decision.DestinationCount, decisions.GetMeasurementSnapshot().Sum(static m => m.Value));
     }
 
     [Fact]
@@ -72,9 +73,12 @@ public class ConsentRecorderTests
         using var decisions = new MetricCollector<long>(host.MeterFactory, ConsentMetrics.MeterName, "taggateway.consent.decisions");
         ConsentDecision denied = TestPolicies.Decide("v=2", "DE");
         host.Recorder.Record(denied, new ConsentContext("G-TEST", "1.2"));
+        host.Recorder.Record(denied, new ConsentContext("G-TEST", "1.3"));
 
+        decisions.RecordObservableInstruments();
         IReadOnlyList<CollectedMeasurement<long>> measurements = decisions.GetMeasurementSnapshot();
         Assert.Equal(5, measurements.Count);
+        Assert.All(measurements, static m => Assert.Equal(2, m.Value));
         Assert.Contains(measurements, m => m.Tags["destination"] as string == "Meta" && m.Tags["outcome"] as string == "blocked");
         Assert.Contains(measurements, m => m.Tags["destination"] as string == "GoogleAnalytics" && m.Tags["outcome"] as string == "cookieless");
     }
