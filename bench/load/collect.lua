@@ -1,8 +1,12 @@
 -- GA4 hit: POST /metrics/g/collect with a batched body of three events (as gtag sends after a page's first
 -- seconds), a browser's headers, and a cookie jar mixing Google's cookies with the site's and another vendor's.
--- Argument: the round's tag, sent as ?bk=… so the fake upstream's log can count this round's forwarded hits.
+-- Arguments: the round's tag, sent as ?bk=… so the fake upstream's log can count this round's forwarded hits; and
+-- the Unix time the harness started, for the gateway's refresh marker (tg_ts). The jar is a returning browser's: the
+-- HttpOnly copies and the marker the gateway set on its first answer are in it, so a hit re-issues no cookie, as most
+-- hits of a day do. (The first hit of a visitor's day re-issues its identifiers: bench/ HitForwardingBenchmarks measures it.)
 function init(args)
    local tag = args[1] or "none"
+   local marker = args[2] or "0"
    wrk.method = "POST"
    wrk.path = "/metrics/g/collect?v=2&tid=G-BENCH12345&gtm=45je5bk0v9181017716za200&_p=1732867200123"
       .. "&gcs=G111&gcd=13l3l3l3l1l1&npa=0&dma=0&tag_exp=101925629~102067555~102081485&cid=1234567890.1732860000"
@@ -30,5 +34,6 @@ function init(args)
    wrk.headers["Cookie"] = "_ga=GA1.1.1234567890.1732860000; _gcl_au=1.1.987654321.1732860000; "
       .. "session_id=s%3A8f7e6d5c4b3a2918.Xy7Qk2mN9pL4rT6vW8zA1bC3dE5fG7hJ; _fbp=fb.1.1732860000123.123456789; cart=3; "
       .. "_ga_BENCH12345=GS2.1.s1732867000$o4$g1$t1732867123$j60$l0$h0; FPID=FPID2.2.bEnCh0a1b2c3d4e5f6g7h8i9j0%3D.1732867200; "
-      .. "csrftoken=Zx9yW8vU7tS6rQ5pO4nM3lK2jI1hG0fE; _hjSessionUser_1234=eyJpZCI6IjEyMzQ1Njc4OTAiLCJjcmVhdGVkIjoxNzMyODYwMDAwfQ=="
+      .. "csrftoken=Zx9yW8vU7tS6rQ5pO4nM3lK2jI1hG0fE; _hjSessionUser_1234=eyJpZCI6IjEyMzQ1Njc4OTAiLCJjcmVhdGVkIjoxNzMyODYwMDAwfQ==; "
+      .. "tg_ga=GA1.1.1234567890.1732860000; tg_fbp=fb.1.1732860000123.123456789; tg_ts=" .. marker
 end

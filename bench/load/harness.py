@@ -23,6 +23,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TAG_ID = "G-BENCH12345"
+# The gateway's refresh marker in the hits' cookie jar: set "now", so the jar is a returning browser's (collect.lua).
+MARKER_TIME = int(time.time())
 UPSTREAM_HOST = "g-bench12345.fps.goog"
 SCRIPT_PATH = "/metrics/gtag/js?id=" + TAG_ID
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -508,7 +510,7 @@ def main():
 
     def workload(scenario, peer, tag):
         if scenario == "collect":
-            return "collect.lua", [tag]
+            return "collect.lua", [tag, str(MARKER_TIME)]
         if scenario == "script-br":
             return "script.lua", [""]
         if scenario == "script-304":

@@ -23,6 +23,13 @@ public class HitForwardingBenchmarks
     private MemoryStream _requestBody = null!;
     private HttpRequestFeature _requestFeature = null!;
 
+    /// <summary>
+    /// A returning visitor's hit (its refresh marker is fresh: no Set-Cookie added) or the first hit of the visitor's day
+    /// (identifiers re-issued by header, HttpOnly copies kept, the marker set: six Set-Cookie headers).
+    /// </summary>
+    [Params(false, true)]
+    public bool FirstHitOfDay { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
@@ -32,8 +39,8 @@ public class HitForwardingBenchmarks
         _context = BenchRequest.Context(out _requestFeature);
         var headers = _requestFeature.Headers;
 
-        // A steady-state visitor: identifiers refreshed within the day (the marker), so the response adds no Set-Cookie.
-        var refreshed = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        // The marker says when identifiers were last re-issued: now (steady state) or two days ago (re-issue them).
+        var refreshed = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - (FirstHitOfDay ? 2 * 86400 : 0);
         BenchRequest.AddBrowserHeaders(headers, $"_ga=GA1.1.1162820436.1749482504; _ga_ABC123XYZ9=GS2.1.s1747132561$o1$g0$t1747132655$j0$l0$h0; session=eyJhbGciOi; _fbp=fb.1.1642973591141.184636131; tg_ga=GA1.1.1162820436.1749482504; tg_fbp=fb.1.1642973591141.184636131; FPID=FPID2.2.ouCBb_HxEuR2xmsV_DNquw.1795953600; tg_ts={refreshed}");
         headers["X-TagGateway-Client-IP"] = "203.0.113.50";
         headers["X-TagGateway-Country"] = "DE";
