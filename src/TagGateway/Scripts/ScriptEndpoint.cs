@@ -187,6 +187,7 @@ internal sealed partial class ScriptEndpoint
     /// <summary>The highest compression levels, off the request path; the variant is swapped when done.</summary>
     private async Task CompressBestAsync(string primaryKey, string varyKey, CachedScript fast)
     {
+        CompressionMemory.Started();
         try
         {
             var best = await Task.Run(() => ScriptFetcher.CompressBest(fast), _stopping);
@@ -199,6 +200,10 @@ internal sealed partial class ScriptEndpoint
         catch (Exception ex) when (ex is InvalidOperationException or OutOfMemoryException)
         {
             LogRefreshFailed(primaryKey, ex);
+        }
+        finally
+        {
+            CompressionMemory.Finished();
         }
     }
 

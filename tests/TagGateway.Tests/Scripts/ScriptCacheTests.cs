@@ -147,7 +147,7 @@ public sealed class ScriptCacheTests
         await using var gateway = await GatewayInstance.StartAsync(GatewayInstance.Settings(upstream.Origin));
 
         using var first = await gateway.Public.SendAsync(Get("/metrics/gtag/js?id=G-TEST1234", "br"));
-        Assert.EndsWith(".br5\"", first.Headers.ETag!.Tag, StringComparison.Ordinal);
+        Assert.EndsWith(".br4\"", first.Headers.ETag!.Tag, StringComparison.Ordinal);
         var fastLength = first.Content.Headers.ContentLength;
 
         HttpResponseMessage? best = null;
