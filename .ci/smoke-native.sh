@@ -74,6 +74,15 @@ grep -q 'GET /metrics/gtag/js?id=G-SMOKE123 host=g-smoke123.fps.goog' "$work/req
 [[ $(grep -c 'gtag/js' "$work/requests.log") -eq 1 ]] || { echo "smoke: script fetched more than once"; exit 1; }
 grep -q 'POST /metrics/g/collect?v=2&tid=G-SMOKE123 .*xff=127.0.0.1' "$work/requests.log" || { echo "smoke: hit not forwarded"; cat "$work/requests.log"; exit 1; }
 
+# A second instance on the same ports exits plainly (1, the bind error), not with an unhandled-exception abort (134).
+set +e
+Gateway__PublicUrl="http://127.0.0.1:$pub_port" Gateway__ManagementUrl="http://127.0.0.1:$mgmt_port" Gateway__TagIds__0=G-SMOKE123 \
+  timeout 20 "$bin" > "$work/second.log" 2>&1
+second_rc=$?
+set -e
+[[ $second_rc -eq 1 ]] && grep -q 'address already in use' "$work/second.log" \
+  || { echo "smoke: a second instance on busy ports exited $second_rc"; cat "$work/second.log"; exit 1; }
+
 rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$gw_pid/status")
 kill -TERM "$gw_pid"; wait "$gw_pid" || true; gw_pid=
 echo "smoke: native binary OK; start to first served script $(( (first_ns - start_ns) / 1000000 )) ms; RSS ${rss_kb} kB; size $(stat -c %s "$bin") bytes"

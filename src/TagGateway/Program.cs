@@ -14,6 +14,12 @@ catch (GatewayConfigurationException ex)
     await Console.Error.WriteLineAsync(ex.Message);
     return 2;
 }
+catch (IOException ex) when (ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+{
+    // The host has logged it already; the exit says it plainly instead of an unhandled-exception abort (134).
+    await Console.Error.WriteLineAsync(ex.Message);
+    return 1;
+}
 catch (Microsoft.Extensions.Options.OptionsValidationException ex)
 {
     // Sections validated by the modules (Consent, Capi) at start-up.
