@@ -36,6 +36,7 @@ public sealed partial class IdentifierCookieIssuer
     private readonly IdentifierCookieRule? _ttclid;
     private readonly PublicSuffixList _suffixes;
     private readonly ConcurrentDictionary<string, string?> _domains = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<IdentifierCookieRule, string> _copyNames = new(ReferenceEqualityComparer.Instance);
     private readonly TimeProvider _time;
     private readonly CookieMetrics _metrics;
     private readonly ILogger<IdentifierCookieIssuer> _logger;
@@ -347,8 +348,9 @@ public sealed partial class IdentifierCookieIssuer
         return false;
     }
 
+    // Built once per rule: every hit of a returning visitor asks for them.
     private string CopyName(IdentifierCookieRule rule) =>
-        rule.Name.StartsWith('_') ? _copyPrefix + rule.Name : _copyPrefix + "_" + rule.Name;
+        _copyNames.GetOrAdd(rule, static (r, prefix) => r.Name.StartsWith('_') ? prefix + r.Name : prefix + "_" + r.Name, _copyPrefix);
 
     private static string MintServerId(DateTimeOffset now)
     {
