@@ -243,6 +243,14 @@ public sealed class StoreOptions
     [Range(1L * 1024 * 1024, 1024L * 1024 * 1024 * 1024)]
     public long MaxBytes { get; set; } = 512L * 1024 * 1024;
 
+    /// <summary>
+    /// Memory bound of the journal's backlog: each live event (waiting, in flight or dead-lettered) keeps about 256 bytes
+    /// in memory (its payload stays on disk). Past it new events are refused as at <see cref="MaxBytes"/>; accepted
+    /// ones are never evicted. The dedup ledger (about 70 bytes per key for DedupTtl) is not part of it.
+    /// </summary>
+    [Range(1L * 1024 * 1024, 64L * 1024 * 1024 * 1024)]
+    public long MaxMemoryBytes { get; set; } = 32L * 1024 * 1024;
+
     /// <summary>Size at which the active journal segment is sealed and a new one started.</summary>
     [Range(64L * 1024, 1024L * 1024 * 1024)]
     public long SegmentBytes { get; set; } = 16L * 1024 * 1024;

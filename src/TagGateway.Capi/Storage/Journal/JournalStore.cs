@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
 using TagGateway.Capi.Configuration;
 using TagGateway.Capi.Dedup;
 using TagGateway.Capi.Model;
@@ -21,11 +22,21 @@ namespace TagGateway.Capi.Storage.Journal;
 /// to state that a deleted segment held alone.</item>
 /// <item>Disk is bounded by <see cref="StoreOptions.MaxBytes"/>: at the bound new events are refused; accepted ones are
 /// never evicted.</item>
+/// <item>Memory holds only a small <see cref="Entry"/> per live event (masks, times, dedup keys and where its latest full
+/// record is); the event itself is read back from its segment when a batch is due. Until the writer has the record in
+/// the file the entry reaches it through the queued operation. The entries are bounded by
+/// <see cref="StoreOptions.MaxMemoryBytes"/> the same way as the disk.</item>
 /// </list>
 /// </summary>
 internal sealed partial class JournalStore : ICapiStore
 {
     private const int SweepIntervalMs = 2_000;
+
+    /// <summary>
+    /// Estimated bytes per live event for one destination: the entry, its dedup key array, its slot in the event
+    /// dictionary and its node in the pending set (JournalStoreFootprintTests measures it with a backlog of 50,000).
+    /// </summary>
+    internal const int EntryCostBytes = 256;
 
     private readonly Lock _gate = new();
     private readonly StoreOptions _options;
@@ -43,6 +54,9 @@ internal sealed partial class JournalStore : ICapiStore
     private readonly SortedDictionary<long, SegmentInfo> _segments = [];
     private readonly TaskCompletionSource[] _signals = [.. Enumerable.Range(0, CapiDestinations.Count).Select(static _ => NewSignal())];
     private readonly int[] _signalled = new int[CapiDestinations.Count];
+
+    /// <summary>Full records not yet known to be in the file, in journal order (the writer's order).</summary>
+    private readonly Queue<(Entry Entry, JournalOp Op)> _unwritten = new();
 
     private JournalWriter? _writer;
     private SegmentInfo _active = new(1);
@@ -99,7 +113,7 @@ internal sealed partial class JournalStore : ICapiStore
                 {
                     if ((entry.Pending & d.Bit()) != 0)
                     {
-                        _pending[(int)d].Add(entry.Event.Seq);
+                        _pending[(int)d].Add(entry.Seq);
                     }
                 }
 
@@ -148,6 +162,7 @@ internal sealed partial class JournalStore : ICapiStore
         lock (_gate)
         {
             EnsureOpen();
+            ForgetWritten();
             long now = NowMs();
             if (_bytes + estimate > _options.MaxBytes || _faulted)
             {
@@ -156,7 +171,16 @@ internal sealed partial class JournalStore : ICapiStore
                 return statuses;
             }
 
-            List<Entry>? mergedTwins = null;
+            long memory = MemoryBytes;
+            if (memory + ((long)events.Count * EntryCostBytes) > _options.MaxMemoryBytes)
+            {
+                // The backlog's own bound: refused like a full disk, so the caller keeps the events and retries.
+                Array.Fill(statuses, AcceptStatus.StoreFull);
+                Log.MemoryFull(_logger, _events.Count, memory, _options.MaxMemoryBytes);
+                return statuses;
+            }
+
+            Dictionary<Entry, (CapiEvent Event, bool Changed)>? mergedTwins = null;
             Span<UInt128> keys = stackalloc UInt128[CapiDestinations.Count];
             for (int i = 0; i < events.Count; i++)
             {
@@ -188,10 +212,19 @@ internal sealed partial class JournalStore : ICapiStore
                     {
                         merged = true;
                         _metrics?.Merged(d);
-                        if (twin.Event.Identity.MergeFrom(e.Identity))
+                        mergedTwins ??= [];
+                        if (!mergedTwins.TryGetValue(twin, out (CapiEvent Event, bool Changed) stored))
                         {
-                            (mergedTwins ??= []).Add(twin);
+                            // Rare (a repeat within the merge window): the twin is read back to merge into it.
+                            stored = (LoadEvent(twin)!, false);
                         }
+
+                        if (stored.Event is not null && stored.Event.Identity.MergeFrom(e.Identity))
+                        {
+                            stored.Changed = true;
+                        }
+
+                        mergedTwins[twin] = stored;
                     }
                     else
                     {
@@ -223,7 +256,7 @@ internal sealed partial class JournalStore : ICapiStore
                     }
                 }
 
-                var entry = new Entry(e) { Pending = remaining, ReadyMs = e.AcceptedMs + _mergeWindowMs };
+                var entry = new Entry(e.Seq, e.AcceptedMs, remaining, KeysOf(remaining, keys)) { Pending = remaining, ReadyMs = e.AcceptedMs + _mergeWindowMs };
                 _events[e.Seq] = entry;
                 last = AppendFull(entry, body);
                 signalMask |= remaining;
@@ -232,9 +265,12 @@ internal sealed partial class JournalStore : ICapiStore
 
             if (mergedTwins is not null)
             {
-                foreach (Entry twin in mergedTwins.Distinct())
+                foreach ((Entry twin, (CapiEvent stored, bool changed)) in mergedTwins)
                 {
-                    last = AppendFull(twin, JsonSerializer.SerializeToUtf8Bytes(twin.Event, CapiJsonContext.Default.CapiEvent));
+                    if (changed)
+                    {
+                        last = AppendFull(twin, JsonSerializer.SerializeToUtf8Bytes(stored, CapiJsonContext.Default.CapiEvent));
+                    }
                 }
             }
 
@@ -260,10 +296,13 @@ internal sealed partial class JournalStore : ICapiStore
     {
         ArgumentNullException.ThrowIfNull(batch);
         int bit = destination.Bit();
+        List<(long Seq, ArraySegment<byte> Json)> taken;
         lock (_gate)
         {
+            ForgetWritten();
             SortedSet<long> set = _pending[(int)destination];
-            var taken = new List<long>(Math.Min(max, set.Count));
+            taken = new List<(long, ArraySegment<byte>)>(Math.Min(max, set.Count));
+            List<Entry>? unreadable = null;
             foreach (long seq in set)
             {
                 if (taken.Count == max)
@@ -278,19 +317,63 @@ internal sealed partial class JournalStore : ICapiStore
                     break;
                 }
 
-                taken.Add(seq);
-                batch.Add(entry.Event);
+                // Only the bytes are read under the lock; parsing them happens outside it.
+                if (TryReadJson(entry, out ArraySegment<byte> json, out string? error))
+                {
+                    taken.Add((seq, json));
+                }
+                else
+                {
+                    Log.Unreadable(_logger, seq, error);
+                    (unreadable ??= []).Add(entry);
+                }
             }
 
-            foreach (long seq in taken)
+            foreach ((long seq, _) in taken)
             {
                 set.Remove(seq);
                 _events[seq].InFlight |= bit;
             }
 
+            foreach (Entry entry in unreadable ?? [])
+            {
+                DeadLetterLocked(entry, destination, "journal record unreadable");
+            }
+
             MaybeSweep(nowMs);
-            return taken.Count;
         }
+
+        List<CapiEvent>? broken = null;
+        foreach ((long seq, ArraySegment<byte> json) in taken)
+        {
+            CapiEvent? e = Parse(json, out string? error);
+            if (e is null)
+            {
+                Log.Unreadable(_logger, seq, error);
+                (broken ??= []).Add(new CapiEvent { Seq = seq });
+                continue;
+            }
+
+            e.Seq = seq;
+            batch.Add(e);
+        }
+
+        if (broken is not null)
+        {
+            lock (_gate)
+            {
+                foreach (CapiEvent e in broken)
+                {
+                    if (_events.TryGetValue(e.Seq, out Entry? entry))
+                    {
+                        entry.InFlight &= ~bit;
+                        DeadLetterLocked(entry, destination, "journal record unreadable");
+                    }
+                }
+            }
+        }
+
+        return taken.Count - (broken?.Count ?? 0);
     }
 
     public void Release(CapiDestination destination, IReadOnlyList<CapiEvent> events)
@@ -387,6 +470,7 @@ internal sealed partial class JournalStore : ICapiStore
 
     public IReadOnlyList<DeadLetter> DeadLetters(CapiDestination? destination, int limit)
     {
+        var found = new List<(Entry Entry, CapiDestination Destination, DeadInfo Info)>();
         var list = new List<DeadLetter>();
         lock (_gate)
         {
@@ -401,14 +485,33 @@ internal sealed partial class JournalStore : ICapiStore
                 {
                     if (destination is null || destination == d)
                     {
-                        list.Add(new DeadLetter(entry.Event.Seq, d, entry.Event.Name, entry.Event.EventId, entry.Event.TimeMs, info.FailedMs, info.Error));
+                        found.Add((entry, d, info));
                     }
                 }
             }
+
+            found.Sort(static (a, b) => a.Entry.Seq != b.Entry.Seq ? a.Entry.Seq.CompareTo(b.Entry.Seq) : a.Destination.CompareTo(b.Destination));
+            if (found.Count > limit)
+            {
+                found.RemoveRange(limit, found.Count - limit);
+            }
+
+            // Names and ids come from the journal: only the listed ones are read.
+            Entry? previous = null;
+            CapiEvent? e = null;
+            foreach ((Entry entry, CapiDestination d, DeadInfo info) in found)
+            {
+                if (!ReferenceEquals(entry, previous))
+                {
+                    e = LoadEvent(entry);
+                    previous = entry;
+                }
+
+                list.Add(new DeadLetter(entry.Seq, d, e?.Name ?? "?", e?.EventId ?? "?", e?.TimeMs ?? 0, info.FailedMs, info.Error));
+            }
         }
 
-        list.Sort(static (a, b) => a.Seq.CompareTo(b.Seq));
-        return list.Count > limit ? list[..limit] : list;
+        return list;
     }
 
     public async ValueTask<int> ReplayAsync(long seq, CapiDestination? destination, CancellationToken cancellationToken)
@@ -500,6 +603,14 @@ internal sealed partial class JournalStore : ICapiStore
         {
             await writer.DisposeAsync().ConfigureAwait(false);
         }
+
+        lock (_gate)
+        {
+            foreach (SegmentInfo segment in _segments.Values)
+            {
+                segment.CloseReader();
+            }
+        }
     }
 
     private void MaybeSweep(long now)
@@ -581,10 +692,21 @@ internal sealed partial class JournalStore : ICapiStore
             }
 
             int rewritten = 0;
-            foreach (long seq in oldest.Seqs.ToList())
+            // No per-segment index of live events (it would cost memory per event): one pass over the entries instead.
+            List<Entry> live = [.. _events.Values.Where(e => e.Segment == oldest.Id)];
+            live.Sort(static (a, b) => a.Seq.CompareTo(b.Seq));
+            foreach (Entry entry in live)
             {
-                Entry entry = _events[seq];
-                AppendFull(entry, JsonSerializer.SerializeToUtf8Bytes(entry.Event, CapiJsonContext.Default.CapiEvent));
+                long seq = entry.Seq;
+                if (!TryReadJson(entry, out ArraySegment<byte> json, out string? error))
+                {
+                    // Kept out of the rewrite, the event would vanish with the segment: stop compacting instead.
+                    Log.Unreadable(_logger, seq, error);
+                    return;
+                }
+
+                // The event's bytes are copied as they are: compaction never parses or re-serializes them.
+                AppendFull(entry, json.AsSpan());
                 rewritten++;
             }
 
@@ -599,6 +721,7 @@ internal sealed partial class JournalStore : ICapiStore
             }
 
             _segments.Remove(oldest.Id);
+            oldest.CloseReader();
             _bytes -= oldest.Bytes;
             Enqueue(new JournalOp { DeletePath = Path.Combine(_directory, JournalFormat.SegmentName(oldest.Id)) });
             Log.Compacted(_logger, oldest.Id, rewritten, keys, oldest.Bytes);
@@ -612,23 +735,169 @@ internal sealed partial class JournalStore : ICapiStore
 
     private void Retire(Entry entry)
     {
-        _events.Remove(entry.Event.Seq);
+        _events.Remove(entry.Seq);
         if (_segments.TryGetValue(entry.Segment, out SegmentInfo? segment))
         {
-            segment.Seqs.Remove(entry.Event.Seq);
             segment.LiveBytes -= entry.Bytes;
-            long expires = entry.Event.AcceptedMs + _dedupTtlMs;
-            foreach (CapiDestination d in CapiDestinations.All)
+            long expires = entry.AcceptedMs + _dedupTtlMs;
+            foreach (UInt128 key in entry.Keys)
             {
-                if ((entry.Event.Destinations & d.Bit()) != 0)
-                {
-                    segment.Ledger.Add((DedupKey.Of(d, entry.Event.Name, entry.Event.EventId), entry.Event.Seq, expires));
-                }
+                segment.Ledger.Add((key, entry.Seq, expires));
             }
         }
     }
 
-    private JournalOp AppendFull(Entry entry, byte[] json)
+    /// <summary>Lets go of the operations the writer has written, so an entry does not keep one for its whole life.</summary>
+    private void ForgetWritten()
+    {
+        while (_unwritten.TryPeek(out (Entry Entry, JournalOp Op) head) && head.Op.Payload is null)
+        {
+            _unwritten.Dequeue();
+            if (ReferenceEquals(head.Entry.Unwritten, head.Op))
+            {
+                head.Entry.Unwritten = null;
+            }
+        }
+    }
+
+    /// <summary>Estimated memory of the live events' entries (what <see cref="StoreOptions.MaxMemoryBytes"/> bounds).</summary>
+    private long MemoryBytes => (long)_events.Count * EntryCostBytes;
+
+    private static UInt128[] KeysOf(int destinations, ReadOnlySpan<UInt128> keys)
+    {
+        var result = new UInt128[System.Numerics.BitOperations.PopCount((uint)destinations)];
+        int i = 0;
+        foreach (CapiDestination d in CapiDestinations.All)
+        {
+            if ((destinations & d.Bit()) != 0)
+            {
+                result[i++] = keys[(int)d];
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// The event JSON of an entry's latest full record: from the queued operation while the writer has not written it,
+    /// else read back from its segment and checked (length, CRC, sequence number). Under the lock.
+    /// </summary>
+    private bool TryReadJson(Entry entry, out ArraySegment<byte> json, out string? error)
+    {
+        error = null;
+        if (entry.Unwritten is { } op)
+        {
+            if (op.Payload is { } pending)
+            {
+                json = new ArraySegment<byte>(pending, entry.JsonStart, pending.Length - entry.JsonStart);
+                return true;
+            }
+
+            // Written: the file has it from now on.
+            entry.Unwritten = null;
+        }
+
+        json = default;
+        if (!_segments.TryGetValue(entry.Segment, out SegmentInfo? segment))
+        {
+            error = $"segment {entry.Segment} is gone";
+            return false;
+        }
+
+        byte[] record = new byte[entry.Bytes];
+        try
+        {
+            segment.Reader ??= File.OpenHandle(Path.Combine(_directory, JournalFormat.SegmentName(segment.Id)), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            int read = 0;
+            while (read < record.Length)
+            {
+                int n = RandomAccess.Read(segment.Reader, record.AsSpan(read), entry.Offset + read);
+                if (n == 0)
+                {
+                    error = $"segment {entry.Segment} ends before offset {entry.Offset + record.Length}";
+                    return false;
+                }
+
+                read += n;
+            }
+        }
+        catch (IOException ex)
+        {
+            error = ex.Message;
+            return false;
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            error = ex.Message;
+            return false;
+        }
+
+        ReadOnlySpan<byte> payload = record.AsSpan(JournalFormat.HeaderSize);
+        if (BinaryPrimitives.ReadUInt32LittleEndian(record) != payload.Length
+            || record[8] != (byte)RecordType.Full
+            || BinaryPrimitives.ReadUInt32LittleEndian(record.AsSpan(4)) != JournalFormat.Crc(record[8], payload)
+            || BinaryPrimitives.ReadInt64LittleEndian(payload) != entry.Seq)
+        {
+            error = $"no valid full record at offset {entry.Offset} of segment {entry.Segment}";
+            return false;
+        }
+
+        json = new ArraySegment<byte>(record, JournalFormat.HeaderSize + entry.JsonStart, payload.Length - entry.JsonStart);
+        return true;
+    }
+
+    private static CapiEvent? Parse(ArraySegment<byte> json, out string? error)
+    {
+        error = null;
+        try
+        {
+            return JsonSerializer.Deserialize(json.AsSpan(), CapiJsonContext.Default.CapiEvent) ?? throw new JsonException("null event");
+        }
+        catch (JsonException ex)
+        {
+            error = ex.Message;
+            return null;
+        }
+    }
+
+    /// <summary>The whole event of an entry (merges, dead-letter listings); null when its record cannot be read. Under the lock.</summary>
+    private CapiEvent? LoadEvent(Entry entry)
+    {
+        if (!TryReadJson(entry, out ArraySegment<byte> json, out string? error))
+        {
+            Log.Unreadable(_logger, entry.Seq, error);
+            return null;
+        }
+
+        CapiEvent? e = Parse(json, out error);
+        if (e is null)
+        {
+            Log.Unreadable(_logger, entry.Seq, error);
+            return null;
+        }
+
+        e.Seq = entry.Seq;
+        return e;
+    }
+
+    /// <summary>An event whose record cannot be read is dead-lettered, never silently dropped. Under the lock.</summary>
+    private void DeadLetterLocked(Entry entry, CapiDestination destination, string error)
+    {
+        long now = NowMs();
+        int bit = destination.Bit();
+        entry.Pending &= ~bit;
+        _pending[(int)destination].Remove(entry.Seq);
+        if (entry.Dead?.ContainsKey(destination) != true)
+        {
+            _deadLetters++;
+        }
+
+        (entry.Dead ??= [])[destination] = new DeadInfo(now, error);
+        AppendDone(entry, destination, CompletionKind.DeadLettered, now, error);
+        _metrics?.DeadLettered(destination, 1);
+    }
+
+    private JournalOp AppendFull(Entry entry, ReadOnlySpan<byte> json)
     {
         int deadLength = 0;
         if (entry.Dead is not null)
@@ -641,7 +910,7 @@ internal sealed partial class JournalStore : ICapiStore
 
         byte[] payload = new byte[8 + 1 + 1 + deadLength + json.Length];
         Span<byte> p = payload;
-        BinaryPrimitives.WriteInt64LittleEndian(p, entry.Event.Seq);
+        BinaryPrimitives.WriteInt64LittleEndian(p, entry.Seq);
         p[8] = (byte)entry.Done;
         p[9] = (byte)(entry.Dead?.Count ?? 0);
         int offset = 10;
@@ -659,16 +928,20 @@ internal sealed partial class JournalStore : ICapiStore
         json.CopyTo(p[offset..]);
 
         Reserve(payload.Length);
-        if (_segments.TryGetValue(entry.Segment, out SegmentInfo? previous) && previous.Seqs.Remove(entry.Event.Seq))
+        if (entry.Bytes > 0 && _segments.TryGetValue(entry.Segment, out SegmentInfo? previous))
         {
             previous.LiveBytes -= entry.Bytes;
         }
 
         entry.Segment = _active.Id;
+        entry.Offset = checked((int)_active.Bytes);
         entry.Bytes = JournalOp.FramedLength(payload.Length);
-        _active.Seqs.Add(entry.Event.Seq);
+        entry.JsonStart = offset;
         _active.LiveBytes += entry.Bytes;
-        return Enqueue(new JournalOp { Type = RecordType.Full, Payload = payload, Durable = NewDurable() }, payload.Length);
+        var op = new JournalOp { Type = RecordType.Full, Payload = payload, Durable = NewDurable() };
+        entry.Unwritten = op;
+        _unwritten.Enqueue((entry, op));
+        return Enqueue(op, payload.Length);
     }
 
     private JournalOp AppendDone(Entry entry, CapiDestination destination, CompletionKind kind, long now, string? error)
@@ -676,7 +949,7 @@ internal sealed partial class JournalStore : ICapiStore
         error ??= string.Empty;
         byte[] payload = new byte[8 + 1 + 1 + 8 + 2 + Math.Min(Encoding.UTF8.GetByteCount(error), ushort.MaxValue)];
         Span<byte> p = payload;
-        BinaryPrimitives.WriteInt64LittleEndian(p, entry.Event.Seq);
+        BinaryPrimitives.WriteInt64LittleEndian(p, entry.Seq);
         p[8] = (byte)destination;
         p[9] = (byte)kind;
         BinaryPrimitives.WriteInt64LittleEndian(p[10..], now);
@@ -802,7 +1075,7 @@ internal sealed partial class JournalStore : ICapiStore
             }
 
             int framed = JournalFormat.HeaderSize + length;
-            ReplayRecord(segment, type, payload, framed, now);
+            ReplayRecord(segment, type, payload, pos, framed, now);
             pos += framed;
         }
 
@@ -822,7 +1095,7 @@ internal sealed partial class JournalStore : ICapiStore
         _bytes += pos;
     }
 
-    private void ReplayRecord(SegmentInfo segment, RecordType type, ReadOnlySpan<byte> payload, int framed, long now)
+    private void ReplayRecord(SegmentInfo segment, RecordType type, ReadOnlySpan<byte> payload, long position, int framed, long now)
     {
         switch (type)
         {
@@ -850,7 +1123,7 @@ internal sealed partial class JournalStore : ICapiStore
                 }
 
                 e.Seq = seq;
-                if (_events.TryGetValue(seq, out Entry? previous) && _segments.TryGetValue(previous.Segment, out SegmentInfo? old) && old.Seqs.Remove(seq))
+                if (_events.TryGetValue(seq, out Entry? previous) && _segments.TryGetValue(previous.Segment, out SegmentInfo? old))
                 {
                     old.LiveBytes -= previous.Bytes;
                 }
@@ -861,17 +1134,28 @@ internal sealed partial class JournalStore : ICapiStore
                     deadMask |= d.Bit();
                 }
 
-                var entry = new Entry(e)
+                Span<UInt128> keys = stackalloc UInt128[CapiDestinations.Count];
+                foreach (CapiDestination d in CapiDestinations.All)
+                {
+                    if ((e.Destinations & d.Bit()) != 0)
+                    {
+                        keys[(int)d] = DedupKey.Of(d, e.Name, e.EventId);
+                    }
+                }
+
+                // Only the entry is kept; the parsed event is garbage once its keys and times are taken.
+                var entry = new Entry(seq, e.AcceptedMs, e.Destinations, KeysOf(e.Destinations, keys))
                 {
                     Done = done,
                     Dead = dead,
                     Pending = e.Destinations & ~done & ~deadMask,
                     ReadyMs = e.AcceptedMs + _mergeWindowMs,
                     Segment = segment.Id,
+                    Offset = checked((int)position),
                     Bytes = framed,
+                    JsonStart = offset,
                 };
                 _events[seq] = entry;
-                segment.Seqs.Add(seq);
                 segment.LiveBytes += framed;
                 _seq = Math.Max(_seq, seq);
                 long expires = e.AcceptedMs + _dedupTtlMs;
@@ -881,7 +1165,7 @@ internal sealed partial class JournalStore : ICapiStore
                     {
                         if ((e.Destinations & d.Bit()) != 0)
                         {
-                            _ledger[DedupKey.Of(d, e.Name, e.EventId)] = new LedgerEntry(seq, expires);
+                            _ledger[keys[(int)d]] = new LedgerEntry(seq, expires);
                         }
                     }
                 }
@@ -951,9 +1235,18 @@ internal sealed partial class JournalStore : ICapiStore
         }
     }
 
-    private sealed class Entry(CapiEvent e)
+    /// <summary>What memory keeps of a live event: no payload (see the class summary).</summary>
+    private sealed class Entry(long seq, long acceptedMs, int destinations, UInt128[] keys)
     {
-        public CapiEvent Event { get; } = e;
+        public long Seq { get; } = seq;
+
+        public long AcceptedMs { get; } = acceptedMs;
+
+        /// <summary>Destinations the event was stored for.</summary>
+        public int Destinations { get; } = destinations;
+
+        /// <summary>Its dedup keys, one per destination in <see cref="Destinations"/> (kept for the ledger when it retires).</summary>
+        public UInt128[] Keys { get; } = keys;
 
         /// <summary>Destinations still to send to (in flight ones included).</summary>
         public int Pending { get; set; }
@@ -966,10 +1259,18 @@ internal sealed partial class JournalStore : ICapiStore
 
         public long ReadyMs { get; set; }
 
-        /// <summary>The segment holding this event's latest full record, and that record's size.</summary>
+        /// <summary>The segment holding this event's latest full record, the record's offset in it and its framed size.</summary>
         public long Segment { get; set; }
 
+        public int Offset { get; set; }
+
         public int Bytes { get; set; }
+
+        /// <summary>Where the event JSON starts in the record's payload.</summary>
+        public int JsonStart { get; set; }
+
+        /// <summary>The latest full record's operation; its payload is there until the writer has put it in the file.</summary>
+        public JournalOp? Unwritten { get; set; }
 
         public bool IsComplete => Pending == 0 && InFlight == 0 && (Dead is null || Dead.Count == 0);
     }
@@ -986,9 +1287,16 @@ internal sealed partial class JournalStore : ICapiStore
 
         public long LiveBytes { get; set; }
 
-        public HashSet<long> Seqs { get; } = [];
-
         public List<(UInt128 Key, long Seq, long Expires)> Ledger { get; } = [];
+
+        /// <summary>Read handle for payloads, opened on first use (the writer has its own).</summary>
+        public SafeFileHandle? Reader { get; set; }
+
+        public void CloseReader()
+        {
+            Reader?.Dispose();
+            Reader = null;
+        }
     }
 
     private static partial class Log
@@ -1007,5 +1315,11 @@ internal sealed partial class JournalStore : ICapiStore
 
         [LoggerMessage(EventId = 5005, Level = LogLevel.Error, Message = "CAPI journal write failed; new events are refused")]
         public static partial void WriteFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 5006, Level = LogLevel.Warning, Message = "CAPI store memory budget reached ({Events} live events, about {Bytes} of {MaxBytes} bytes): new events refused until delivery frees space")]
+        public static partial void MemoryFull(ILogger logger, int events, long bytes, long maxBytes);
+
+        [LoggerMessage(EventId = 5007, Level = LogLevel.Error, Message = "CAPI journal record of event {Seq} unreadable ({Error}); the event is dead-lettered")]
+        public static partial void Unreadable(ILogger logger, long seq, string? error);
     }
 }

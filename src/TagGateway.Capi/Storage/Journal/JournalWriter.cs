@@ -9,8 +9,14 @@ internal sealed class JournalOp
 {
     public RecordType Type { get; init; }
 
-    /// <summary>Record payload (without framing); null for control operations.</summary>
-    public byte[]? Payload { get; init; }
+    private byte[]? _payload;
+    private TaskCompletionSource? _durable;
+
+    /// <summary>
+    /// Record payload (without framing); null for control operations, and set to null by the writer once the record is
+    /// in the file, so the store can keep a reference to its latest record without keeping the bytes in memory.
+    /// </summary>
+    public byte[]? Payload { get => Volatile.Read(ref _payload); init => _payload = value; }
 
     /// <summary>Seal the active segment and continue in this one.</summary>
     public long RollTo { get; init; } = -1;
@@ -18,8 +24,18 @@ internal sealed class JournalOp
     /// <summary>Delete this sealed segment once everything before it is on disk.</summary>
     public string? DeletePath { get; init; }
 
-    /// <summary>Completed after the fsync that covers this operation.</summary>
-    public TaskCompletionSource? Durable { get; init; }
+    /// <summary>Completed after the fsync that covers this operation; null once it succeeded (a failure stays visible).</summary>
+    public TaskCompletionSource? Durable { get => Volatile.Read(ref _durable); init => _durable = value; }
+
+    /// <summary>The writer is done with a record that is written and fsync'd.</summary>
+    internal void Written()
+    {
+        // Cleared before the waiter runs: once a caller sees its record durable, the store reads it from the file.
+        TaskCompletionSource? durable = Volatile.Read(ref _durable);
+        Volatile.Write(ref _payload, null);
+        Volatile.Write(ref _durable, null);
+        durable?.TrySetResult();
+    }
 
     public static int FramedLength(int payloadLength) => JournalFormat.HeaderSize + payloadLength;
 }
@@ -112,7 +128,7 @@ internal sealed class JournalWriter : IAsyncDisposable
                     GroupCommits++;
                     foreach (JournalOp op in group)
                     {
-                        op.Durable?.TrySetResult();
+                        op.Written();
                     }
                 }
                 catch (IOException ex)
