@@ -466,6 +466,12 @@ def main():
     time.sleep(3)
     idle_cached_kb = rss_kb([gateway.pid])
     log(f"gateway idle RSS: {idle_fresh_kb / 1024:.1f} MB fresh, {idle_cached_kb / 1024:.1f} MB with the script cached")
+    # The first answers carry the fast compression (Brotli 4, gzip 1) made while the visitor waited; by now the
+    # background pass (Brotli 11, gzip best) has replaced it. Those final bytes are what the nginx peer serves too.
+    status, gw_headers_br, gw_br = http(gw, "GET", SCRIPT_PATH, {"Accept-Encoding": "gzip, deflate, br, zstd"})
+    assert status == 200 and gw_headers_br.get("etag", "").endswith('.br"'), ("best Brotli not in place", gw_headers_br)
+    status, gw_headers_gz, gw_gz = http(gw, "GET", SCRIPT_PATH, {"Accept-Encoding": "gzip"})
+    assert status == 200 and gw_headers_gz.get("etag", "").endswith('.gz"'), ("best gzip not in place", gw_headers_gz)
 
     # ---- the peers
     peer_root = os.path.join(work, "peer-root", "metrics", "gtag")
