@@ -529,3 +529,20 @@ public static class TestKeys
 
     public static string TempStore() => Path.Combine(Path.GetTempPath(), "capi-tests", Guid.NewGuid().ToString("N"));
 }
+
+/// <summary>A journal folder of a test's own, removed when the test is done.</summary>
+public sealed class TempStoreDirectory : IDisposable
+{
+    public string Path { get; } = TestKeys.TempStore();
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+    }
+}

@@ -16,22 +16,13 @@ public sealed class FootprintCollection;
 public sealed class JournalStoreFootprintTests(ITestOutputHelper output) : IDisposable
 {
     private const long OneMiB = 1024 * 1024;
-    private readonly string _path = TestKeys.TempStore();
+    private readonly TempStoreDirectory _store = new();
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(_path, recursive: true);
-        }
-        catch (DirectoryNotFoundException)
-        {
-        }
-    }
+    public void Dispose() => _store.Dispose();
 
     private JournalStore Create(long maxMemoryBytes, long segmentBytes, TimeSpan mergeWindow) =>
-        new(new StoreOptions { Path = _path, SegmentBytes = segmentBytes, MaxBytes = 256 * OneMiB, MaxMemoryBytes = maxMemoryBytes },
+        new(new StoreOptions { Path = _store.Path, SegmentBytes = segmentBytes, MaxBytes = 256 * OneMiB, MaxMemoryBytes = maxMemoryBytes },
             TimeSpan.FromHours(48), mergeWindow, _time, NullLogger.Instance);
 
     private CapiEvent Event(int i) => new()

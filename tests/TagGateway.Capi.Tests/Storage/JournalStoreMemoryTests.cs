@@ -18,22 +18,13 @@ namespace TagGateway.Capi.Tests.Storage;
 public sealed class JournalStoreMemoryTests : IDisposable
 {
     private const long OneMiB = 1024 * 1024;
-    private readonly string _path = TestKeys.TempStore();
+    private readonly TempStoreDirectory _store = new();
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(_path, recursive: true);
-        }
-        catch (DirectoryNotFoundException)
-        {
-        }
-    }
+    public void Dispose() => _store.Dispose();
 
     private JournalStore Create(long maxMemoryBytes = 32 * OneMiB, long segmentBytes = OneMiB, TimeSpan? mergeWindow = null) =>
-        new(new StoreOptions { Path = _path, SegmentBytes = segmentBytes, MaxBytes = 256 * OneMiB, MaxMemoryBytes = maxMemoryBytes },
+        new(new StoreOptions { Path = _store.Path, SegmentBytes = segmentBytes, MaxBytes = 256 * OneMiB, MaxMemoryBytes = maxMemoryBytes },
             TimeSpan.FromHours(48), mergeWindow ?? TimeSpan.Zero, _time, NullLogger.Instance);
 
     /// <summary>Events with distinct, partly non-ASCII content, so a byte-for-byte comparison means something.</summary>
@@ -140,7 +131,7 @@ public sealed class JournalStoreMemoryTests : IDisposable
 
         // Changing the file behind the store's back changes what it sends: the bytes come from the disk. Same length, so
         // only the content check can notice; the CRC does, and the event is dead-lettered rather than lost or sent wrong.
-        string segment = Directory.GetFiles(_path, "*.journal").Single();
+        string segment = Directory.GetFiles(_store.Path, "*.journal").Single();
         byte[] data = await File.ReadAllBytesAsync(segment);
         int at = IndexOf(data, Encoding.UTF8.GetBytes("Test/7"));
         Assert.True(at > 0);
@@ -237,7 +228,7 @@ public sealed class JournalStoreMemoryTests : IDisposable
     public async Task Past_the_memory_budget_ingest_answers_503_with_Retry_After_and_keeps_what_it_accepted()
     {
         await using FakePlatforms fake = await FakePlatforms.StartAsync();
-        Dictionary<string, string?> settings = fake.CapiSettings(_path, tiktok: false, linkedIn: false, google: false);
+        Dictionary<string, string?> settings = fake.CapiSettings(_store.Path, tiktok: false, linkedIn: false, google: false);
         settings["Capi:Store:MaxMemoryBytes"] = OneMiB.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
         // Nothing becomes ready during the test, so delivery cannot free room behind its back.
@@ -269,7 +260,7 @@ public sealed class JournalStoreMemoryTests : IDisposable
             Assert.Equal(capacity / 1000 * 1000, accepted);
         }
 
-        await using JournalStore reopened = new(new StoreOptions { Path = _path }, TimeSpan.FromHours(48), TimeSpan.Zero, _time, NullLogger.Instance);
+        await using JournalStore reopened = new(new StoreOptions { Path = _store.Path }, TimeSpan.FromHours(48), TimeSpan.Zero, _time, NullLogger.Instance);
         await reopened.OpenAsync(default);
         Assert.Equal(accepted, reopened.Statistics().Events);
     }

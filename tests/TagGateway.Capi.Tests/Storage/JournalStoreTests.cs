@@ -10,22 +10,13 @@ namespace TagGateway.Capi.Tests.Storage;
 
 public sealed class JournalStoreTests : IDisposable
 {
-    private readonly string _path = TestKeys.TempStore();
+    private readonly TempStoreDirectory _store = new();
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(_path, recursive: true);
-        }
-        catch (DirectoryNotFoundException)
-        {
-        }
-    }
+    public void Dispose() => _store.Dispose();
 
     private JournalStore Create(long segmentBytes = 1024 * 1024, long maxBytes = 64L * 1024 * 1024) =>
-        new(new StoreOptions { Path = _path, SegmentBytes = segmentBytes, MaxBytes = maxBytes }, TimeSpan.FromHours(48), TimeSpan.Zero, _time, NullLogger.Instance);
+        new(new StoreOptions { Path = _store.Path, SegmentBytes = segmentBytes, MaxBytes = maxBytes }, TimeSpan.FromHours(48), TimeSpan.Zero, _time, NullLogger.Instance);
 
     private CapiEvent Event(string id, int destinations = 0b0011, string? email = null) => new()
     {
@@ -79,7 +70,7 @@ public sealed class JournalStoreTests : IDisposable
             await store.AcceptAsync([Event("x"), Event("y")], durable: true, default);
         }
 
-        string segment = Directory.GetFiles(_path, "*.journal").Single();
+        string segment = Directory.GetFiles(_store.Path, "*.journal").Single();
         long intact = new FileInfo(segment).Length;
         await using (var stream = new FileStream(segment, FileMode.Append))
         {
@@ -143,12 +134,12 @@ public sealed class JournalStoreTests : IDisposable
                 }
             }
 
-            int segmentsBefore = Directory.GetFiles(_path, "*.journal").Length;
+            int segmentsBefore = Directory.GetFiles(_store.Path, "*.journal").Length;
             _time.Advance(TimeSpan.FromSeconds(5));
             store.Sweep();
             await store.AcceptAsync([Event("flush", destinations: 0b0010)], durable: true, default);
             Assert.True(segmentsBefore > 2, $"{segmentsBefore} segments");
-            Assert.True(Directory.GetFiles(_path, "*.journal").Length < segmentsBefore, "compaction deleted delivered segments");
+            Assert.True(Directory.GetFiles(_store.Path, "*.journal").Length < segmentsBefore, "compaction deleted delivered segments");
         }
 
         await using (JournalStore reopened = Create(segmentBytes: 64 * 1024))
