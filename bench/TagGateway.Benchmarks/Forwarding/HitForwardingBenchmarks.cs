@@ -25,7 +25,7 @@ public class HitForwardingBenchmarks
 
     /// <summary>
     /// A returning visitor's hit (its refresh marker is fresh: no Set-Cookie added) or the first hit of the visitor's day
-    /// (identifiers re-issued by header, HttpOnly copies kept, the marker set: six Set-Cookie headers).
+    /// (identifiers re-issued by header, their HttpOnly copies kept, the refresh marker set).
     /// </summary>
     [Params(false, true)]
     public bool FirstHitOfDay { get; set; }
