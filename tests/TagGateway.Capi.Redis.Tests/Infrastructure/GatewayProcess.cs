@@ -40,20 +40,7 @@ public sealed class GatewayProcess : IAsyncDisposable
             settings[key] = value;
         }
 
-        var info = new ProcessStartInfo("dotnet", Path.Combine(AppContext.BaseDirectory, "TagGateway.dll"))
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = AppContext.BaseDirectory,
-        };
-        foreach ((string key, string? value) in settings)
-        {
-            info.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
-        }
-
-        info.Environment["DOTNET_ENVIRONMENT"] = "Production";
-        var process = System.Diagnostics.Process.Start(info)!;
+        var process = System.Diagnostics.Process.Start(CapiGateway.ProcessStartInfo(settings))!;
         var gateway = new GatewayProcess(process, publicPort, managementPort);
         process.OutputDataReceived += (_, e) =>
         {

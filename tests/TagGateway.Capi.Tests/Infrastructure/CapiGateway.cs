@@ -52,6 +52,25 @@ public sealed class CapiGateway : IAsyncDisposable
         return new CapiGateway(app, publicPort, managementPort);
     }
 
+    /// <summary>The gateway as a real process (dotnet TagGateway.dll), configured through the environment only.</summary>
+    public static System.Diagnostics.ProcessStartInfo ProcessStartInfo(IEnumerable<KeyValuePair<string, string?>> settings)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet", Path.Combine(AppContext.BaseDirectory, "TagGateway.dll"))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        foreach ((string key, string? value) in settings)
+        {
+            info.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        info.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        return info;
+    }
+
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

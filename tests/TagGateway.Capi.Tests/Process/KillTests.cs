@@ -88,20 +88,7 @@ public sealed class KillTests : IAsyncLifetime
 
     private static System.Diagnostics.Process Start(Dictionary<string, string?> settings)
     {
-        var info = new ProcessStartInfo("dotnet", Path.Combine(AppContext.BaseDirectory, "TagGateway.dll"))
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = AppContext.BaseDirectory,
-        };
-        foreach ((string key, string? value) in settings)
-        {
-            info.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
-        }
-
-        info.Environment["DOTNET_ENVIRONMENT"] = "Production";
-        var process = System.Diagnostics.Process.Start(info)!;
+        var process = System.Diagnostics.Process.Start(CapiGateway.ProcessStartInfo(settings))!;
         process.OutputDataReceived += static (_, _) => { };
         process.ErrorDataReceived += static (_, _) => { };
         process.BeginOutputReadLine();
