@@ -26,20 +26,34 @@ internal sealed class CapiManagementEndpoints
         _sink = sink;
     }
 
+    private const string UnknownDestination = "Unknown destination; use meta, tiktok, linkedin or google_ads.";
+
+    /// <summary>The optional ?destination= filter: absent is null (every destination); false for a name we do not know.</summary>
+    private static bool TryGetDestination(HttpContext context, out CapiDestination? destination)
+    {
+        destination = null;
+        if (context.Request.Query["destination"].ToString() is not { Length: > 0 } name)
+        {
+            return true;
+        }
+
+        if (!CapiDestinations.TryParse(name, out CapiDestination parsed))
+        {
+            return false;
+        }
+
+        destination = parsed;
+        return true;
+    }
+
     /// <summary>GET /capi/dead-letters?destination=meta&amp;limit=100</summary>
     public async Task ListDeadLettersAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        CapiDestination? destination = null;
-        if (context.Request.Query["destination"].ToString() is { Length: > 0 } name)
+        if (!TryGetDestination(context, out CapiDestination? destination))
         {
-            if (!CapiDestinations.TryParse(name, out CapiDestination parsed))
-            {
-                await Problem(context, "Unknown destination; use meta, tiktok, linkedin or google_ads.").ConfigureAwait(false);
-                return;
-            }
-
-            destination = parsed;
+            await Problem(context, UnknownDestination).ConfigureAwait(false);
+            return;
         }
 
         int limit = int.TryParse(context.Request.Query["limit"], out int l) && l is > 0 and <= 10_000 ? l : 1000;
@@ -66,16 +80,10 @@ internal sealed class CapiManagementEndpoints
     public async Task ReplayAsync(HttpContext context, long id)
     {
         ArgumentNullException.ThrowIfNull(context);
-        CapiDestination? destination = null;
-        if (context.Request.Query["destination"].ToString() is { Length: > 0 } name)
+        if (!TryGetDestination(context, out CapiDestination? destination))
         {
-            if (!CapiDestinations.TryParse(name, out CapiDestination parsed))
-            {
-                await Problem(context, "Unknown destination; use meta, tiktok, linkedin or google_ads.").ConfigureAwait(false);
-                return;
-            }
-
-            destination = parsed;
+            await Problem(context, UnknownDestination).ConfigureAwait(false);
+            return;
         }
 
         int replayed = await _store.ReplayAsync(id, destination, context.RequestAborted).ConfigureAwait(false);
@@ -87,7 +95,13 @@ internal sealed class CapiManagementEndpoints
     public async Task ReplayAllAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        CapiDestination? destination = CapiDestinations.TryParse(context.Request.Query["destination"].ToString(), out CapiDestination parsed) ? parsed : null;
+        // A mistyped destination must not widen the replay to every destination's dead letters.
+        if (!TryGetDestination(context, out CapiDestination? destination))
+        {
+            await Problem(context, UnknownDestination).ConfigureAwait(false);
+            return;
+        }
+
         int replayed = 0;
         IReadOnlyList<DeadLetter> letters = await _store.DeadLettersAsync(destination, int.MaxValue, context.RequestAborted).ConfigureAwait(false);
         foreach (long seq in letters.Select(static l => l.Seq).Distinct())

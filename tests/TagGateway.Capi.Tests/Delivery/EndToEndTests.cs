@@ -106,6 +106,22 @@ public sealed class EndToEndTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Dead_letter_management_refuses_a_destination_it_does_not_know()
+    {
+        await using CapiGateway gateway = await CapiGateway.StartAsync(_fake, _fake.CapiSettings(_store, tiktok: false, linkedIn: false, google: false));
+
+        using HttpResponseMessage list = await gateway.Management.GetAsync("/capi/dead-letters?destination=myspace");
+        using HttpResponseMessage replay = await gateway.Management.PostAsync("/capi/dead-letters/1/replay?destination=myspace", null);
+        using HttpResponseMessage replayAll = await gateway.Management.PostAsync("/capi/dead-letters/replay?destination=metaa", null);
+        using HttpResponseMessage known = await gateway.Management.GetAsync("/capi/dead-letters?destination=tiktok");
+
+        Assert.Equal(HttpStatusCode.BadRequest, list.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, replay.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, replayAll.StatusCode); // a typo never replays every destination
+        Assert.Equal(HttpStatusCode.OK, known.StatusCode);
+    }
+
+    [Fact]
     public async Task An_expired_token_dead_letters_the_batch_without_a_retry_storm_and_replay_delivers_it()
     {
         await using CapiGateway gateway = await CapiGateway.StartAsync(_fake, _fake.CapiSettings(_store, tiktok: false, linkedIn: false, google: false));
