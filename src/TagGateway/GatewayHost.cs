@@ -10,6 +10,7 @@ using TagGateway.Cookies;
 using TagGateway.Configuration;
 using TagGateway.Demo;
 using TagGateway.Forwarding;
+using TagGateway.Hits;
 using TagGateway.Management;
 using TagGateway.Observability;
 using TagGateway.Routing;
@@ -77,7 +78,7 @@ public static class GatewayHost
         services.AddTagGatewayConsent(builder.Configuration);
         services.AddTagGatewayCookies(builder.Configuration);
         services.AddTagGatewayCapi(builder.Configuration);
-        services.AddSingleton<CollectHitObserver>();
+        services.AddSingleton<ForwardedHitObserver>();
 
         if (options.Demo.Enabled is true)
         {

@@ -7,6 +7,7 @@ using TagGateway.Configuration;
 using TagGateway.Consent.Policy;
 using TagGateway.Cookies.Issuing;
 using TagGateway.Observability;
+using TagGateway.Hits;
 using TagGateway.Routing;
 
 namespace TagGateway.Forwarding;
@@ -45,46 +46,21 @@ internal sealed partial class HitForwarder
 
     /// <summary>Forwards the request; returns how it ended (the response is written either way).</summary>
     /// <param name="consent">The request's consent decision: which identifier cookies the response may carry.</param>
-    /// <param name="observer">Told about the hit once the upstream has answered (consent log, CAPI fan-out).</param>
-    public async Task<ForwarderError> ForwardAsync(HttpContext context, UpstreamTarget target, ClientInfo client, ConsentDecision consent, string route, IForwardedHitObserver? observer = null)
+    /// <param name="hit">The parsed hit, whose body the handler already read and checked; null for a pass-through (a debug script load).</param>
+    public async Task<ForwarderError> ForwardAsync(HttpContext context, UpstreamTarget target, ClientInfo client, ConsentDecision consent, string route, HitRequest? hit = null)
     {
         var request = context.Request;
-
-        // Bodies are bounded before anything reaches the upstream.
-        var bodyFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
-        if (bodyFeature is { IsReadOnly: false })
+        RequestBodyContent? content;
+        if (hit is not null)
         {
-            bodyFeature.MaxRequestBodySize = _maxBody;
+            content = hit.CreateContent();
         }
-
-        RequestBodyContent? content = null;
-        if (request.ContentLength is { } declared)
+        else
         {
-            if (declared > _maxBody)
+            (content, var bodyError) = await ReadPassThroughBodyAsync(context, route);
+            if (bodyError != ForwarderError.None)
             {
-                return Reject(context, ForwarderError.RequestBodyTooLarge, route);
-            }
-
-            if (declared > 0)
-            {
-                content = RequestBodyContent.Streaming(request.Body, declared, capture: observer is not null);
-            }
-        }
-        else if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
-        {
-            try
-            {
-                var (buffered, tooLarge) = await RequestBodyContent.BufferAsync(request.Body, _maxBody, context.RequestAborted);
-                if (tooLarge)
-                {
-                    return Reject(context, ForwarderError.RequestBodyTooLarge, route);
-                }
-
-                content = buffered;
-            }
-            catch (Exception ex) when (ex is BadHttpRequestException or IOException or OperationCanceledException)
-            {
-                return Reject(context, context.RequestAborted.IsCancellationRequested ? ForwarderError.ClientAborted : ClassifyClientBodyError(ex), route);
+                return bodyError;
             }
         }
 
@@ -145,7 +121,6 @@ internal sealed partial class HitForwarder
             }
 
             _metrics.RequestCompleted(route, MetricTags.Ok);
-            observer?.OnForwarded(context, client, content is null ? [] : content.Captured);
             return ForwarderError.None;
         }
         finally
@@ -153,6 +128,90 @@ internal sealed partial class HitForwarder
             response?.Dispose();
             _cancellationSources.Return(cts);
         }
+    }
+
+    /// <summary>
+    /// Reads a hit's body whole (at most the body limit) before anything reaches the upstream, so its lines can be
+    /// checked and observed: 413 for too large, 400 for a broken one. GA4 bodies are a few hundred bytes.
+    /// </summary>
+    public async ValueTask<ForwarderError> ReadBodyAsync(HttpContext context, HitRequest hit, string route)
+    {
+        var request = context.Request;
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyFeature)
+        {
+            bodyFeature.MaxRequestBodySize = _maxBody;
+        }
+
+        if (request.ContentLength is { } declared && declared > _maxBody)
+        {
+            return Reject(context, ForwarderError.RequestBodyTooLarge, route);
+        }
+
+        if (request.ContentLength is 0 || (request.ContentLength is null && context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody != true))
+        {
+            return ForwarderError.None;
+        }
+
+        try
+        {
+            var (buffer, length) = await RequestBodyContent.ReadPooledAsync(request.Body, _maxBody, context.RequestAborted);
+            if (buffer is null)
+            {
+                return Reject(context, ForwarderError.RequestBodyTooLarge, route);
+            }
+
+            hit.SetBody(buffer, length);
+            return ForwarderError.None;
+        }
+        catch (Exception ex) when (ex is BadHttpRequestException or IOException or OperationCanceledException)
+        {
+            return Reject(context, context.RequestAborted.IsCancellationRequested ? ForwarderError.ClientAborted : ClassifyClientBodyError(ex), route);
+        }
+    }
+
+    /// <summary>A pass-through's body: streamed when declared, else read into a pooled buffer up to the limit.</summary>
+    private async ValueTask<(RequestBodyContent? Content, ForwarderError Error)> ReadPassThroughBodyAsync(HttpContext context, string route)
+    {
+        var request = context.Request;
+        // Bodies are bounded before anything reaches the upstream.
+        var bodyFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (bodyFeature is { IsReadOnly: false })
+        {
+            bodyFeature.MaxRequestBodySize = _maxBody;
+        }
+
+        RequestBodyContent? content = null;
+        if (request.ContentLength is { } declared)
+        {
+            if (declared > _maxBody)
+            {
+                return (null, Reject(context, ForwarderError.RequestBodyTooLarge, route));
+            }
+
+            if (declared > 0)
+            {
+                content = RequestBodyContent.Streaming(request.Body, declared);
+            }
+        }
+        else if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
+        {
+            try
+            {
+                var (buffered, tooLarge) = await RequestBodyContent.BufferAsync(request.Body, _maxBody, context.RequestAborted);
+                if (tooLarge)
+                {
+                    return (null, Reject(context, ForwarderError.RequestBodyTooLarge, route));
+                }
+
+                content = buffered;
+            }
+            catch (Exception ex) when (ex is BadHttpRequestException or IOException or OperationCanceledException)
+            {
+                return (null, Reject(context, context.RequestAborted.IsCancellationRequested ? ForwarderError.ClientAborted : ClassifyClientBodyError(ex), route));
+            }
+        }
+
+        return (content, ForwarderError.None);
     }
 
     /// <summary>Identifier cookies by HTTP header, after Google's own Set-Cookie so those are never overridden.</summary>

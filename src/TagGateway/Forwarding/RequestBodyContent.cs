@@ -15,6 +15,7 @@ internal sealed class RequestBodyContent : HttpContent
     private readonly int _bufferedLength;
     private byte[]? _capture;
     private int _captured;
+    private bool _borrowed;
 
     private RequestBodyContent(Stream? source, byte[]? buffer, int bufferedLength)
     {
@@ -45,6 +46,31 @@ internal sealed class RequestBodyContent : HttpContent
     /// <summary>Reads a body of undeclared length; false when it exceeds <paramref name="limit"/>.</summary>
     public static async ValueTask<(RequestBodyContent? Content, bool TooLarge)> BufferAsync(Stream source, int limit, CancellationToken cancellationToken)
     {
+        var (buffer, length) = await ReadPooledAsync(source, limit, cancellationToken);
+        if (buffer is null)
+        {
+            return (null, true);
+        }
+
+        var content = new RequestBodyContent(null, buffer, length);
+        content.Headers.ContentLength = length;
+        return (content, false);
+    }
+
+    /// <summary>A body already read by the caller, which keeps owning the buffer (disposing this returns nothing).</summary>
+    public static RequestBodyContent Borrowed(byte[] buffer, int length)
+    {
+        var content = new RequestBodyContent(null, buffer, length) { _borrowed = true };
+        content.Headers.ContentLength = length;
+        return content;
+    }
+
+    /// <summary>
+    /// Reads a whole body into one pooled buffer; a null buffer when it exceeds <paramref name="limit"/> (nothing is
+    /// kept). The caller returns the buffer to <see cref="ArrayPool{T}.Shared"/>.
+    /// </summary>
+    public static async ValueTask<(byte[]? Buffer, int Length)> ReadPooledAsync(Stream source, int limit, CancellationToken cancellationToken)
+    {
         var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(limit + 1, 16 * 1024));
         var length = 0;
         try
@@ -56,7 +82,7 @@ internal sealed class RequestBodyContent : HttpContent
                     if (buffer.Length > limit)
                     {
                         ArrayPool<byte>.Shared.Return(buffer);
-                        return (null, true);
+                        return (null, 0);
                     }
 
                     var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, limit + 1));
@@ -75,7 +101,7 @@ internal sealed class RequestBodyContent : HttpContent
                 if (length > limit)
                 {
                     ArrayPool<byte>.Shared.Return(buffer);
-                    return (null, true);
+                    return (null, 0);
                 }
             }
         }
@@ -85,9 +111,7 @@ internal sealed class RequestBodyContent : HttpContent
             throw;
         }
 
-        var content = new RequestBodyContent(null, buffer, length);
-        content.Headers.ContentLength = length;
-        return (content, false);
+        return (buffer, length);
     }
 
     protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
@@ -149,7 +173,10 @@ internal sealed class RequestBodyContent : HttpContent
         if (disposing && _buffer is { } buffer)
         {
             _buffer = null;
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (!_borrowed)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
 
         if (disposing && _capture is { } capture)

@@ -44,6 +44,8 @@ internal static class MetricTags
 {
     public const string Script = "script";
     public const string Hit = "hit";
+    public const string Ga4Hit = "ga4_hit";
+    public const string AdsHit = "ads_hit";
     public const string Health = "health";
 
     public const string Ok = "ok";
@@ -51,4 +53,12 @@ internal static class MetricTags
     public const string UpstreamError = "upstream_error";
     public const string UpstreamTimeout = "upstream_timeout";
     public const string ClientAborted = "client_aborted";
+
+    /// <summary>The route tag of a hit: its kind, so an operator sees GA4 and Ads traffic apart whatever path it took.</summary>
+    public static string ForHit(Hits.HitKind kind) => kind switch
+    {
+        Hits.HitKind.GoogleAnalytics => Ga4Hit,
+        Hits.HitKind.GoogleAds => AdsHit,
+        _ => Hit,
+    };
 }

@@ -4,6 +4,7 @@ using TagGateway.Configuration;
 using TagGateway.Consent.Policy;
 using TagGateway.Consent.Signals;
 using TagGateway.Forwarding;
+using TagGateway.Hits;
 using TagGateway.Observability;
 using TagGateway.Scripts;
 
@@ -23,12 +24,12 @@ internal sealed partial class MeasurementRequestHandler
     private readonly ClientInfoResolver _clients;
     private readonly ScriptEndpoint _scripts;
     private readonly HitForwarder _forwarder;
-    private readonly CollectHitObserver _collectObserver;
+    private readonly ForwardedHitObserver _observer;
     private readonly IConsentPolicy _consent;
     private readonly GatewayMetrics _metrics;
     private readonly ILogger<MeasurementRequestHandler> _logger;
 
-    public MeasurementRequestHandler(GatewayOptions options, TagRegistry tags, UpstreamResolver upstreams, ClientInfoResolver clients, ScriptEndpoint scripts, HitForwarder forwarder, CollectHitObserver collectObserver, IConsentPolicy consent, GatewayMetrics metrics, ILogger<MeasurementRequestHandler> logger)
+    public MeasurementRequestHandler(GatewayOptions options, TagRegistry tags, UpstreamResolver upstreams, ClientInfoResolver clients, ScriptEndpoint scripts, HitForwarder forwarder, ForwardedHitObserver observer, IConsentPolicy consent, GatewayMetrics metrics, ILogger<MeasurementRequestHandler> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         _measurementPath = options.MeasurementPath;
@@ -37,7 +38,7 @@ internal sealed partial class MeasurementRequestHandler
         _clients = clients;
         _scripts = scripts;
         _forwarder = forwarder;
-        _collectObserver = collectObserver;
+        _observer = observer;
         _consent = consent;
         _metrics = metrics;
         _logger = logger;
@@ -81,66 +82,116 @@ internal sealed partial class MeasurementRequestHandler
             return Refuse(context, StatusCodes.Status405MethodNotAllowed, "method");
         }
 
-        // Scripts name their tag in "id", hits in "tid": only configured IDs pass, and only after a syntax check.
-        if (route == MeasurementRoute.Script && !QueryParameters.TryGetValue(target.Query, "id", out _))
+        return route == MeasurementRoute.Script ? HandleScript(context, target) : HandleHit(context, target);
+    }
+
+    /// <summary>Scripts only for the tags this site serves: configured, or named by a configured container.</summary>
+    private Task HandleScript(HttpContext context, RequestTarget target)
+    {
+        if (!QueryParameters.TryGetValue(target.Query, "id", out var id))
         {
             return Refuse(context, StatusCodes.Status400BadRequest, "missing_tag_id");
         }
 
-        if (!TagParametersAllowed(target.Query, route == MeasurementRoute.Script ? "id" : "tid", out var reason))
+        if (!TagId.IsValid(id))
         {
-            return Refuse(context, reason == "unknown_tag_id" ? StatusCodes.Status403Forbidden : StatusCodes.Status400BadRequest, reason);
+            return Refuse(context, StatusCodes.Status400BadRequest, "malformed_tag_id");
         }
 
-        if (!_upstreams.TryResolve(route, target.Path, target.Rest, target.Query, out var upstream))
+        if (!_tags.IsServable(id))
+        {
+            if (_logger.IsEnabled(LogLevel.Information))
+            {
+                var refused = id.ToString();
+                LogUnknownTag(refused);
+            }
+
+            return Refuse(context, StatusCodes.Status403Forbidden, "unknown_tag_id");
+        }
+
+        if (!_upstreams.TryResolve(MeasurementRoute.Script, HitKind.Other, target.Path, target.Rest, target.Query, out var upstream))
         {
             return Refuse(context, StatusCodes.Status404NotFound, "no_upstream_for_path");
         }
 
         var client = _clients.Resolve(context);
 
-        // One request-level decision (the URL's signals, else the region's default) governs this response's cookies.
-        var gpc = context.Request.Headers["Sec-GPC"] is { Count: 1 } gpcHeader && ConsentSignals.IsGlobalPrivacyControl(gpcHeader[0]);
+        // A script load carries no consent signal of its own; the region's default is what the cookie rules see.
+        var gpc = IsGlobalPrivacyControl(context);
         var consent = _consent.Decide(ConsentSignals.FromQuery(target.Query, gpc), client.CountryRegion);
+        return _scripts.HandleAsync(context, target, upstream, client, consent);
+    }
+
+    /// <summary>
+    /// A hit: parsed once into a <see cref="HitRequest"/> (kind by protocol, destination, consent), refused only for a
+    /// malformed or ambiguous destination ID, and otherwise forwarded, whatever path Google's tag chose.
+    /// </summary>
+    private Task HandleHit(HttpContext context, RequestTarget target)
+    {
+        var refusal = HitFacts.TryParse(target.Rest, target.Query, out var facts);
+        if (refusal != HitRefusal.None)
+        {
+            return Refuse(context, StatusCodes.Status400BadRequest, RefusalReason(refusal));
+        }
+
+        if (!_upstreams.TryResolve(MeasurementRoute.Hit, facts.Kind, target.Path, target.Rest, target.Query, out var upstream))
+        {
+            return Refuse(context, StatusCodes.Status404NotFound, "no_upstream_for_path");
+        }
+
+        var client = _clients.Resolve(context);
+        var gpc = IsGlobalPrivacyControl(context);
+        var signals = ConsentSignals.FromQuery(target.Query, gpc);
+        var consent = _consent.Decide(signals, client.CountryRegion);
+        var hit = new HitRequest(facts, target.Query.ToString(), client, gpc, signals, consent);
 
         // User-provided data (enhanced conversions' em=…) never reaches Google when ad_user_data is denied.
-        if (route == MeasurementRoute.Hit && !consent.For(ConsentDestination.GoogleAds).MayAttachUserData && QueryParameters.TryGetValue(target.Query, "em", out _))
+        if (facts.HasUserData && !consent.For(ConsentDestination.GoogleAds).MayAttachUserData)
         {
             upstream = upstream with { Url = StripUserData(upstream.Url) };
             _metrics.UserDataStripped();
         }
 
-        return route == MeasurementRoute.Script
-            ? _scripts.HandleAsync(context, target, upstream, client, consent)
-            : _forwarder.ForwardAsync(context, upstream, client, consent, MetricTags.Hit, CollectHitObserver.IsCollect(target.Rest) ? _collectObserver : null);
+        return ForwardHitAsync(context, hit, upstream);
     }
+
+    private async Task ForwardHitAsync(HttpContext context, HitRequest hit, UpstreamTarget upstream)
+    {
+        using (hit)
+        {
+            var route = MetricTags.ForHit(hit.Kind);
+            if (await _forwarder.ReadBodyAsync(context, hit, route) != ForwarderError.None)
+            {
+                return;
+            }
+
+            if (!hit.BodyBytes.IsEmpty && HitFacts.CheckBody(hit.BodyBytes) is var bodyRefusal and not HitRefusal.None)
+            {
+                await Refuse(context, StatusCodes.Status400BadRequest, RefusalReason(bodyRefusal));
+                return;
+            }
+
+            if (await _forwarder.ForwardAsync(context, upstream, hit.Client, hit.Consent, route, hit) == ForwarderError.None)
+            {
+                _observer.OnForwarded(context, hit);
+            }
+        }
+    }
+
+    private static bool IsGlobalPrivacyControl(HttpContext context) =>
+        context.Request.Headers["Sec-GPC"] is { Count: 1 } gpcHeader && ConsentSignals.IsGlobalPrivacyControl(gpcHeader[0]);
+
+    private static string RefusalReason(HitRefusal refusal) => refusal switch
+    {
+        HitRefusal.MalformedDestinationId => "malformed_tag_id",
+        _ => "ambiguous_tag_id",
+    };
 
     private static string StripUserData(string url)
     {
         var question = url.IndexOf('?', StringComparison.Ordinal);
         var query = QueryParameters.Without(url.AsSpan(question + 1), "em");
         return query.Length == 0 ? url[..question] : string.Concat(url.AsSpan(0, question + 1), query);
-    }
-
-    private bool TagParametersAllowed(ReadOnlySpan<char> query, string name, out string reason)
-    {
-        if (QueryParameters.TryGetValue(query, name, out var value))
-        {
-            if (!TagId.IsValid(value))
-            {
-                reason = "malformed_tag_id";
-                return false;
-            }
-
-            if (!_tags.TryGet(value, out _))
-            {
-                reason = "unknown_tag_id";
-                return false;
-            }
-        }
-
-        reason = string.Empty;
-        return true;
     }
 
     private Task Refuse(HttpContext context, int status, string reason)
@@ -154,4 +205,7 @@ internal sealed partial class MeasurementRequestHandler
 
     [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "Refused {Method} with {StatusCode}: {Reason} (peer {Peer})")]
     private partial void LogRefused(string method, int statusCode, string reason, System.Net.IPAddress? peer);
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Script refused for tag {TagId}: not in Gateway:TagIds and not named by a configured container")]
+    private partial void LogUnknownTag(string tagId);
 }

@@ -1,4 +1,5 @@
 using TagGateway.Configuration;
+using TagGateway.Hits;
 
 namespace TagGateway.Routing;
 
@@ -43,43 +44,44 @@ internal sealed class UpstreamResolver
     public GatewayMode Mode => _mode;
 
     /// <summary>The upstream for a request, or false when Direct mode has no upstream for that path.</summary>
-    public bool TryResolve(MeasurementRoute route, ReadOnlySpan<char> path, ReadOnlySpan<char> rest, ReadOnlySpan<char> query, out UpstreamTarget target)
+    /// <param name="kind">For hits, the protocol the parameters speak (<see cref="HitKind"/>); ignored for scripts.</param>
+    public bool TryResolve(MeasurementRoute route, HitKind kind, ReadOnlySpan<char> path, ReadOnlySpan<char> rest, ReadOnlySpan<char> query, out UpstreamTarget target)
     {
         if (_mode == GatewayMode.TagGateway)
         {
-            // GTG keeps the measurement path: fps.goog answers "Measurement path is empty." without it.
+            // GTG keeps the measurement path and every path under it: fps.goog answers "Measurement path is empty."
+            // without it, and whatever path Google's tag invents next is Google's to route.
             target = new UpstreamTarget(Build(_tagGatewayOrigin, path, query), _tagGatewayHost);
             return true;
         }
 
-        string? origin = route == MeasurementRoute.Script ? _tagManager : null;
-        if (origin is null)
+        if (route == MeasurementRoute.Script)
         {
-            if (rest.StartsWith("/g/collect", StringComparison.Ordinal))
+            target = new UpstreamTarget(Build(_tagManager, rest.IsEmpty ? "/" : rest, query), null);
+            return true;
+        }
+
+        // Direct mode talks to Google's own hosts, which know only their own paths: a GA4 hit, whichever short
+        // path a tag gateway would have used (/ag/g/c, /ga/g/c), is GA4's collect; an Ads ping keeps its path from
+        // the first Ads segment on (/gs/ccm/collect -> /ccm/collect).
+        if (kind == HitKind.GoogleAnalytics || rest.StartsWith("/g/collect", StringComparison.Ordinal))
+        {
+            target = new UpstreamTarget(Build(_analytics, "/g/collect", query), null);
+            return true;
+        }
+
+        foreach (var prefix in AdsPrefixes)
+        {
+            var at = rest.IndexOf(prefix, StringComparison.Ordinal);
+            if (at >= 0)
             {
-                origin = _analytics;
-            }
-            else
-            {
-                foreach (var prefix in AdsPrefixes)
-                {
-                    if (rest.StartsWith(prefix, StringComparison.Ordinal))
-                    {
-                        origin = _ads;
-                        break;
-                    }
-                }
+                target = new UpstreamTarget(Build(_ads, rest[at..], query), null);
+                return true;
             }
         }
 
-        if (origin is null)
-        {
-            target = default;
-            return false;
-        }
-
-        target = new UpstreamTarget(Build(origin, rest.IsEmpty ? "/" : rest, query), null);
-        return true;
+        target = default;
+        return false;
     }
 
     private static string Build(string origin, ReadOnlySpan<char> path, ReadOnlySpan<char> query) =>

@@ -43,7 +43,7 @@ public sealed class HostileInputTests : IAsyncLifetime
     [InlineData("GET /metrics/gtag/js?id=G-OTHER999 HTTP/1.1", 403)]
     [InlineData("GET /metrics/gtag/js?id=evil.example%2F HTTP/1.1", 400)]
     [InlineData("GET /metrics/gtm.js?id=GTM-test567 HTTP/1.1", 400)]
-    [InlineData("GET /metrics/g/collect?v=2&tid=G-NOTOURS1 HTTP/1.1", 403)]
+    [InlineData("GET /metrics/g/collect?v=2&tid=evil.example HTTP/1.1", 400)]
     [InlineData("GET /METRICS/g/collect HTTP/1.1", 404)]
     [InlineData("GET /metricsX/g/collect HTTP/1.1", 404)]
     [InlineData("GET /admin HTTP/1.1", 404)]

@@ -20,9 +20,9 @@ public sealed class ManagementTests
 
         Assert.Equal("text/plain", metrics.Content.Headers.ContentType!.MediaType);
         Assert.Contains("# TYPE taggateway_requests_total counter", text, StringComparison.Ordinal);
-        Assert.Contains("taggateway_requests_total{route=\"hit\",outcome=\"ok\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("taggateway_requests_total{route=\"ga4_hit\",outcome=\"ok\"} 1", text, StringComparison.Ordinal);
         Assert.Contains("taggateway_rejected_total{reason=\"unknown_tag_id\"} 1", text, StringComparison.Ordinal);
-        Assert.Contains("taggateway_upstream_duration_seconds_count{route=\"hit\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("taggateway_upstream_duration_seconds_count{route=\"ga4_hit\"} 1", text, StringComparison.Ordinal);
     }
 
     [Fact]
