@@ -10,6 +10,7 @@ public sealed class CapiHitSink
 {
     private readonly Channel<MeasurementHit> _queue;
     private long _dropped;
+    private long _submitted;
 
     public CapiHitSink(bool enabled, int capacity = 10_000)
     {
@@ -27,6 +28,9 @@ public sealed class CapiHitSink
     /// <summary>Hits refused because the queue was full (the hit itself was already forwarded to Google).</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
+    /// <summary>Hits handed to the module (queued or dropped): one per forwarded GA4 hit while the module is on.</summary>
+    public long Submitted => Interlocked.Read(ref _submitted);
+
     /// <summary>The pipeline's side of the queue.</summary>
     public ChannelReader<MeasurementHit> Reader => _queue.Reader;
 
@@ -34,6 +38,7 @@ public sealed class CapiHitSink
     public void Submit(MeasurementHit hit)
     {
         ArgumentNullException.ThrowIfNull(hit);
+        Interlocked.Increment(ref _submitted);
         if (!IsEnabled || !_queue.Writer.TryWrite(hit))
         {
             Interlocked.Increment(ref _dropped);

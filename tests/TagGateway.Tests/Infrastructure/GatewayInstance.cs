@@ -48,7 +48,8 @@ public sealed class GatewayInstance : IAsyncDisposable
         [$"Gateway:TagIds:1"] = tagIds.Length > 1 ? tagIds[1] : "GTM-TEST567",
     };
 
-    public static async Task<GatewayInstance> StartAsync(Dictionary<string, string?> settings, FakeTimeProvider? time = null)
+    /// <param name="services">Replaces services before the host registers its own (which it adds only when missing).</param>
+    public static async Task<GatewayInstance> StartAsync(Dictionary<string, string?> settings, FakeTimeProvider? time = null, Action<IServiceCollection>? services = null)
     {
         var app = GatewayHost.Create([], builder =>
         {
@@ -57,6 +58,8 @@ public sealed class GatewayInstance : IAsyncDisposable
             {
                 builder.Services.AddSingleton<TimeProvider>(time);
             }
+
+            services?.Invoke(builder.Services);
         });
         await app.StartAsync();
         var listeners = app.Services.GetRequiredService<Listeners>();
