@@ -64,6 +64,94 @@ internal sealed class HitRequest : IDisposable
     /// <summary>The body as upstream content, or null when the request had none; the buffer stays this hit's.</summary>
     public RequestBodyContent? CreateContent() => _body is null ? null : RequestBodyContent.Borrowed(_body, _bodyLength);
 
+    /// <summary>
+    /// Removes user-provided data (<c>em=…</c>) from every body line whose own decision (the URL's signals with the
+    /// line's overrides) does not allow attaching user data for Google Ads. Returns how many lines lost it.
+    /// </summary>
+    public int StripBodyUserData(IConsentPolicy policy)
+    {
+        if (_body is not { } body || body.AsSpan(0, _bodyLength).IndexOf("em="u8) < 0)
+        {
+            return 0;
+        }
+
+        var source = body.AsSpan(0, _bodyLength);
+        var output = System.Buffers.ArrayPool<byte>.Shared.Rent(_bodyLength);
+        var written = 0;
+        var stripped = 0;
+        while (!source.IsEmpty)
+        {
+            var newline = source.IndexOf((byte)'\n');
+            var line = newline < 0 ? source : source[..(newline + 1)];
+            source = newline < 0 ? [] : source[(newline + 1)..];
+            if (HasPair(line, "em"u8) && !policy.Decide(UrlSignals.WithOverrides(line), Client.CountryRegion).For(ConsentDestination.GoogleAds).MayAttachUserData)
+            {
+                written += CopyWithout(line, "em"u8, output.AsSpan(written));
+                stripped++;
+            }
+            else
+            {
+                line.CopyTo(output.AsSpan(written));
+                written += line.Length;
+            }
+        }
+
+        if (stripped == 0)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(output);
+            return 0;
+        }
+
+        System.Buffers.ArrayPool<byte>.Shared.Return(body);
+        SetBody(output, written);
+        return stripped;
+    }
+
+    private static bool HasPair(ReadOnlySpan<byte> line, ReadOnlySpan<byte> name)
+    {
+        foreach (var range in line.Split((byte)'&'))
+        {
+            var pair = line[range];
+            if (pair.StartsWith(name) && pair.Length > name.Length && pair[name.Length] == (byte)'=')
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Copies a line (its line break included) without the pairs named <paramref name="name"/>.</summary>
+    private static int CopyWithout(ReadOnlySpan<byte> line, ReadOnlySpan<byte> name, Span<byte> destination)
+    {
+        var end = line.Length;
+        while (end > 0 && line[end - 1] is (byte)'\r' or (byte)'\n')
+        {
+            end--;
+        }
+
+        var written = 0;
+        foreach (var range in line[..end].Split((byte)'&'))
+        {
+            var pair = line[..end][range];
+            if (pair.IsEmpty || (pair.StartsWith(name) && pair.Length > name.Length && pair[name.Length] == (byte)'='))
+            {
+                continue;
+            }
+
+            if (written > 0)
+            {
+                destination[written++] = (byte)'&';
+            }
+
+            pair.CopyTo(destination[written..]);
+            written += pair.Length;
+        }
+
+        line[end..].CopyTo(destination[written..]);
+        return written + (line.Length - end);
+    }
+
     public void Dispose()
     {
         if (_body is { } body)

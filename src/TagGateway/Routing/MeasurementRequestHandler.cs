@@ -171,6 +171,12 @@ internal sealed partial class MeasurementRequestHandler
                 return;
             }
 
+            // gtag puts em in the URL; a batched line may carry its own, and it is governed by that line's decision.
+            if (hit.StripBodyUserData(_consent) > 0)
+            {
+                _metrics.UserDataStripped();
+            }
+
             if (await _forwarder.ForwardAsync(context, upstream, hit.Client, hit.Consent, route, hit) == ForwarderError.None)
             {
                 _observer.OnForwarded(context, hit);
