@@ -17,7 +17,7 @@ public enum ConsentSource
     /// <summary>The gcd update state.</summary>
     GcdUpdate = 3,
 
-    /// <summary>gcd or gcs was present but unreadable: denied (fail closed).</summary>
+    /// <summary>gcd or gcs was present but malformed as a whole: denied (fail closed).</summary>
     Unreadable = 4,
 
     /// <summary>Sec-GPC: 1 forced the type to denied.</summary>
