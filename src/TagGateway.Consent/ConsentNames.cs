@@ -12,6 +12,12 @@ internal static class ConsentNames
 {
     public static readonly ConsentType[] Types = [ConsentType.AdStorage, ConsentType.AnalyticsStorage, ConsentType.AdUserData, ConsentType.AdPersonalization];
 
+    // One interned string per letter a well-formed gcd can carry, so counting never allocates; the label stays one character.
+    private static readonly string[] GcdLetters = [.. Enumerable.Range(0, 128).Select(static c => char.IsAsciiLetterOrDigit((char)c) ? ((char)c).ToString() : "other")];
+
+    /// <summary>A gcd letter as a metric label: itself for [A-Za-z0-9], "other" for anything else.</summary>
+    public static string OfGcdLetter(char letter) => letter < GcdLetters.Length ? GcdLetters[letter] : "other";
+
     public static string Of(ConsentType type) => type switch
     {
         ConsentType.AdStorage => "ad_storage",
@@ -37,6 +43,18 @@ internal static class ConsentNames
         ConsentSource.Unreadable => "unreadable",
         ConsentSource.GlobalPrivacyControl => "gpc",
         ConsentSource.NonPersonalizedAds => "npa",
+        _ => "unknown",
+    };
+
+    public static string Of(ConsentDenial denial) => denial switch
+    {
+        ConsentDenial.None => "none",
+        ConsentDenial.Update => "update",
+        ConsentDenial.Default => "default",
+        ConsentDenial.RegionDefault => "region_default",
+        ConsentDenial.Unreadable => "unreadable",
+        ConsentDenial.GlobalPrivacyControl => "gpc",
+        ConsentDenial.NonPersonalizedAds => "npa",
         _ => "unknown",
     };
 

@@ -14,7 +14,7 @@ public class AllocationTests
     // A TC string longer than the stack buffer, so the pooled path is measured too.
     private static readonly string LongTcQuery = "v=2&gcd=13v3v3v3v5&gdpr=1&gdpr_consent=C" + new string('A', 1500) + ".YAAAAAAAAAAA";
 
-    private static readonly byte[] Body = Encoding.UTF8.GetBytes("en=page_view&_et=1\r\nen=purchase&gcs=G100&gcd=13q3q3q3q5\r\nen=scroll&npa=1\r\n");
+    private static readonly byte[] Body = Encoding.UTF8.GetBytes("en=page_view&_et=1\r\nen=purchase&gcs=G100&gcd=13q3q3q3q5\r\nen=scroll&npa=1\r\nen=ads&gcs=G1--&gcd=13l3l3R3l5l1\r\n");
 
     [Fact]
     public void Decoding_a_batched_hit_and_deciding_allocates_nothing()
@@ -48,6 +48,8 @@ public class AllocationTests
             }
 
             sent += decision.For("Meta").MaySend ? 1 : 0;
+            sent += decision.For(ConsentDestination.GoogleAnalytics).IdentifiersWithdrawn ? 1 : 0;
+            sent += decision.DenialOf(ConsentType.AdUserData) == ConsentDenial.Update ? 1 : 0;
         }
 
         return sent;

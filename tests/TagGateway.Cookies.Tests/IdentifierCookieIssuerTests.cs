@@ -30,7 +30,10 @@ public sealed partial class IdentifierCookieIssuerTests
         return (provider.GetRequiredService<IdentifierCookieIssuer>(), provider.GetRequiredService<IConsentPolicy>());
     }
 
-    private static List<string> Apply(IdentifierCookieIssuer issuer, IConsentPolicy policy, string query, string cookies, string region = "US-CA", string host = "shop.example.co.uk", bool https = false, string? dl = null, params string[] upstreamSetCookies)
+    private static List<string> Apply(IdentifierCookieIssuer issuer, IConsentPolicy policy, string query, string cookies, string region = "US-CA", string host = "shop.example.co.uk", bool https = false, string? dl = null, params string[] upstreamSetCookies) =>
+        Apply(issuer, policy, CookieOccasion.Hit, query, cookies, region, host, https, dl, upstreamSetCookies);
+
+    private static List<string> Apply(IdentifierCookieIssuer issuer, IConsentPolicy policy, CookieOccasion occasion, string query, string cookies, string region = "US-CA", string host = "shop.example.co.uk", bool https = false, string? dl = null, params string[] upstreamSetCookies)
     {
         var context = new DefaultHttpContext();
         context.Request.Headers.Cookie = cookies;
@@ -40,7 +43,7 @@ public sealed partial class IdentifierCookieIssuerTests
         }
 
         var decision = policy.Decide(ConsentSignals.FromQuery(query, globalPrivacyControl: false), region);
-        issuer.Apply(context, decision, host, https, dl);
+        issuer.Apply(context, decision, occasion, host, https, dl);
         return context.Response.Headers.SetCookie.Select(v => v!).Skip(upstreamSetCookies.Length).ToList();
     }
 
@@ -172,19 +175,94 @@ public sealed partial class IdentifierCookieIssuerTests
     [InlineData("DE")]
     [InlineData("FR-IDF")]
     [InlineData("")]
-    public void Script_loads_without_signals_in_strict_regions_neither_write_nor_expire(string region)
+    [InlineData("US-CA")]
+    [InlineData("US")]
+    public void Script_loads_neither_mint_nor_refresh_nor_expire_in_any_region(string region)
     {
         var (issuer, policy) = Create();
+        var jar = $"{Jar}; tg_ga=GA1.1.1162820436.1749482504; FPID=FPID2.2.abc.1; tg_ts=1";
 
-        Assert.Empty(Apply(issuer, policy, "id=G-TEST1234", Jar, region));
+        // A script load carries no consent signal: even a decision that would allow identifiers (or withdraw them) writes nothing.
+        Assert.Empty(Apply(issuer, policy, CookieOccasion.ScriptLoad, "id=G-TEST1234", jar, region));
+        Assert.Empty(Apply(issuer, policy, CookieOccasion.ScriptLoad, "id=G-TEST1234", "session=1", region));
+        Assert.Empty(Apply(issuer, policy, CookieOccasion.ScriptLoad, AllGranted, "session=1", region));
+        Assert.Empty(Apply(issuer, policy, CookieOccasion.ScriptLoad, AllDenied, jar, region));
     }
 
     [Fact]
-    public void Script_loads_without_signals_in_lenient_regions_refresh()
+    public void A_hit_without_consent_mode_in_a_lenient_region_mints_and_refreshes_by_the_region_default()
     {
         var (issuer, policy) = Create();
 
-        Assert.NotNull(Find(Apply(issuer, policy, "id=G-TEST1234", Jar, "US-CA"), "_ga"));
+        var written = Apply(issuer, policy, "v=2&tid=G-TEST1234&en=page_view", Jar, "US-CA");
+
+        Assert.NotNull(Find(written, "_ga"));
+        Assert.StartsWith("FPID=FPID2.2.", Find(written, "FPID"), StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string, string> NotAWithdrawal => new()
+    {
+        // Denied by default, no update yet: the first ping of a page for a returning visitor.
+        { "v=2&tid=G-TEST1234&gcs=G100&gcd=13p3p3p3p5", "DE" },
+        { "v=2&tid=G-TEST1234&gcs=G100&gcd=13p3p3p3p5", "US-CA" },
+        { "v=2&tid=G-TEST1234&gcs=G100&gcd=11p1p1p1p5l1", "FR" },
+        // Not set everywhere, resolved by a strict region default, or by no region at all.
+        { "v=2&tid=G-TEST1234&gcd=13l3l3l3l1", "DE" },
+        { "v=2&tid=G-TEST1234&gcd=13l3l3l3l1", "" },
+        { "v=2&tid=G-TEST1234&gcs=G1--&gcd=13l3l3R3l5l1", "" },
+        // gcs alone cannot tell a default from an update.
+        { "v=2&tid=G-TEST1234&gcs=G100", "US" },
+        // No signal in a strict region, and an unreadable gcd: denied, but nobody said no.
+        { "v=2&tid=G-TEST1234&en=page_view", "DE" },
+        { "v=2&tid=G-TEST1234&gcd=13%ZZ", "US" },
+    };
+
+    [Theory]
+    [MemberData(nameof(NotAWithdrawal))]
+    public void A_denial_the_visitor_did_not_make_leaves_every_identifier_untouched(string query, string region)
+    {
+        var (issuer, policy) = Create();
+        var jar = $"{Jar}; tg_ga=GA1.1.1162820436.1749482504; tg_fbp=fb.1.1642973591141.184636131; FPID=FPID2.2.abc.1; tg_ts=1";
+
+        Assert.Empty(Apply(issuer, policy, query, jar, region));
+        Assert.Empty(Apply(issuer, policy, query, "tg_ga=GA1.1.1162820436.1749482504; tg_ts=1", region));
+    }
+
+    [Theory]
+    [InlineData("13m3m3m3m5")]
+    [InlineData("13q3q3q3q5")]
+    [InlineData("13u3u3u3u5")]
+    public void Every_update_to_denied_letter_withdraws_in_any_region(string gcd)
+    {
+        var (issuer, policy) = Create();
+        var jar = $"{Jar}; tg_ga=GA1.1.1162820436.1749482504; FPID=FPID2.2.abc.1";
+
+        foreach (var region in new[] { "DE", "US-CA", "" })
+        {
+            var written = Apply(issuer, policy, $"v=2&tid=G-TEST1234&gcd={gcd}", jar, region);
+            foreach (var name in new[] { "_ga", "_ga_ABC123XYZ9", "_gcl_au", "_fbp", "tg_ga", "FPID" })
+            {
+                Assert.Contains("Max-Age=0", Find(written, name) ?? $"{name} not expired in '{region}'", StringComparison.Ordinal);
+            }
+        }
+    }
+
+    [Fact]
+    public void A_withdrawal_of_one_type_expires_only_what_that_type_governs()
+    {
+        var (issuer, policy) = Create();
+        var jar = $"{Jar}; FPID=FPID2.2.abc.1";
+
+        // ad_storage updated to denied, analytics_storage denied by default only: Google Analytics' identifiers stay as they are.
+        var written = Apply(issuer, policy, "v=2&tid=G-TEST1234&gcs=G100&gcd=13q3p3q3q5", jar, "DE");
+
+        Assert.Null(Find(written, "_ga"));
+        Assert.Null(Find(written, "_ga_ABC123XYZ9"));
+        Assert.Null(Find(written, "FPID"));
+        foreach (var ad in new[] { "_gcl_au", "_fbp", "_ttp", "li_fat_id" })
+        {
+            Assert.Contains("Max-Age=0", Find(written, ad) ?? $"{ad} not expired", StringComparison.Ordinal);
+        }
     }
 
     [Theory]

@@ -7,7 +7,7 @@ namespace TagGateway.Consent.Logging;
 
 /// <summary>
 /// Writes one audit-log entry as a single compact JSON line with Utf8JsonWriter (no reflection). Schema:
-/// <c>{"time","tag","client","region","event","profile","gpc","signals":{…},"consent":{type:{effective,source,default,update,gcs}},
+/// <c>{"time","tag","client","region","event","profile","gpc","signals":{…},"consent":{type:{effective,source,denial,default,update,gcs}},
 /// "destinations":{name:{outcome,send,identifiers,user_data,restricted}}}</c>. The client is the salted hash; no IP is ever written.
 /// </summary>
 internal sealed class ConsentLogFormatter : IDisposable
@@ -70,6 +70,7 @@ internal sealed class ConsentLogFormatter : IDisposable
             writer.WriteStartObject(ConsentNames.Of(type));
             writer.WriteString("effective"u8, ConsentNames.Of(resolution.State));
             writer.WriteString("source"u8, ConsentNames.Of(resolution.Source));
+            writer.WriteString("denial"u8, ConsentNames.Of(resolution.Denial));
             writer.WriteString("default"u8, ConsentNames.Of(signal.Default));
             writer.WriteString("update"u8, ConsentNames.Of(signal.Update));
             writer.WriteString("gcs"u8, ConsentNames.Of(signal.Gcs));

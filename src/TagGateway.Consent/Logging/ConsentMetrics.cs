@@ -17,6 +17,7 @@ internal sealed class ConsentMetrics
     private readonly long[] _decisionCounts = new long[MaxDestinations * OutcomeCount];
     private readonly string?[] _destinationNames = new string?[MaxDestinations];
     private readonly Counter<long> _malformed;
+    private readonly Counter<long> _unknownGcdLetters;
     private readonly Counter<long> _logWritten;
     private readonly Counter<long> _logDropped;
 
@@ -26,6 +27,7 @@ internal sealed class ConsentMetrics
         Meter meter = meterFactory.Create(MeterName);
         meter.CreateObservableCounter("taggateway.consent.decisions", ObserveDecisions, "{decision}", "Per-destination consent decisions, by destination and outcome.");
         _malformed = meter.CreateCounter<long>("taggateway.consent.signals.malformed", "{signal}", "Consent parameters present but unreadable, by parameter.");
+        _unknownGcdLetters = meter.CreateCounter<long>("taggateway.consent.gcd.unknown_letters", "{letter}", "gcd letters outside the nine documented ones (read as not set), by letter.");
         _logWritten = meter.CreateCounter<long>("taggateway.consent.log.written", "{entry}", "Consent audit-log entries written.");
         _logDropped = meter.CreateCounter<long>("taggateway.consent.log.dropped", "{entry}", "Consent audit-log entries dropped because the queue was full.");
     }
@@ -51,6 +53,21 @@ internal sealed class ConsentMetrics
             CountMalformed(signals.TcfConsent, "gdpr_consent");
             CountMalformed(signals.Gpp, "gpp");
             CountMalformed(signals.GppSectionIds, "gpp_sid");
+        }
+
+        if (_unknownGcdLetters.Enabled && decision.Signals.HasUnknownGcdLetter)
+        {
+            ConsentSignals signals = decision.Signals;
+            foreach (ConsentType type in ConsentNames.Types)
+            {
+                char letter = signals.Get(type).UnknownGcdLetter;
+                if (letter != '\0')
+                {
+                    _unknownGcdLetters.Add(1,
+                        new KeyValuePair<string, object?>("letter", ConsentNames.OfGcdLetter(letter)),
+                        new KeyValuePair<string, object?>("type", ConsentNames.Of(type)));
+                }
+            }
         }
     }
 

@@ -80,6 +80,8 @@ internal static class ConsentExplainer
                 Gcs = ConsentNames.Of(signal.Gcs),
                 Effective = ConsentNames.Of(resolution.State),
                 Source = ConsentNames.Of(resolution.Source),
+                Denial = ConsentNames.Of(resolution.Denial),
+                UnknownGcdLetter = signal.UnknownGcdLetter == '\0' ? null : signal.UnknownGcdLetter.ToString(),
             });
         }
 
@@ -93,6 +95,7 @@ internal static class ConsentExplainer
                 Outcome = ConsentNames.Of(destination.Outcome),
                 MaySend = destination.MaySend,
                 MayUseIdentifiers = destination.MayUseIdentifiers,
+                IdentifiersWithdrawn = destination.IdentifiersWithdrawn,
                 MayAttachUserData = destination.MayAttachUserData,
                 Restricted = destination.IsRestricted,
                 RestrictedForm = ConsentNames.Of(destination.RestrictedForm),

@@ -83,6 +83,12 @@ internal sealed class ExplainConsentType
     public required string Effective { get; init; }
 
     public required string Source { get; init; }
+
+    /// <summary>Where a denial came from: none (granted), update (the visitor said no), default, region_default, unreadable, gpc, npa.</summary>
+    public required string Denial { get; init; }
+
+    /// <summary>The gcd letter for this type when it is outside the documented nine (read as not set).</summary>
+    public string? UnknownGcdLetter { get; init; }
 }
 
 internal sealed class ExplainDestination
@@ -94,6 +100,9 @@ internal sealed class ExplainDestination
     public required bool MaySend { get; init; }
 
     public required bool MayUseIdentifiers { get; init; }
+
+    /// <summary>Stored identifiers for this destination are expired: the visitor refused a type they need.</summary>
+    public required bool IdentifiersWithdrawn { get; init; }
 
     public required bool MayAttachUserData { get; init; }
 

@@ -14,6 +14,7 @@ public readonly struct ConsentDecision
     private readonly ulong _identifiers;
     private readonly ulong _userData;
     private readonly ulong _restricted;
+    private readonly ulong _withdrawn;
 
     internal ConsentDecision(in ConsentSignals signals, ResolvedConsent consent, RegionProfile regionProfile, DestinationTable table)
     {
@@ -23,8 +24,9 @@ public readonly struct ConsentDecision
         _table = table;
 
         ConsentTypes granted = consent.Granted;
+        ConsentTypes refused = consent.Withdrawn;
         bool gpc = signals.GlobalPrivacyControl;
-        ulong send = 0, identifiers = 0, userData = 0, restricted = 0;
+        ulong send = 0, identifiers = 0, userData = 0, restricted = 0, withdrawn = 0;
         DestinationRule[] rules = table.Rules;
         for (int i = 0; i < rules.Length; i++)
         {
@@ -34,9 +36,12 @@ public readonly struct ConsentDecision
             identifiers |= (bits & DestinationBits.Identifiers) != 0 ? bit : 0;
             userData |= (bits & DestinationBits.UserData) != 0 ? bit : 0;
             restricted |= (bits & DestinationBits.Restricted) != 0 ? bit : 0;
+
+            // Identifiers are withdrawn only when the visitor refused a type they need; any other denial leaves them be.
+            withdrawn |= (bits & DestinationBits.Identifiers) == 0 && (refused & rules[i].IdentifiersRequire) != 0 ? bit : 0;
         }
 
-        (_send, _identifiers, _userData, _restricted) = (send, identifiers, userData, restricted);
+        (_send, _identifiers, _userData, _restricted, _withdrawn) = (send, identifiers, userData, restricted, withdrawn);
     }
 
     /// <summary>The decoded signals of the event.</summary>
@@ -47,6 +52,12 @@ public readonly struct ConsentDecision
 
     /// <summary>Which region default was in force.</summary>
     public RegionProfile RegionProfile { get; }
+
+    /// <summary>Where the denial of a type came from (an update, a default, the region default, GPC …); None when granted.</summary>
+    public ConsentDenial DenialOf(ConsentType type) => Consent.Get(type).Denial;
+
+    /// <summary>The types the visitor explicitly refused on this event (an update to denied).</summary>
+    public ConsentTypes Withdrawn => Consent.Withdrawn;
 
     /// <summary>Built-in plus configured destinations; <see cref="For(ConsentDestination)"/> accepts 0..Count-1.</summary>
     public int DestinationCount => _table?.Count ?? 0;
@@ -67,6 +78,7 @@ public readonly struct ConsentDecision
         bits |= (_identifiers & bit) != 0 ? DestinationBits.Identifiers : 0;
         bits |= (_userData & bit) != 0 ? DestinationBits.UserData : 0;
         bits |= (_restricted & bit) != 0 ? DestinationBits.Restricted : 0;
+        bits |= (_withdrawn & bit) != 0 ? DestinationBits.IdentifiersWithdrawn : 0;
         return new DestinationDecision(destination, rule.Name, bits, rule.RestrictedForm);
     }
 
@@ -99,6 +111,13 @@ public readonly struct DestinationDecision : IEquatable<DestinationDecision>
 
     /// <summary>Identifier cookies may be read or written and client/user ids forwarded.</summary>
     public bool MayUseIdentifiers => (_bits & DestinationBits.Identifiers) != 0;
+
+    /// <summary>
+    /// Identifiers may not be used because the visitor refused (an update to denied) a consent type they need: what was
+    /// stored for this destination should go. False for every other denial (a default, the region default, GPC, a
+    /// disabled destination), which leaves stored identifiers untouched.
+    /// </summary>
+    public bool IdentifiersWithdrawn => (_bits & DestinationBits.IdentifiersWithdrawn) != 0;
 
     /// <summary>User data may be attached: hashed PII, click ids, IP, user agent.</summary>
     public bool MayAttachUserData => (_bits & DestinationBits.UserData) != 0;

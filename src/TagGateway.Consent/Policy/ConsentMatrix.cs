@@ -9,8 +9,9 @@ namespace TagGateway.Consent.Policy;
 /// How a row is read, for each event:
 /// <list type="number">
 /// <item>Each consent type gets one effective state: gcd update, else gcd default, else gcs, else the region default
-///   (EEA/GB/CH and unknown regions: denied). A gcd or gcs that is present but unreadable counts as denied at its rank,
-///   so garbage never falls through to a lenient default.</item>
+///   (EEA/GB/CH and unknown regions: denied). A gcd or gcs that is malformed as a whole counts as denied at its rank,
+///   so garbage never falls through to a lenient default; a single undocumented gcd letter counts as not set for its
+///   type (the next rank decides), never as granted.</item>
 /// <item>Sec-GPC: 1 forces ad_user_data and ad_personalization to denied; npa=1 forces ad_personalization to denied.</item>
 /// <item>A capability is allowed only when every type in its column is granted (None = always). Identifiers and user data
 ///   are only ever allowed on a hit that is sent.</item>

@@ -64,4 +64,7 @@ internal enum DestinationBits
     Identifiers = 2,
     UserData = 4,
     Restricted = 8,
+
+    // Set by the decision, not by Evaluate: identifiers denied by an explicit update.
+    IdentifiersWithdrawn = 16,
 }

@@ -17,7 +17,7 @@ public enum ConsentSource
     /// <summary>The gcd update state.</summary>
     GcdUpdate = 3,
 
-    /// <summary>gcd or gcs was present but unreadable: denied (fail closed).</summary>
+    /// <summary>gcd or gcs was present but malformed as a whole: denied (fail closed).</summary>
     Unreadable = 4,
 
     /// <summary>Sec-GPC: 1 forced the type to denied.</summary>
@@ -27,10 +27,50 @@ public enum ConsentSource
     NonPersonalizedAds = 6,
 }
 
+/// <summary>Why a consent type ended up denied; what a denial may be used for depends on it (see <see cref="ConsentResolution.Denial"/>).</summary>
+public enum ConsentDenial
+{
+    /// <summary>Not denied: the type is granted.</summary>
+    None = 0,
+
+    /// <summary>An update to denied (gcd update letter m, q or u): the visitor said no. The only denial that withdraws identifiers.</summary>
+    Update = 1,
+
+    /// <summary>
+    /// Denied by the page's default (gcd default letter p), or by gcs, which carries the current state without saying whether
+    /// a default or an update set it. The first ping of a page for a returning visitor looks like this before the consent
+    /// platform's update arrives, so it is never read as a refusal.
+    /// </summary>
+    Default = 2,
+
+    /// <summary>No signal for the type ("not set", or an undocumented gcd letter): the region default denied it.</summary>
+    RegionDefault = 3,
+
+    /// <summary>gcd or gcs was present but malformed: denied (fail closed), not a refusal.</summary>
+    Unreadable = 4,
+
+    /// <summary>Sec-GPC: 1 denied ad_user_data or ad_personalization.</summary>
+    GlobalPrivacyControl = 5,
+
+    /// <summary>npa=1 denied ad_personalization.</summary>
+    NonPersonalizedAds = 6,
+}
+
 /// <summary>The effective state of one consent type and why.</summary>
 public readonly record struct ConsentResolution(ConsentState State, ConsentSource Source)
 {
     public bool IsGranted => State == ConsentState.Granted;
+
+    /// <summary>Where a denial came from; None when granted.</summary>
+    public ConsentDenial Denial => State == ConsentState.Granted ? ConsentDenial.None : Source switch
+    {
+        ConsentSource.GcdUpdate => ConsentDenial.Update,
+        ConsentSource.GcdDefault or ConsentSource.Gcs => ConsentDenial.Default,
+        ConsentSource.RegionDefault => ConsentDenial.RegionDefault,
+        ConsentSource.GlobalPrivacyControl => ConsentDenial.GlobalPrivacyControl,
+        ConsentSource.NonPersonalizedAds => ConsentDenial.NonPersonalizedAds,
+        _ => ConsentDenial.Unreadable,
+    };
 }
 
 /// <summary>The effective consent of one event: every type resolved to Granted or Denied, with its source.</summary>
@@ -56,6 +96,28 @@ public readonly struct ResolvedConsent : IEquatable<ResolvedConsent>
             }
 
             return granted;
+        }
+    }
+
+    /// <summary>
+    /// The types the visitor explicitly refused on this event: an update to denied (<see cref="ConsentDenial.Update"/>).
+    /// A default, a region default, an unreadable signal or GPC never counts.
+    /// </summary>
+    public ConsentTypes Withdrawn
+    {
+        get
+        {
+            var withdrawn = ConsentTypes.None;
+            for (int type = 0; type < 4; type++)
+            {
+                // Granted bit clear and source GcdUpdate.
+                if (((_bits >> (4 * type)) & 0xF) == ((int)ConsentSource.GcdUpdate << 1))
+                {
+                    withdrawn |= (ConsentTypes)(1 << type);
+                }
+            }
+
+            return withdrawn;
         }
     }
 

@@ -2,7 +2,7 @@ namespace TagGateway.Consent.Signals;
 
 /// <summary>
 /// The consent signals of one event, decoded from the hit: gcs, gcd (default and update per type), npa, dma, dma_cps,
-/// gcu/gcut, TCF gdpr/gdpr_consent, GPP gpp/gpp_sid and the Sec-GPC header. Two words, no references: decoding
+/// gcu/gcut, TCF gdpr/gdpr_consent, GPP gpp/gpp_sid and the Sec-GPC header. Three words, no references: decoding
 /// never allocates and never throws; anything malformed decodes as Unknown.
 /// </summary>
 /// <remarks>
@@ -15,46 +15,54 @@ public readonly struct ConsentSignals : IEquatable<ConsentSignals>
     private readonly uint _types;
     private readonly SignalFlags _flags;
 
-    private ConsentSignals(uint types, SignalFlags flags)
+    // One byte per type (gcd order): the gcd letter that was outside the documented nine, 0 when none.
+    private readonly uint _unknownLetters;
+
+    private ConsentSignals(uint types, SignalFlags flags, uint unknownLetters)
     {
         _types = types;
         _flags = flags;
+        _unknownLetters = unknownLetters;
     }
 
     /// <summary>Decodes the consent parameters of a raw query string (leading '?' allowed; values may be percent-encoded).</summary>
     public static ConsentSignals FromQuery(ReadOnlySpan<char> query, bool globalPrivacyControl)
     {
         uint types = 0;
+        uint unknownLetters = 0;
         SignalFlags flags = globalPrivacyControl ? SignalFlags.Gpc : SignalFlags.None;
-        SignalParser.Apply(ref types, ref flags, query);
-        return new ConsentSignals(types, flags);
+        SignalParser.Apply(ref types, ref flags, ref unknownLetters, query);
+        return new ConsentSignals(types, flags, unknownLetters);
     }
 
     /// <summary>Decodes the consent parameters of a raw UTF-8 query string.</summary>
     public static ConsentSignals FromQuery(ReadOnlySpan<byte> query, bool globalPrivacyControl)
     {
         uint types = 0;
+        uint unknownLetters = 0;
         SignalFlags flags = globalPrivacyControl ? SignalFlags.Gpc : SignalFlags.None;
-        SignalParser.Apply(ref types, ref flags, query);
-        return new ConsentSignals(types, flags);
+        SignalParser.Apply(ref types, ref flags, ref unknownLetters, query);
+        return new ConsentSignals(types, flags, unknownLetters);
     }
 
     /// <summary>The signals of one batched event: this (the URL's) with the body line's parameters applied over it.</summary>
     public ConsentSignals WithOverrides(ReadOnlySpan<char> bodyLine)
     {
         uint types = _types;
+        uint unknownLetters = _unknownLetters;
         SignalFlags flags = _flags;
-        SignalParser.Apply(ref types, ref flags, bodyLine);
-        return new ConsentSignals(types, flags);
+        SignalParser.Apply(ref types, ref flags, ref unknownLetters, bodyLine);
+        return new ConsentSignals(types, flags, unknownLetters);
     }
 
     /// <summary>The signals of one batched event whose body line is UTF-8.</summary>
     public ConsentSignals WithOverrides(ReadOnlySpan<byte> bodyLine)
     {
         uint types = _types;
+        uint unknownLetters = _unknownLetters;
         SignalFlags flags = _flags;
-        SignalParser.Apply(ref types, ref flags, bodyLine);
-        return new ConsentSignals(types, flags);
+        SignalParser.Apply(ref types, ref flags, ref unknownLetters, bodyLine);
+        return new ConsentSignals(types, flags, unknownLetters);
     }
 
     /// <summary>True when a <c>Sec-GPC</c> header value means "do not sell or share" (exactly "1", blanks ignored).</summary>
@@ -70,8 +78,12 @@ public readonly struct ConsentSignals : IEquatable<ConsentSignals>
             (ConsentState)((bits >> SignalParser.UpdateShift) & SignalParser.StateMask),
             (ConsentState)((bits >> SignalParser.GcsShift) & SignalParser.StateMask),
             (bits & SignalParser.GcdUnreadableBit) != 0,
-            (bits & SignalParser.GcsUnreadableBit) != 0);
+            (bits & SignalParser.GcsUnreadableBit) != 0,
+            (char)((_unknownLetters >> shift) & 0xFF));
     }
+
+    /// <summary>gcd carried, for at least one type, a letter outside the nine documented ones (read as "not set").</summary>
+    public bool HasUnknownGcdLetter => _unknownLetters != 0;
 
     public ConsentTypeSignal AdStorage => Get(ConsentType.AdStorage);
 
@@ -121,11 +133,11 @@ public readonly struct ConsentSignals : IEquatable<ConsentSignals>
     /// <summary>The hit carried a Consent Mode signal at all (gcs or gcd, readable or not): i.e. a consent banner or default ran.</summary>
     public bool HasConsentModeSignal => (_flags & (SignalFlags.GcsPresent | SignalFlags.GcdPresent)) != 0;
 
-    public bool Equals(ConsentSignals other) => _types == other._types && _flags == other._flags;
+    public bool Equals(ConsentSignals other) => _types == other._types && _flags == other._flags && _unknownLetters == other._unknownLetters;
 
     public override bool Equals(object? obj) => obj is ConsentSignals other && Equals(other);
 
-    public override int GetHashCode() => HashCode.Combine(_types, _flags);
+    public override int GetHashCode() => HashCode.Combine(_types, _flags, _unknownLetters);
 
     public static bool operator ==(ConsentSignals left, ConsentSignals right) => left.Equals(right);
 

@@ -35,7 +35,7 @@ internal static class SignalParser
     private static readonly SearchValues<byte> TcfCharacters = SearchValues.Create(Encoding.ASCII.GetBytes(Base64Url + "."));
     private static readonly SearchValues<byte> GppCharacters = SearchValues.Create(Encoding.ASCII.GetBytes(Base64Url + ".~"));
 
-    public static void Apply<TChar>(ref uint types, ref SignalFlags flags, ReadOnlySpan<TChar> query)
+    public static void Apply<TChar>(ref uint types, ref SignalFlags flags, ref uint unknownLetters, ReadOnlySpan<TChar> query)
         where TChar : unmanaged, IBinaryInteger<TChar>
     {
         ReadOnlySpan<TChar> rest = !query.IsEmpty && CodeUnit.ToInt(query[0]) == '?' ? query[1..] : query;
@@ -67,12 +67,12 @@ internal static class SignalParser
             ConsentParameter parameter = Identify(name);
             if (parameter != ConsentParameter.None)
             {
-                ApplyParameter(ref types, ref flags, parameter, value);
+                ApplyParameter(ref types, ref flags, ref unknownLetters, parameter, value);
             }
         }
     }
 
-    private static void ApplyParameter<TChar>(ref uint types, ref SignalFlags flags, ConsentParameter parameter, ReadOnlySpan<TChar> value)
+    private static void ApplyParameter<TChar>(ref uint types, ref SignalFlags flags, ref uint unknownLetters, ConsentParameter parameter, ReadOnlySpan<TChar> value)
         where TChar : unmanaged, IBinaryInteger<TChar>
     {
         switch (parameter)
@@ -81,7 +81,7 @@ internal static class SignalParser
                 ApplyGcs(ref types, ref flags, value);
                 break;
             case ConsentParameter.Gcd:
-                ApplyGcd(ref types, ref flags, value);
+                ApplyGcd(ref types, ref flags, ref unknownLetters, value);
                 break;
             case ConsentParameter.Npa:
                 flags = (flags & ~SignalFlags.NpaFamily) | ReadBinary(value, SignalFlags.NpaPresent, SignalFlags.NpaSet, SignalFlags.NpaMalformed);
@@ -205,10 +205,11 @@ internal static class SignalParser
         return c is (byte)'0' or (byte)'1' or (byte)'-';
     }
 
-    private static void ApplyGcd<TChar>(ref uint types, ref SignalFlags flags, ReadOnlySpan<TChar> raw)
+    private static void ApplyGcd<TChar>(ref uint types, ref SignalFlags flags, ref uint unknownLetters, ReadOnlySpan<TChar> raw)
         where TChar : unmanaged, IBinaryInteger<TChar>
     {
         types &= ~GcdBitsAllTypes;
+        unknownLetters = 0;
         flags = (flags & ~SignalFlags.GcdFamily) | SignalFlags.GcdPresent;
 
         Span<byte> buffer = stackalloc byte[GcdMaxLength];
@@ -223,27 +224,43 @@ internal static class SignalParser
 
         for (int type = 0; type < 4; type++)
         {
-            types |= DecodeGcdLetter(buffer[2 + (2 * type)]) << (8 * type);
+            byte letter = buffer[2 + (2 * type)];
+            if (TryDecodeGcdLetter(letter, out uint bits))
+            {
+                types |= bits << (8 * type);
+            }
+            else
+            {
+                // Not set for this type only: the next rank (gcs, then the region default) decides. Kept for the metric.
+                unknownLetters |= (uint)letter << (8 * type);
+            }
         }
     }
 
-    /// <summary>Vallejo: n = alphabet index; default = (n >> 2) &amp; 3, update = n &amp; 3; 1 not set, 2 denied, 3 granted.</summary>
-    internal static uint DecodeGcdLetter(byte letter)
+    /// <summary>
+    /// Vallejo: n = alphabet index; default = (n >> 2) &amp; 3, update = n &amp; 3; 1 not set, 2 denied, 3 granted.
+    /// False for a letter outside the nine documented ones.
+    /// </summary>
+    /// <remarks>
+    /// Only the nine letters the encoder produces (16 + 4d + u with d, u in 1..3: l m n p q r t u v) are documented
+    /// (Vallejo's parser, Simo Ahava and Markus Baersch's table; see the README). Live traffic also carries others, upper
+    /// case included (gcd=13l3l3R3l5l1 on Google Ads pings of sites without consent mode): their extra bits (4 and 5) are
+    /// unexplained, and g h i j k o s carry a 0 ("undefined") half; 'j' would read as "update granted" and 'f' like 'v'
+    /// by the bare mask. None of them may grant, and none is a refusal either, so the type counts as not set.
+    /// </remarks>
+    internal static bool TryDecodeGcdLetter(byte letter, out uint bits)
     {
         int n = GcdAlphabetIndex(letter);
         int defaultCode = (n >> 2) & 3;
         int updateCode = n & 3;
-
-        // Only the nine letters the encoder produces (16 + 4d + u with d, u in 1..3: l m n p q r t u v) are documented.
-        // Letters below g differ in an unexplained bit, letters past v set a higher one, and g h i j k o s carry a 0
-        // ("undefined") half that gtag is not known to emit; 'j' and 's' would otherwise read as granted. None of them
-        // may ever grant, so they are flagged unreadable instead.
         if (n is < 16 or > 31 || defaultCode == 0 || updateCode == 0)
         {
-            return GcdUnreadableBit;
+            bits = 0;
+            return false;
         }
 
-        return ((uint)VallejoState(defaultCode) << DefaultShift) | ((uint)VallejoState(updateCode) << UpdateShift);
+        bits = ((uint)VallejoState(defaultCode) << DefaultShift) | ((uint)VallejoState(updateCode) << UpdateShift);
+        return true;
     }
 
     private static ConsentState VallejoState(int value) => value switch

@@ -16,8 +16,15 @@ namespace TagGateway.Cookies.Issuing;
 /// cookies do not reach, only as consent allows, and no more often than the refresh interval. Keeps HttpOnly
 /// copies of restorable cookies and restores the visible ones after a script-storage wipe; mints the
 /// server-managed identifier; turns landing-page click IDs into their platforms' cookies; expires what it set
-/// when consent is withdrawn.
+/// when the visitor withdraws consent.
 /// </summary>
+/// <remarks>
+/// Identifiers are written only on a hit whose consent allows them, and expired only on an explicit update to denied
+/// of a consent type that governs them (<see cref="DestinationDecision.IdentifiersWithdrawn"/>). Any other denial (a
+/// default, "not set" resolved by the region default, no geolocation at all, GPC) leaves the jar as it is: the first
+/// ping of a page is denied by default until the consent platform sends the visitor's stored choice, and Google's own
+/// tags delete nothing in that state either.
+/// </remarks>
 public sealed partial class IdentifierCookieIssuer
 {
     private const int MaxCachedHosts = 4096;
@@ -69,14 +76,18 @@ public sealed partial class IdentifierCookieIssuer
     /// <summary>
     /// Adds the Set-Cookie headers this response should carry; returns how many. Call before the response starts.
     /// </summary>
-    /// <param name="decision">The request's consent decision (URL-level for hits; region default for script loads).</param>
+    /// <param name="decision">The hit's consent decision (its URL-level signals, else the region default).</param>
+    /// <param name="occasion">
+    /// What the response answers. A script load carries no consent signal, so it writes nothing at all: no identifier is
+    /// minted, refreshed, restored or expired on one, in any region; the hits that follow decide.
+    /// </param>
     /// <param name="siteHost">The host the visitor asked for (Host, or the trusted edge's forwarded host), port allowed.</param>
     /// <param name="isHttps">Whether the visitor's request was HTTPS: the cookies are then Secure.</param>
     /// <param name="pageUrl">The hit's <c>dl</c> value (still percent-encoded as in the query), for click IDs; empty for scripts.</param>
-    public int Apply(HttpContext context, in ConsentDecision decision, string? siteHost, bool isHttps, ReadOnlySpan<char> pageUrl)
+    public int Apply(HttpContext context, in ConsentDecision decision, CookieOccasion occasion, string? siteHost, bool isHttps, ReadOnlySpan<char> pageUrl)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (!_enabled)
+        if (!_enabled || occasion != CookieOccasion.Hit)
         {
             return 0;
         }
@@ -84,11 +95,11 @@ public sealed partial class IdentifierCookieIssuer
         var header = context.Request.Headers.Cookie.Count == 1 ? context.Request.Headers.Cookie[0].AsSpan() : context.Request.Headers.Cookie.ToString().AsSpan();
         var writer = new SetCookieWriter(context.Response, DomainFor(siteHost), isHttps);
         var now = _time.GetUtcNow();
-        var explicitSignal = decision.Signals.HasConsentModeSignal;
         var markerFresh = CookieHeader.TryGet(header, _markerName, out var marker)
             && long.TryParse(marker, NumberStyles.None, CultureInfo.InvariantCulture, out var markedAt)
             && now.ToUnixTimeSeconds() - markedAt < (long)_refreshInterval.TotalSeconds;
         var anyAllowed = false;
+        var expired = 0;
         var wrote = 0;
 
         // 1. Cookies the browser sent: refresh, keep copies, or expire on withdrawal.
@@ -99,20 +110,21 @@ public sealed partial class IdentifierCookieIssuer
                 continue;
             }
 
-            var allowed = decision.For(rule.Destination).MayUseIdentifiers;
-            anyAllowed |= allowed;
-            if (!allowed)
+            var destination = decision.For(rule.Destination);
+            anyAllowed |= destination.MayUseIdentifiers;
+            if (!destination.MayUseIdentifiers)
             {
-                if (explicitSignal)
+                if (destination.IdentifiersWithdrawn)
                 {
-                    // A withdrawal: what the gateway set for this destination goes, the HttpOnly copy included.
-                    wrote += writer.Expire(cookie.Name, rule.Name, _metrics);
+                    // The visitor said no: what the gateway set for this destination goes, the HttpOnly copy included.
+                    expired += writer.Expire(cookie.Name, rule.Name, _metrics);
                     if (rule.KeepServerCopy && CookieHeader.TryGet(header, CopyName(rule), out _))
                     {
-                        wrote += writer.Expire(CopyName(rule), rule.Name, _metrics);
+                        expired += writer.Expire(CopyName(rule), rule.Name, _metrics);
                     }
                 }
 
+                // Any other denial: neither refreshed nor touched.
                 continue;
             }
 
@@ -165,11 +177,12 @@ public sealed partial class IdentifierCookieIssuer
                 continue;
             }
 
-            if (!decision.For(rule.Destination).MayUseIdentifiers)
+            var destination = decision.For(rule.Destination);
+            if (!destination.MayUseIdentifiers)
             {
-                if (explicitSignal)
+                if (destination.IdentifiersWithdrawn)
                 {
-                    wrote += writer.Expire(copyName, rule.Name, _metrics);
+                    expired += writer.Expire(copyName, rule.Name, _metrics);
                 }
 
                 continue;
@@ -186,12 +199,12 @@ public sealed partial class IdentifierCookieIssuer
             }
         }
 
-        // 3. The server-managed identifier: minted when absent, under analytics consent.
+        // 3. The server-managed identifier: minted when absent, on a hit whose analytics consent allows it.
         if (_serverIdName is not null)
         {
-            var analytics = decision.For(ConsentDestination.GoogleAnalytics).MayUseIdentifiers;
+            var analytics = decision.For(ConsentDestination.GoogleAnalytics);
             var present = CookieHeader.TryGet(header, _serverIdName, out var serverId);
-            if (analytics)
+            if (analytics.MayUseIdentifiers)
             {
                 anyAllowed = true;
                 // Any cookie-octet value is kept: Google's own FPID is percent-encoded base64 (…%3D.<seconds>), and
@@ -209,9 +222,9 @@ public sealed partial class IdentifierCookieIssuer
                     wrote += writer.Set(_serverIdName, serverId, IdentifierCookieRule.MaxLifetime, httpOnly: true, _serverIdName, "refresh", _metrics);
                 }
             }
-            else if (present && explicitSignal)
+            else if (present && analytics.IdentifiersWithdrawn)
             {
-                wrote += writer.Expire(_serverIdName, _serverIdName, _metrics);
+                expired += writer.Expire(_serverIdName, _serverIdName, _metrics);
             }
         }
 
@@ -222,11 +235,11 @@ public sealed partial class IdentifierCookieIssuer
         }
 
         // 5. The refresh marker: one HttpOnly timestamp, so steady traffic re-issues nothing for a day.
-        if (anyAllowed && (!markerFresh || wrote > 0))
+        if (anyAllowed && (!markerFresh || wrote + expired > 0))
         {
             writer.Set(_markerName, now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), IdentifierCookieRule.MaxLifetime, httpOnly: true, "marker", "marker", _metrics);
         }
-        else if (!anyAllowed && explicitSignal && marker.Length > 0)
+        else if (!anyAllowed && expired > 0 && marker.Length > 0)
         {
             writer.Expire(_markerName, "marker", _metrics);
         }

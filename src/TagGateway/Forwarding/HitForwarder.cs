@@ -98,7 +98,7 @@ internal sealed partial class HitForwarder
             _metrics.UpstreamResponded(route, Stopwatch.GetElapsedTime(started).TotalSeconds);
             CopyResponseHeaders(response, context.Response);
             context.Response.StatusCode = (int)response.StatusCode;
-            IssueCookies(context, consent, client);
+            IssueCookies(context, consent, client, route);
 
             try
             {
@@ -215,11 +215,18 @@ internal sealed partial class HitForwarder
     }
 
     /// <summary>Identifier cookies by HTTP header, after Google's own Set-Cookie so those are never overridden.</summary>
-    private void IssueCookies(HttpContext context, in ConsentDecision consent, ClientInfo client)
+    /// <remarks>Preview and debug script loads are forwarded here too: as script loads they carry no consent signal and get no cookie.</remarks>
+    private void IssueCookies(HttpContext context, in ConsentDecision consent, ClientInfo client, string route)
     {
+        if (route == MetricTags.Script)
+        {
+            _cookies.Apply(context, consent, CookieOccasion.ScriptLoad, client.SiteHost, client.IsHttps, pageUrl: []);
+            return;
+        }
+
         var query = context.Request.QueryString.Value.AsSpan();
         QueryParameters.TryGetValue(query, "dl", out var pageUrl);
-        _cookies.Apply(context, consent, client.SiteHost, client.IsHttps, pageUrl);
+        _cookies.Apply(context, consent, CookieOccasion.Hit, client.SiteHost, client.IsHttps, pageUrl);
     }
 
     private static HttpMethod ToHttpMethod(string method) => method switch

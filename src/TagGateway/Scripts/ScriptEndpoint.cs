@@ -51,8 +51,9 @@ internal sealed partial class ScriptEndpoint
             return _forwarder.ForwardAsync(context, upstream, client, consent, MetricTags.Script);
         }
 
-        // A script load is a first-party response like any other: identifier cookies ride on it when consent allows.
-        _cookies.Apply(context, consent, client.SiteHost, client.IsHttps, pageUrl: []);
+        // A script load carries no consent signal (only a region default), so it mints, refreshes and expires nothing:
+        // the page's first hit, with the page's own consent state, decides.
+        _cookies.Apply(context, consent, CookieOccasion.ScriptLoad, client.SiteHost, client.IsHttps, pageUrl: []);
 
         // Primary key: what comes after the measurement path, and the geolocation the upstream will see.
         var geo = client.CountryRegion.AsSpan();

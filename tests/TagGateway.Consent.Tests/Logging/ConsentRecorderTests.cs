@@ -95,6 +95,19 @@ public class ConsentRecorderTests
     }
 
     [Fact]
+    public void Undocumented_gcd_letters_are_counted_by_letter_and_type()
+    {
+        using var host = new LoggingTestHost();
+        using var letters = new MetricCollector<long>(host.MeterFactory, ConsentMetrics.MeterName, "taggateway.consent.gcd.unknown_letters");
+        host.Recorder.Record(TestPolicies.Decide("gcd=13l3l3R3l5l1&gcs=G1--", "US-CA"), new ConsentContext("G-TEST", "1.2"));
+        host.Recorder.Record(TestPolicies.Decide("gcd=13-3v3R3_5", "US-CA"), new ConsentContext("G-TEST", "1.2"));
+        host.Recorder.Record(TestPolicies.Decide("gcd=13v3v3v3v5", "US-CA"), new ConsentContext("G-TEST", "1.2"));
+
+        string[] counted = letters.GetMeasurementSnapshot().Select(m => $"{m.Tags["letter"]}:{m.Tags["type"]}={m.Value}").Order().ToArray();
+        Assert.Equal(["R:ad_user_data=1", "R:ad_user_data=1", "other:ad_personalization=1", "other:ad_storage=1"], counted);
+    }
+
+    [Fact]
     public void Entry_holds_the_clock_time_and_only_a_hash_of_the_client_id()
     {
         using var host = new LoggingTestHost();

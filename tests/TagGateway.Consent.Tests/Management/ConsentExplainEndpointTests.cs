@@ -188,6 +188,22 @@ public sealed class ConsentExplainEndpointTests : IAsyncLifetime
         Assert.Equal("denied", ConsentType(hit, "ad_storage").GetProperty("effective").GetString());
     }
 
+    [Fact]
+    public async Task Explains_an_undocumented_letter_and_where_each_denial_came_from()
+    {
+        string url = Uri.EscapeDataString("?gcs=G100&gcd=13q3p3R3l5l1");
+        using HttpResponseMessage response = await Client.GetAsync("/consent/explain?region=DE&url=" + url);
+
+        using JsonDocument json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        JsonElement hit = json.RootElement.GetProperty("events")[0];
+        Assert.Equal("update", ConsentType(hit, "ad_storage").GetProperty("denial").GetString());
+        Assert.Equal("default", ConsentType(hit, "analytics_storage").GetProperty("denial").GetString());
+        Assert.Equal("region_default", ConsentType(hit, "ad_user_data").GetProperty("denial").GetString());
+        Assert.Equal("R", ConsentType(hit, "ad_user_data").GetProperty("unknownGcdLetter").GetString());
+        Assert.True(Destination(hit, "Meta").GetProperty("identifiersWithdrawn").GetBoolean());
+        Assert.False(Destination(hit, "GoogleAnalytics").GetProperty("identifiersWithdrawn").GetBoolean());
+    }
+
     private static JsonElement ConsentType(JsonElement hit, string type) =>
         hit.GetProperty("consent").EnumerateArray().Single(c => c.GetProperty("type").GetString() == type);
 

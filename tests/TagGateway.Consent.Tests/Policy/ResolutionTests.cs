@@ -38,13 +38,76 @@ public class ResolutionTests
         Assert.Equal(new ConsentResolution(ConsentState.Granted, ConsentSource.RegionDefault), Resolve("v=2", ConsentType.AdStorage, "US"));
     }
 
-    [Fact]
-    public void A_letter_below_g_fails_closed_for_its_type_only()
+    [Theory]
+    [InlineData('f')] // pairs like 'v' apart from an unexplained bit
+    [InlineData('j')] // "update granted" by the bare mask
+    [InlineData('R')] // live traffic
+    public void An_undocumented_letter_is_not_set_for_its_type_only_so_gcs_then_the_region_decides(char letter)
     {
-        ConsentDecision decision = TestPolicies.Decide("gcs=G111&gcd=13f3v3v3v5", "US");
+        // gcs decides ad_storage; the region decides ad_user_data: granted in the US, denied in DE. Never granted by the letter itself.
+        Assert.Equal(new ConsentResolution(ConsentState.Denied, ConsentSource.Gcs), Resolve($"gcs=G100&gcd=13{letter}3v3v3v5", ConsentType.AdStorage, "US"));
+        Assert.Equal(new ConsentResolution(ConsentState.Granted, ConsentSource.RegionDefault), Resolve($"gcs=G1--&gcd=13v3v3{letter}3v5", ConsentType.AdUserData, "US-CA"));
+        Assert.Equal(new ConsentResolution(ConsentState.Denied, ConsentSource.RegionDefault), Resolve($"gcs=G1--&gcd=13v3v3{letter}3v5", ConsentType.AdUserData, "DE"));
+        Assert.Equal(new ConsentResolution(ConsentState.Denied, ConsentSource.RegionDefault), Resolve($"gcd=13{letter}3v3v3v5", ConsentType.AdStorage, ""));
 
-        Assert.Equal(new ConsentResolution(ConsentState.Denied, ConsentSource.Unreadable), decision.Consent.Get(ConsentType.AdStorage));
-        Assert.Equal(new ConsentResolution(ConsentState.Granted, ConsentSource.GcdUpdate), decision.Consent.Get(ConsentType.AnalyticsStorage));
+        // The rest of the string is still read.
+        Assert.Equal(new ConsentResolution(ConsentState.Granted, ConsentSource.GcdUpdate), Resolve($"gcs=G100&gcd=13{letter}3v3v3v5", ConsentType.AnalyticsStorage, "DE"));
+    }
+
+    [Fact]
+    public void Live_shape_without_consent_mode_is_decided_by_the_region()
+    {
+        // gcd=13l3l3R3l5l1 with gcs=G1-- (no consent mode on the page): US-CA grants by default, DE denies.
+        ConsentDecision california = TestPolicies.Decide("gcd=13l3l3R3l5l1&gcs=G1--", "US-CA");
+        ConsentDecision germany = TestPolicies.Decide("gcd=13l3l3R3l5l1&gcs=G1--", "DE");
+
+        Assert.Equal(new ConsentResolution(ConsentState.Granted, ConsentSource.RegionDefault), california.Consent.Get(ConsentType.AdUserData));
+        Assert.True(california.For(ConsentDestination.GoogleAds).MayAttachUserData);
+        Assert.True(california.For(ConsentDestination.Meta).MayAttachUserData);
+        Assert.Equal(ConsentDenial.RegionDefault, germany.DenialOf(ConsentType.AdUserData));
+        Assert.False(germany.For(ConsentDestination.GoogleAds).MayAttachUserData);
+        Assert.False(germany.For(ConsentDestination.Meta).MayAttachUserData);
+    }
+
+    public static TheoryData<string, string, ConsentDenial, ConsentDenial> Denials => new()
+    {
+        // query, region, analytics_storage, ad_storage
+        { "gcs=G100&gcd=13q3q3q3q5", "US", ConsentDenial.Update, ConsentDenial.Update },
+        { "gcd=13m3u3m3m5", "US", ConsentDenial.Update, ConsentDenial.Update },
+        { "gcs=G100&gcd=13p3p3p3p5", "DE", ConsentDenial.Default, ConsentDenial.Default },
+        { "gcs=G100&gcd=13r3p3p3p5", "DE", ConsentDenial.Default, ConsentDenial.None },
+        { "gcs=G100", "US", ConsentDenial.Default, ConsentDenial.Default },
+        { "gcd=13l3l3l3l1", "DE", ConsentDenial.RegionDefault, ConsentDenial.RegionDefault },
+        { "gcd=13l3l3l3l1", "", ConsentDenial.RegionDefault, ConsentDenial.RegionDefault },
+        { "gcd=13l3l3l3l1", "US", ConsentDenial.None, ConsentDenial.None },
+        { "gcs=G1x1", "US", ConsentDenial.Unreadable, ConsentDenial.Unreadable },
+    };
+
+    [Theory]
+    [MemberData(nameof(Denials))]
+    public void The_decision_says_where_each_storage_denial_came_from(string query, string region, ConsentDenial analytics, ConsentDenial ad)
+    {
+        ConsentDecision decision = TestPolicies.Decide(query, region);
+
+        Assert.Equal(analytics, decision.DenialOf(ConsentType.AnalyticsStorage));
+        Assert.Equal(ad, decision.DenialOf(ConsentType.AdStorage));
+        Assert.Equal(analytics == ConsentDenial.Update, decision.For(ConsentDestination.GoogleAnalytics).IdentifiersWithdrawn);
+        Assert.Equal(ad == ConsentDenial.Update, decision.For(ConsentDestination.Meta).IdentifiersWithdrawn);
+        Assert.Equal(ad == ConsentDenial.Update, decision.For(ConsentDestination.GoogleAds).IdentifiersWithdrawn);
+    }
+
+    [Fact]
+    public void Gpc_is_its_own_denial_and_withdraws_no_identifier()
+    {
+        ConsentDecision decision = TestPolicies.Decide("gcd=13v3v3v3v5", "US", gpc: true);
+
+        Assert.Equal(ConsentDenial.GlobalPrivacyControl, decision.DenialOf(ConsentType.AdUserData));
+        Assert.Equal(ConsentDenial.None, decision.DenialOf(ConsentType.AdStorage));
+        Assert.Equal(ConsentTypes.None, decision.Withdrawn);
+
+        // Meta is not sent at all under GPC, yet the visitor never refused ad_storage: its cookies are left alone.
+        Assert.False(decision.For(ConsentDestination.Meta).MaySend);
+        Assert.False(decision.For(ConsentDestination.Meta).IdentifiersWithdrawn);
     }
 
     [Fact]

@@ -141,20 +141,54 @@ public class GcdDecodingTests
     [InlineData('w')]
     [InlineData('z')]
     [InlineData('A')]
+    [InlineData('R')] // live traffic: gcd=13l3l3R3l5l1 on sites without consent mode
     [InlineData('Z')]
     [InlineData('-')]
     [InlineData('_')]
-    public void Letters_outside_the_documented_nine_decode_as_unknown_and_unreadable(char letter)
+    public void Letters_outside_the_documented_nine_read_as_not_set_and_keep_the_letter(char letter)
     {
         ConsentSignals signals = ConsentSignals.FromQuery($"gcd=13{letter}3{letter}3{letter}3{letter}5", false);
 
+        Assert.Equal(SignalPresence.WellFormed, signals.Gcd);
+        Assert.True(signals.HasUnknownGcdLetter);
         foreach (ConsentType type in AllTypes)
         {
             ConsentTypeSignal signal = signals.Get(type);
             Assert.Equal(ConsentState.Unknown, signal.Default);
             Assert.Equal(ConsentState.Unknown, signal.Update);
-            Assert.True(signal.GcdUnreadable);
+            Assert.False(signal.GcdUnreadable);
+            Assert.Equal(letter, signal.UnknownGcdLetter);
         }
+    }
+
+    [Fact]
+    public void An_undocumented_letter_leaves_the_rest_of_the_string_read()
+    {
+        // The live shape: R for ad_user_data, l (not set) elsewhere; and a mixed one with documented letters around it.
+        ConsentSignals live = ConsentSignals.FromQuery("gcd=13l3l3R3l5l1&gcs=G1--", false);
+        ConsentSignals mixed = ConsentSignals.FromQuery("gcd=13q3R3v3p5", false);
+
+        Assert.Equal('R', live.AdUserData.UnknownGcdLetter);
+        Assert.Equal('\0', live.AdStorage.UnknownGcdLetter);
+        Assert.Equal('\0', live.AdPersonalization.UnknownGcdLetter);
+
+        Assert.Equal(ConsentState.Denied, mixed.AdStorage.Update);
+        Assert.Equal('R', mixed.AnalyticsStorage.UnknownGcdLetter);
+        Assert.Equal(ConsentState.Unknown, mixed.AnalyticsStorage.GcdEffective);
+        Assert.Equal(ConsentState.Granted, mixed.AdUserData.Update);
+        Assert.Equal(ConsentState.Denied, mixed.AdPersonalization.Default);
+    }
+
+    [Fact]
+    public void A_later_gcd_replaces_the_unknown_letters_of_an_earlier_one()
+    {
+        ConsentSignals url = ConsentSignals.FromQuery("gcd=13R3l3l3l5", false);
+
+        ConsentSignals line = url.WithOverrides("en=purchase&gcd=13v3v3v3v5"u8);
+
+        Assert.True(url.HasUnknownGcdLetter);
+        Assert.False(line.HasUnknownGcdLetter);
+        Assert.Equal(ConsentState.Granted, line.AdStorage.GcdEffective);
     }
 
     [Fact]
@@ -176,11 +210,11 @@ public class GcdDecodingTests
     }
 
     [Fact]
-    public void Exactly_the_nine_documented_letters_are_readable()
+    public void Exactly_the_nine_documented_letters_are_read_and_every_other_is_kept_as_unknown()
     {
-        string readable = new(Gcd.Alphabet.Where(letter =>
-            !ConsentSignals.FromQuery($"gcd=13{letter}3l3l3l1", false).AdStorage.GcdUnreadable).ToArray());
+        string read = new(Gcd.Alphabet.Where(letter =>
+            ConsentSignals.FromQuery($"gcd=13{letter}3l3l3l1", false).AdStorage.UnknownGcdLetter == '\0').ToArray());
 
-        Assert.Equal("lmnpqrtuv", readable);
+        Assert.Equal("lmnpqrtuv", read);
     }
 }

@@ -74,7 +74,7 @@ public sealed class ResponseCookieTests
     }
 
     [Fact]
-    public async Task Script_load_in_a_lenient_region_refreshes_and_is_marked_private()
+    public async Task Script_load_in_a_lenient_region_sets_nothing_either_and_stays_shareable()
     {
         var (upstream, gateway) = await StartAsync(static (context, _) =>
         {
@@ -84,13 +84,26 @@ public sealed class ResponseCookieTests
         await using var _ = upstream;
         await using var __ = gateway;
 
+        // A script load carries no consent signal: the hits that follow refresh, mint or expire, never the loader.
         using var response = await gateway.Public.SendAsync(Request("/metrics/gtag/js?id=G-TEST1234", "US", proto: "http"));
 
-        Assert.Contains("_ga=GA1.1.1162820436.1749482504; Domain=example.com; Path=/; Max-Age=34560000; SameSite=Lax", SetCookies(response));
+        Assert.Empty(SetCookies(response));
         var cacheControl = response.Headers.CacheControl!;
-        Assert.True(cacheControl.Private);
-        Assert.False(cacheControl.Public);
+        Assert.True(cacheControl.Public);
         Assert.Equal(TimeSpan.FromSeconds(300), cacheControl.MaxAge);
+    }
+
+    [Fact]
+    public async Task Debug_script_load_forwarded_live_sets_no_cookie_of_the_gateways()
+    {
+        var (upstream, gateway) = await StartAsync(static (context, _) => context.Response.WriteAsync("/* preview */"));
+        await using var _ = upstream;
+        await using var __ = gateway;
+
+        using var response = await gateway.Public.SendAsync(Request("/metrics/gtm.js?id=GTM-TEST567&gtm_debug=x", "US", proto: "http"));
+
+        Assert.Equal("/* preview */", await response.Content.ReadAsStringAsync());
+        Assert.Empty(SetCookies(response));
     }
 
     [Fact]
