@@ -98,7 +98,7 @@ internal sealed partial class HitForwarder
             _metrics.UpstreamResponded(route, Stopwatch.GetElapsedTime(started).TotalSeconds);
             CopyResponseHeaders(response, context.Response);
             context.Response.StatusCode = (int)response.StatusCode;
-            IssueCookies(context, consent, client, route);
+            IssueCookies(context, consent, client, hit);
 
             try
             {
@@ -216,17 +216,15 @@ internal sealed partial class HitForwarder
 
     /// <summary>Identifier cookies by HTTP header, after Google's own Set-Cookie so those are never overridden.</summary>
     /// <remarks>Preview and debug script loads are forwarded here too: as script loads they carry no consent signal and get no cookie.</remarks>
-    private void IssueCookies(HttpContext context, in ConsentDecision consent, ClientInfo client, string route)
+    private void IssueCookies(HttpContext context, in ConsentDecision consent, ClientInfo client, HitRequest? hit)
     {
-        if (route == MetricTags.Script)
+        if (hit is null)
         {
             _cookies.Apply(context, consent, CookieOccasion.ScriptLoad, client.SiteHost, client.IsHttps, pageUrl: []);
             return;
         }
 
-        var query = context.Request.QueryString.Value.AsSpan();
-        QueryParameters.TryGetValue(query, "dl", out var pageUrl);
-        _cookies.Apply(context, consent, CookieOccasion.Hit, client.SiteHost, client.IsHttps, pageUrl);
+        _cookies.Apply(context, consent, CookieOccasion.Hit, client.SiteHost, client.IsHttps, hit.PageUrl);
     }
 
     private static HttpMethod ToHttpMethod(string method) => method switch
