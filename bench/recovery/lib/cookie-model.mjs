@@ -6,8 +6,12 @@
 //   gateway sees the days pass as a real server would;
 // - Safari (ITP): a cookie last written by script (document.cookie) lives at most 7 days from that write, 24 hours
 //   when the visit landed with a click ID in the URL (link decoration); a cookie last set by an HTTP response from
-//   the site's own host keeps its expiry. WebKit's source carries both caps (the 7-day client-side cookie cap and
-//   its 24-hour form for link-decorated landings); shared/reference/ga4-hits-and-consent.md §4 collects the sources.
+//   the site's own host keeps its expiry. Sources: WebKit's ITP 2.1 post (document.cookie capped at 7 days) and
+//   ITP 2.2 post (webkit.org/blog/8828: 1 day when a tracker-classified site navigated to a URL with a query
+//   string); since 2022 WebKit deletes all script-writable storage after 7 days of use without interaction instead
+//   of capping the expiry (simoahava.com, "first-party-cookies-webkit-revisited"), which for a visitor returning
+//   after 8 days comes to the same. The Safari 16.4 cap on HTTP cookies from a server on another IP range or a
+//   third-party CNAME does not apply: the lab's gateway answers on the site's own host and address.
 //   Chromium is the engine in every case: only the cookie rules are Safari's.
 
 export const DAY_MS = 86_400_000;
