@@ -1,7 +1,8 @@
 // The recovery benchmark's driver (bash bench/recovery/run.sh runs it; README.md explains the figures).
 //
 //   node harness.mjs --gateway-bin PATH --work DIR [--quick] [--visitors N] [--seed S] [--blocker-share X]
-//        [--safari-share X] [--concurrency N] [--region CC-RR] [--results DIR] [--command TEXT] [--ga4-gap-fill yes|no]
+//        [--safari-share X] [--concurrency N] [--region CC-RR] [--banner-timing before|after] [--results DIR]
+//        [--command TEXT] [--ga4-gap-fill yes|no]
 import { chromium } from "playwright-core";
 import { FiltersEngine } from "@ghostery/adblocker";
 import { readFileSync, writeFileSync, mkdirSync, statSync } from "node:fs";
@@ -23,10 +24,11 @@ const opt = (name, fallback) => {
 };
 const quick = args.includes("--quick");
 const options = {
-  visitors: Number(opt("visitors", quick ? 10 : 200)),
+  visitors: Number(opt("visitors", quick ? 10 : 100)),
   seed: Number(opt("seed", 19)),
   concurrency: Number(opt("concurrency", 3)),
   region: opt("region", "DE-BE"),
+  bannerTiming: opt("banner-timing", "before"),
   work: opt("work"),
   gatewayBin: opt("gateway-bin"),
   results: opt("results"),
@@ -130,7 +132,7 @@ async function main() {
       while (next < visitors.length) {
         const v = visitors[next++];
         try {
-          await runVisitor({ browser, visitor: v, shopOrigin, engine, backend, stats });
+          await runVisitor({ browser, visitor: v, shopOrigin, engine, backend, stats, bannerTiming: options.bannerTiming });
         } catch (err) {
           stats.errors.push(`${v.id}: ${err.message.split("\n")[0]}`);
         }
@@ -140,6 +142,8 @@ async function main() {
     if (scenario.key === "gateway") await drainCapi(managementPort);
     else await new Promise((r) => setTimeout(r, 500));
     const { records, unmatched } = lab.takeRecords();
+    // Every event as recorded, for inspection (run.sh --keep keeps the scratch folder).
+    writeFileSync(join(options.work, `records-${scenario.key}.json`), JSON.stringify(records, null, 1));
     const unattributed = records.filter((r) => !r.visitor).length;
     results[scenario.key] = {
       label: scenario.label,
@@ -170,6 +174,7 @@ async function main() {
     browser: { engine: `Chromium ${browser.version()}`, package: `chromium ${pkgVersion("chromium")}`, driver: `playwright-core ${npmVersion("playwright-core")}`, safari: "Chromium under the Safari cookie model (lib/cookie-model.mjs); no WebKit build runs here" },
     blocker: { engine: `@ghostery/adblocker ${npmVersion("@ghostery/adblocker")} (network rules)`, lists: lists.map(({ file, sha256, modified, rules }) => ({ file, sha256, modified, rules })), package: `webext-ublock-origin-chromium ${pkgVersion("webext-ublock-origin-chromium")}` },
     region: options.region,
+    bannerTiming: options.bannerTiming,
     ga4GapFill: options.ga4GapFill ? "configured (Capi:GoogleAnalytics)" : "not available: this gateway has no GA4 conversion destination yet (issue #13)",
     destinations: DESTS,
     scenarios: results,

@@ -6,13 +6,15 @@
 # headless Chromium through a seeded population twice (pixel only, then through the gateway) on loopback, and writes
 # bench/results/recovery.json and recovery.svg. Everything it starts is stopped on exit; its scratch folder is removed.
 #
-#   --quick                10 visitors (default 200)
+#   --quick                10 visitors (default 100)
 #   --visitors N --seed S  population size and seed (default seed 19)
 #   --blocker-share X      share of visitors with the content blocker (default 0.3)
 #   --safari-share X       share under the Safari cookie model (default 0.3)
 #   --concurrency N        visitors driven at once (default 3)
 #   --region CC-RR         the visitors' region as the edge reports it (default DE-BE)
+#   --banner-timing WHEN   before: tags wait for the consent banner's answer (default); after: they fire first
 #   --gateway-bin PATH     use this published TagGateway (binary or .dll) instead of publishing one
+#   --label TEXT           what that build is (e.g. "cad346a, framework-dependent"), for the results
 #   --aot                  publish Native AOT (what ships; slower to build) instead of a framework-dependent build
 #   --results DIR          where recovery.json/.svg go (default bench/results); --no-results writes none
 #   --keep                 keep the scratch folder (gateway, nginx logs)
@@ -21,17 +23,18 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 HERE="$REPO/bench/recovery"
 COMMAND="bash bench/recovery/run.sh $*"
-PASS=() GATEWAY_BIN="" AOT=0 RESULTS="$REPO/bench/results" KEEP=0
+PASS=() GATEWAY_BIN="" LABEL="" AOT=0 RESULTS="$REPO/bench/results" KEEP=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) PASS+=(--quick); shift ;;
-    --visitors|--seed|--blocker-share|--safari-share|--concurrency|--region) PASS+=("$1" "$2"); shift 2 ;;
+    --visitors|--seed|--blocker-share|--safari-share|--concurrency|--region|--banner-timing) PASS+=("$1" "$2"); shift 2 ;;
     --gateway-bin) GATEWAY_BIN="$(realpath "$2")"; shift 2 ;;
+    --label) LABEL="$2"; shift 2 ;;
     --aot) AOT=1; shift ;;
     --results) RESULTS="$(realpath -m "$2")"; shift 2 ;;
     --no-results) RESULTS=""; shift ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -86,6 +89,7 @@ if [[ -z "$GATEWAY_BIN" ]]; then
 else
   SOURCE="binary $GATEWAY_BIN"
 fi
+[[ -z "$LABEL" ]] || SOURCE="$LABEL"
 
 # GA4 gap-fill (issue #13): used when this gateway has a GoogleAnalytics conversion destination, reported as not
 # available otherwise. The gateway ignores configuration keys it does not know, so the source decides.

@@ -3,7 +3,7 @@
 // backend reporting each purchase to POST /capi/v1/events.
 import { Request } from "@ghostery/adblocker";
 import { consentAt } from "../lib/population.mjs";
-import { travel, lastWriters, parseScriptWrite, parseSetCookieNames, DAY_MS } from "../lib/cookie-model.mjs";
+import { travel, lastWriters, parseScriptWrite, parseSetCookies, DAY_MS } from "../lib/cookie-model.mjs";
 
 const HOOK = `(() => {
   // Report every document.cookie write to the harness (the Safari model needs to know who wrote what, and when).
@@ -41,8 +41,9 @@ function tracker(context) {
 
 const cookieValue = (jar, name) => jar.find((c) => c.name === name)?.value ?? null;
 
-export async function runVisitor({ browser, visitor, shopOrigin, engine, backend, stats }) {
+export async function runVisitor({ browser, visitor, shopOrigin, engine, backend, stats, bannerTiming = "before" }) {
   const writes = [];
+  const shopHost = new URL(shopOrigin).hostname;
   let jar = [];
   let previousVisit = null;
   for (const visit of visitor.visits) {
@@ -59,14 +60,14 @@ export async function runVisitor({ browser, visitor, shopOrigin, engine, backend
       if (jar.length) await context.addCookies(jar);
       await context.exposeBinding("__labCookieWrite", (_source, assignment, at) => {
         const w = parseScriptWrite(assignment);
-        if (w) writes.push({ name: w.name, by: "script", at });
+        if (w) writes.push({ name: w.name, domain: w.domain ?? shopHost, by: "script", at });
       });
       await context.addInitScript(HOOK);
       context.on("response", async (response) => {
         if (!response.url().startsWith(shopOrigin)) return;
         const at = Date.now();
         const lines = (await response.headersArray().catch(() => [])).filter((h) => h.name.toLowerCase() === "set-cookie").flatMap((h) => h.value.split("\n"));
-        for (const name of parseSetCookieNames(lines)) writes.push({ name, by: "http", at });
+        for (const c of parseSetCookies(lines)) writes.push({ name: c.name, domain: c.domain ?? shopHost, by: "http", at });
       });
       if (visitor.blocker) {
         await context.route("**/*", (route) => {
@@ -94,11 +95,16 @@ export async function runVisitor({ browser, visitor, shopOrigin, engine, backend
         const response = await page.goto(urls[i], { waitUntil: "load", timeout: 20_000 });
         if (response?.status() !== 200) throw new Error(`${urls[i]} answered ${response?.status()}`);
         await page.waitForFunction("window.labSettled === 2", null, { timeout: 20_000 });
-        // The banner: answered on the first page shown without a stored choice, and again when the visitor changes their mind.
+        // The banner shows while no choice is stored (Safari drops the CMP's script-written cookie after 7 days). The
+        // visitor answers it, and a visitor who refused may accept on a later page; nobody withdraws a stored grant.
+        // bannerTiming "before": the site holds its tags until the answer (wait_for_update, or a page view triggered
+        // by the CMP); "after": the tags fire on load under the default (denied) state and the answer follows.
         const want = consentAt(visitor, i) ? "granted" : "denied";
         const stored = await page.evaluate("window.labConsentStored()");
-        if (stored !== want) await page.evaluate((c) => window.labConsent(c), want);
+        const answer = stored === null || (stored === "denied" && want === "granted") ? want : null;
+        if (answer && bannerTiming === "before") await page.evaluate((c) => window.labConsent(c), answer);
         await page.evaluate("window.labFire()");
+        if (answer && bannerTiming === "after") await page.evaluate((c) => window.labConsent(c), answer);
         if (!(await settle())) stats.unsettled++;
       }
       jar = await context.cookies();

@@ -19,48 +19,51 @@ export const SAFARI_SCRIPT_CAP_MS = 7 * DAY_MS;
 export const SAFARI_CLICK_ID_CAP_MS = DAY_MS;
 
 /**
+ * A cookie is its name and its domain: a host-only "_ga" and a "_ga" for the registrable domain are two cookies, and
+ * Safari caps each by its own last writer. `domain` is the Domain attribute (leading dot ignored) or, host-only, the host.
+ */
+export const cookieKey = (name, domain) => `${name}@${String(domain).replace(/^\./, "").toLowerCase()}`;
+
+/**
  * Who last wrote each cookie, from the events the harness saw during a visit.
- * events: [{ name, by: "script" | "http", at: ms }], in any order; the latest write of a name wins.
+ * events: [{ name, domain, by: "script" | "http", at: ms }], in any order; the latest write of a cookie wins.
  */
 export function lastWriters(events) {
   const writers = new Map();
   for (const e of events) {
-    const prev = writers.get(e.name);
-    if (!prev || e.at >= prev.at) writers.set(e.name, { by: e.by, at: e.at });
+    const key = cookieKey(e.name, e.domain);
+    const prev = writers.get(key);
+    if (!prev || e.at >= prev.at) writers.set(key, { by: e.by, at: e.at });
   }
   return writers;
 }
 
-/** The cookie names and whether each is being deleted, from a document.cookie assignment ("a=b; Max-Age=0; Path=/"). */
+/** The cookie a document.cookie assignment writes ("a=b; Max-Age=0; Domain=x; Path=/"): name, Domain (null: host-only). */
 export function parseScriptWrite(assignment) {
-  const [pair, ...attrs] = String(assignment).split(";");
-  const eq = pair.indexOf("=");
-  if (eq <= 0) return null;
-  const name = pair.slice(0, eq).trim();
-  let deleted = false;
-  for (const a of attrs) {
-    const [k, v = ""] = a.split("=");
-    const key = k.trim().toLowerCase();
-    if (key === "max-age" && Number(v) <= 0) deleted = true;
-    if (key === "expires" && Date.parse(v.trim()) <= Date.now()) deleted = true;
-  }
-  return { name, deleted };
+  return parseCookieLine(String(assignment));
 }
 
-/** The cookie names set by a response's Set-Cookie header lines. */
-export function parseSetCookieNames(lines) {
-  const names = [];
-  for (const line of lines) {
-    const eq = line.indexOf("=");
-    if (eq > 0) names.push(line.slice(0, eq).trim());
+/** The cookies a response's Set-Cookie lines set: [{ name, domain }] (domain null: host-only). */
+export function parseSetCookies(lines) {
+  return lines.map(parseCookieLine).filter(Boolean);
+}
+
+function parseCookieLine(line) {
+  const [pair, ...attrs] = line.split(";");
+  const eq = pair.indexOf("=");
+  if (eq <= 0) return null;
+  let domain = null;
+  for (const a of attrs) {
+    const i = a.indexOf("=");
+    if (i > 0 && a.slice(0, i).trim().toLowerCase() === "domain") domain = a.slice(i + 1).trim().replace(/^\./, "").toLowerCase() || null;
   }
-  return names;
+  return { name: pair.slice(0, eq).trim(), domain };
 }
 
 /**
  * The jar after `gapMs` has passed.
  * cookies: Playwright cookies ({ name, value, domain, path, expires (s, -1 = session), httpOnly, secure, sameSite }).
- * writers: lastWriters(...) of the visits so far. now: ms when the gap starts.
+ * writers: lastWriters(...) of the visit before the gap. now: ms when the gap starts.
  * Returns { cookies, dropped: [{ name, reason }] } with `cookies` ready for context.addCookies.
  */
 export function travel({ cookies, writers, now, gapMs, safari, clickIdVisit, serverTimestampCookies = ["tg_ts"] }) {
@@ -73,7 +76,7 @@ export function travel({ cookies, writers, now, gapMs, safari, clickIdVisit, ser
       continue;
     }
     let expiresMs = c.expires * 1000;
-    const w = writers.get(c.name);
+    const w = writers.get(cookieKey(c.name, c.domain));
     if (safari && w && w.by === "script") {
       const cap = clickIdVisit ? SAFARI_CLICK_ID_CAP_MS : SAFARI_SCRIPT_CAP_MS;
       expiresMs = Math.min(expiresMs, w.at + cap);

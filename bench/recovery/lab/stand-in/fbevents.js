@@ -12,8 +12,15 @@
     var m = document.cookie.match(new RegExp("(?:^|; )" + name + "=([^;]*)"));
     return m ? m[1] : null;
   }
+  // On the registrable domain, as the pixel does (the highest domain the browser accepts).
   function setCookie(name, value) {
-    document.cookie = name + "=" + value + "; Max-Age=7776000; Path=/; SameSite=Lax; Secure";
+    var attrs = "; Max-Age=7776000; Path=/; SameSite=Lax; Secure";
+    var labels = location.hostname.split(".");
+    for (var i = labels.length - 2; i >= 0; i--) {
+      document.cookie = name + "=" + value + attrs + "; Domain=" + labels.slice(i).join(".");
+      if (cookie(name) === value) return;
+    }
+    document.cookie = name + "=" + value + attrs;
   }
   function ids() {
     var fbp = cookie("_fbp");

@@ -27,8 +27,20 @@
     var m = document.cookie.match(new RegExp("(?:^|; )" + name.replace(/[.$]/g, "\\$&") + "=([^;]*)"));
     return m ? m[1] : null;
   }
+  // cookie_domain "auto", as gtag does it: the highest domain the browser accepts (the registrable domain).
+  var cookieDomain = null;
   function setCookie(name, value, seconds) {
-    document.cookie = name + "=" + value + "; Max-Age=" + seconds + "; Path=/; SameSite=Lax; Secure";
+    var attrs = "; Max-Age=" + seconds + "; Path=/; SameSite=Lax; Secure";
+    if (cookieDomain === null) {
+      var labels = location.hostname.split(".");
+      for (var i = labels.length - 2; i >= 0; i--) {
+        var d = labels.slice(i).join(".");
+        document.cookie = name + "=" + value + attrs + "; Domain=" + d;
+        if (cookie(name) === value) { cookieDomain = d; return; }
+      }
+      cookieDomain = "";
+    }
+    document.cookie = name + "=" + value + attrs + (cookieDomain ? "; Domain=" + cookieDomain : "");
   }
   function state(type) {
     return consent.upd[type] || consent.def[type] || null;
