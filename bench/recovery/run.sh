@@ -40,9 +40,12 @@ while [[ $# -gt 0 ]]; do
 done
 
 need=()
-for pkg in chromium nginx webext-ublock-origin-chromium openssl nodejs npm; do
+for pkg in chromium nginx webext-ublock-origin-chromium openssl; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
+# Node may come from another repository (NodeSource's nodejs bundles npm): ask for Debian's only when none is there.
+command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm)
 [[ "$AOT" == 0 ]] || for pkg in clang zlib1g-dev; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
