@@ -11,7 +11,7 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { makePopulation, summarize, DEFAULT_MIX } from "./lib/population.mjs";
 import { figures } from "./lib/counting.mjs";
-import { renderChart } from "./lib/chart.mjs";
+import { chartOf, printSummary } from "./lib/report.mjs";
 import { startLab, SHOP_HOST } from "./lab/server.mjs";
 import { startNginx, startGateway, makeCertificate, freePort, THIRD_PARTY_HOSTS } from "./lab/infra.mjs";
 import { runVisitor, capiBackend } from "./lab/visitor.mjs";
@@ -209,34 +209,6 @@ async function drainCapi(managementPort) {
     if (quiet >= 2) return;
   }
   console.warn("the CAPI store still had pending events after 60 s");
-}
-
-function chartOf(o) {
-  const pct = (f) => f;
-  const panel = (title, get) => ({ title, values: Object.fromEntries(o.destinations.map((d) => [d.key, Object.fromEntries(Object.entries(o.scenarios).map(([k, s]) => [k, pct(get(s.figures[d.key]))]))])) });
-  return renderChart({
-    title: "Signal recovery: pixel only vs. through the gateway",
-    caption: `${o.population.visitors} visitors (seed ${o.population.seed}): ${Math.round(o.population.mix.blockerShare * 100)}% EasyList+EasyPrivacy, ${Math.round(o.population.mix.safariShare * 100)}% Safari cookie model; ${o.browser.engine}; ${o.date.slice(0, 10)}`,
-    dests: o.destinations,
-    scenarios: Object.entries(o.scenarios).map(([key, s]) => ({ key, label: s.label })),
-    panels: [
-      panel("Consented purchases delivered", (f) => f.purchases.rate),
-      panel("Identity kept after 8 days", (f) => f.continuity.rate),
-      panel("… under the Safari cookie model", (f) => f.continuitySafari.rate),
-    ],
-  });
-}
-
-function printSummary(o) {
-  const p = (x) => (x === null ? "n/a" : `${(x * 100).toFixed(1)}%`);
-  console.log(`\n${o.population.visitors} visitors, seed ${o.population.seed}, ${o.population.purchases} purchases; run ${o.runSeconds} s`);
-  console.log("scenario  dest   purchases        identity  identity(Safari)  counted-twice  refused:identified/anonymous");
-  for (const [k, s] of Object.entries(o.scenarios)) {
-    for (const d of o.destinations) {
-      const f = s.figures[d.key];
-      console.log(`${k.padEnd(9)} ${d.key.padEnd(6)} ${`${f.purchases.delivered}/${f.purchases.consented} ${p(f.purchases.rate)}`.padEnd(16)} ${p(f.continuity.rate).padEnd(9)} ${p(f.continuitySafari.rate).padEnd(17)} ${String(f.purchases.countedTwice).padEnd(14)} ${f.refused.identified}/${f.refused.anonymous}`);
-    }
-  }
 }
 
 main()

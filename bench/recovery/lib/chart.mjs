@@ -8,13 +8,13 @@ const COLORS = ["#9aa5b1", "#1f6feb", "#2da44e", "#bf8700"];
  * panels: [{ title, values: { [dest]: { [scenario]: number in [0,1] | null } } }]
  * dests: [{ key, label }], scenarios: [{ key, label }], caption: one line under the title.
  */
-export function renderChart({ title, caption, panels, dests, scenarios }) {
+export function renderChart({ title, caption, panels, dests, scenarios, footnotes = [] }) {
   const panelW = 300;
-  const panelH = 230;
+  const panelH = 200;
   const top = 70;
   const left = 40;
   const width = left + panels.length * panelW + 20;
-  const height = top + panelH + 70;
+  const height = top + panelH + 54 + footnotes.length * 16;
   const plotH = 160;
   const groupW = (panelW - 30) / dests.length;
   const barW = Math.min(26, (groupW - 14) / scenarios.length);
@@ -47,11 +47,13 @@ export function renderChart({ title, caption, panels, dests, scenarios }) {
       out.push(`<text x="${gx + (barW * scenarios.length) / 2}" y="${yOf(0) + 14}" text-anchor="middle">${esc(d.label)}</text>`);
     });
   });
+  const legendY = top + panelH + 24;
   scenarios.forEach((s, si) => {
-    const lx = left + si * 230;
-    out.push(`<rect x="${lx}" y="${height - 30}" width="12" height="12" fill="${COLORS[si % COLORS.length]}"/>`);
-    out.push(`<text x="${lx + 18}" y="${height - 20}">${esc(s.label)}</text>`);
+    const lx = left + si * 300;
+    out.push(`<rect x="${lx}" y="${legendY - 10}" width="12" height="12" fill="${COLORS[si % COLORS.length]}"/>`);
+    out.push(`<text x="${lx + 18}" y="${legendY}">${esc(s.label)}</text>`);
   });
+  footnotes.forEach((f, i) => out.push(`<text x="${left}" y="${legendY + 22 + i * 16}" fill="#57606a">${esc(f)}</text>`));
   out.push(`</svg>`);
   return out.join("\n") + "\n";
 }

@@ -30,3 +30,9 @@ test("a bar's height is proportional to its value", () => {
   const h = (label) => Number(new RegExp(`height="([0-9.]+)" fill="[^"]+"><title>${label}`).exec(svg)[1]);
   assert.equal(h("GA4, Pixel only"), h("GA4, Gateway") / 2);
 });
+
+test("footnotes are written under the legend, escaped", () => {
+  const svg = renderChart({ ...input, footnotes: ["refused: 0 <none>", "second"] });
+  assert.match(svg, /refused: 0 &lt;none&gt;<\/text>/);
+  assert.match(svg, />second<\/text>/);
+});
