@@ -17,7 +17,7 @@
 #   --label TEXT           what that build is (e.g. "cad346a, framework-dependent"), for the results
 #   --aot                  publish Native AOT (what ships; slower to build) instead of a framework-dependent build
 #   --results DIR          where recovery.json/.svg go (default bench/results); --no-results writes none
-#   --keep                 keep the scratch folder (gateway, nginx logs)
+#   --keep                 keep the scratch folder (every recorded event, gateway and nginx logs)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -34,7 +34,7 @@ while [[ $# -gt 0 ]]; do
     --results) RESULTS="$(realpath -m "$2")"; shift 2 ;;
     --no-results) RESULTS=""; shift ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
