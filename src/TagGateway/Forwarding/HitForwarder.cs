@@ -218,7 +218,9 @@ internal sealed partial class HitForwarder
     /// <remarks>Preview and debug script loads are forwarded here too: as script loads they carry no consent signal and get no cookie.</remarks>
     private void IssueCookies(HttpContext context, in ConsentDecision consent, ClientInfo client, HitRequest? hit)
     {
-        if (hit is null)
+        // A hit we cannot read (telemetry, a service worker, an opaque script path) carries no consent signal we
+        // understand: like a script load, it writes no identifier.
+        if (hit is null || hit.Kind == HitKind.Other)
         {
             _cookies.Apply(context, consent, CookieOccasion.ScriptLoad, client.SiteHost, client.IsHttps, pageUrl: []);
             return;
