@@ -81,13 +81,17 @@ internal sealed partial class MeasurementRequestHandler
             return Refuse(context, StatusCodes.Status405MethodNotAllowed, "method");
         }
 
-        // Scripts name their tag in "id", hits in "tid": only configured IDs pass, and only after a syntax check.
-        if (route == MeasurementRoute.Script && !QueryParameters.TryGetValue(target.Query, "id", out _))
+        // Scripts: the whole parameter set decides (one "id", configured; ScriptLoadQuery). Hits name their tag in "tid".
+        ScriptLoadQuery load = default;
+        if (route == MeasurementRoute.Script)
         {
-            return Refuse(context, StatusCodes.Status400BadRequest, "missing_tag_id");
+            var verdict = ScriptLoadQuery.Validate(target.Query, _tags, out load);
+            if (verdict != ScriptLoadVerdict.Ok)
+            {
+                return _scripts.RefuseAsync(context, verdict, target.Query, load);
+            }
         }
-
-        if (!TagParametersAllowed(target.Query, route == MeasurementRoute.Script ? "id" : "tid", out var reason))
+        else if (!TagParametersAllowed(target.Query, "tid", out var reason))
         {
             return Refuse(context, reason == "unknown_tag_id" ? StatusCodes.Status403Forbidden : StatusCodes.Status400BadRequest, reason);
         }
@@ -111,7 +115,7 @@ internal sealed partial class MeasurementRequestHandler
         }
 
         return route == MeasurementRoute.Script
-            ? _scripts.HandleAsync(context, target, upstream, client, consent)
+            ? _scripts.HandleAsync(context, target, load, upstream, client, consent)
             : _forwarder.ForwardAsync(context, upstream, client, consent, MetricTags.Hit, CollectHitObserver.IsCollect(target.Rest) ? _collectObserver : null);
     }
 
