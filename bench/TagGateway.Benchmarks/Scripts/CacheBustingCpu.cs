@@ -11,7 +11,7 @@ namespace TagGateway.Benchmarks.Scripts;
 /// CPU a cache-busting script request costs, background work included, which BenchmarkDotNet cannot see (it times the
 /// request thread; the Brotli-11 pass runs after the response). Sequential requests through the real handler, each
 /// with a distinct junk parameter, then wait until the process's CPU time stops growing:
-/// <c>dotnet run -c Release --project bench/TagGateway.Benchmarks -- cache-busting-cpu [script.js] [requests]</c>.
+/// <c>dotnet run -c Release --project bench/TagGateway.Benchmarks -- cache-busting-cpu [script.js] [requests] [cb|gtm]</c>.
 /// The script defaults to bench/load/make_script.py's 340 KB stand-in for gtag.js, written to a temp file first.
 /// </summary>
 internal static class CacheBustingCpu
@@ -20,6 +20,9 @@ internal static class CacheBustingCpu
     {
         var scriptPath = args.Length > 1 ? args[1] : "/tmp/h-scripts/gtag.js";
         var count = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 40;
+
+        // "cb" (default) varies a junk parameter; "gtm" varies a parameter the cache keys on (a new key each time).
+        var varied = args.Length > 3 ? args[3] : "cb";
         var script = await File.ReadAllBytesAsync(scriptPath);
         var upstream = new CountingScriptUpstream(script);
         await using var app = InMemoryGateway.Create(upstream, ("Gateway:Scripts:MaxMissesPerSecond", "100000"), ("Gateway:Scripts:MissBurst", "100000"));
@@ -38,7 +41,7 @@ internal static class CacheBustingCpu
         var statuses = new Dictionary<int, int>();
         for (var i = 0; i < count; i++)
         {
-            var status = await ServeAsync(handler, $"/metrics/gtag/js?id=G-ABC123XYZ9&l=dataLayer&cx=c&cb={i}");
+            var status = await ServeAsync(handler, $"/metrics/gtag/js?id=G-ABC123XYZ9&l=dataLayer&cx=c&{varied}={i}");
             statuses[status] = statuses.GetValueOrDefault(status) + 1;
         }
 
@@ -47,7 +50,7 @@ internal static class CacheBustingCpu
         process.Refresh();
         var cpu = process.TotalProcessorTime - cpuBefore;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{count} cache-busting requests: {cpu.TotalMilliseconds / count:F2} ms CPU each (background work included), {requestWall.TotalMilliseconds / count:F2} ms wall each, {upstream.Count - fetchesBefore} upstream fetches, statuses {string.Join(", ", statuses.Select(s => $"{s.Key}x{s.Value}"))}"));
+            $"{count} cache-busting requests ({varied}=N): {cpu.TotalMilliseconds / count:F2} ms CPU each (background work included), {requestWall.TotalMilliseconds / count:F2} ms wall each, {upstream.Count - fetchesBefore} upstream fetches, statuses {string.Join(", ", statuses.Select(s => $"{s.Key}x{s.Value}"))}"));
         return 0;
     }
 

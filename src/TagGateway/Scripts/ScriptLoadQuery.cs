@@ -52,8 +52,7 @@ internal enum ScriptLoadKind
 /// (<c>&amp;cb=N</c>) is a cache hit instead of an upstream fetch and a compression.
 /// </summary>
 /// <remarks>
-/// Parameters Google's loaders put on these URLs, from loader URLs captured on live sites (docs/protocols.md,
-/// "Script loads"): <c>id</c>; <c>l</c> (the data layer's name, the GTM snippet adds <c>&amp;l=</c> when it is not
+/// Parameters Google's loaders put on these URLs, from loader URLs captured on live sites (docs/script-loads.md): <c>id</c>; <c>l</c> (the data layer's name, the GTM snippet adds <c>&amp;l=</c> when it is not
 /// <c>dataLayer</c>); <c>cx=c</c> and <c>gtm=&lt;build&gt;</c> on a Google tag or destination loaded by a container
 /// (<c>gtag/js?id=G-…&amp;l=dataLayer&amp;cx=c&amp;gtm=45He51d0v9…</c>, <c>gtag/destination?id=AW-…&amp;l=dataLayer&amp;cx=c</c>);
 /// <c>tag_exp=&lt;id&gt;~&lt;id&gt;…</c> (experiment arms, seen on <c>gtag/js</c>). Preview adds <c>gtm_auth</c>,
