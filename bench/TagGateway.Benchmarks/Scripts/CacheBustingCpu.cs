@@ -25,7 +25,7 @@ internal static class CacheBustingCpu
         var varied = args.Length > 3 ? args[3] : "cb";
         var script = await File.ReadAllBytesAsync(scriptPath);
         var upstream = new CountingScriptUpstream(script);
-        await using var app = InMemoryGateway.Create(upstream, ("Gateway:Scripts:MaxMissesPerSecond", "100000"), ("Gateway:Scripts:MissBurst", "100000"));
+        await using var app = InMemoryGateway.Create(upstream, ("Gateway:Scripts:MaxMissesPerSecond", "10000"), ("Gateway:Scripts:MissBurst", "100000"));
         var handler = app.Services.GetRequiredService<MeasurementRequestHandler>();
 
         // Warm-up: JIT and the first real fetch, outside the measurement.
