@@ -144,7 +144,7 @@ public sealed class ScriptCacheOptions
     /// load is a 503 with Retry-After. Cached keys, stale ones included, never count.
     /// </summary>
     [Range(1, 10_000)]
-    public int MaxMissesPerSecond { get; set; } = 20;
+    public int MaxMissesPerSecond { get; set; } = 10;
 
     /// <summary>How many such fetches may run at once after a quiet spell (a cold start: every region, every loader).</summary>
     [Range(1, 100_000)]
