@@ -72,6 +72,8 @@ public static class GatewayHost
         services.AddSingleton<HitForwarder>();
         services.AddSingleton<ScriptCache>();
         services.AddSingleton<ScriptFetcher>();
+        services.AddSingleton<ScriptMissBudget>();
+        services.AddSingleton<ScriptCompressor>();
         services.AddSingleton<ScriptEndpoint>();
 
         // Consent decided per event, identifier cookies it allows, and the optional conversion-API fan-out of hits.

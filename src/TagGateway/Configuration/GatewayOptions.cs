@@ -138,6 +138,17 @@ public sealed class ScriptCacheOptions
 
     /// <summary>Time allowed for one upstream script fetch.</summary>
     public TimeSpan FetchTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Upstream fetches per second for script keys the cache holds nothing for (a token bucket); beyond it such a
+    /// load is a 503 with Retry-After. Cached keys, stale ones included, never count.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int MaxMissesPerSecond { get; set; } = 10;
+
+    /// <summary>How many such fetches may run at once after a quiet spell (a cold start: every region, every loader).</summary>
+    [Range(1, 100_000)]
+    public int MissBurst { get; set; } = 100;
 }
 
 public sealed class ForwardingOptions

@@ -12,6 +12,7 @@ internal sealed class GatewayMetrics
     private readonly Counter<long> _cacheLookups;
     private readonly Counter<long> _rejected;
     private readonly Counter<long> _userDataStripped;
+    private readonly Counter<long> _scriptMissesRefused;
 
     public GatewayMetrics(IMeterFactory meterFactory)
     {
@@ -19,7 +20,8 @@ internal sealed class GatewayMetrics
         var meter = meterFactory.Create(MeterName);
         _requests = meter.CreateCounter<long>("taggateway.requests", "{request}", "Requests under the measurement path, by route and outcome.");
         _upstreamDuration = meter.CreateHistogram<double>("taggateway.upstream.duration", "s", "Time from sending a request upstream to its response headers.");
-        _cacheLookups = meter.CreateCounter<long>("taggateway.script_cache.lookups", "{lookup}", "Script cache lookups by result (hit, miss, stale, revalidated, bypass, error).");
+        _cacheLookups = meter.CreateCounter<long>("taggateway.script_cache.lookups", "{lookup}", "Script cache lookups by result (hit, miss, stale, revalidated, stale_if_error, bypass, over_budget, error).");
+        _scriptMissesRefused = meter.CreateCounter<long>("taggateway.script_cache.misses_refused", "{request}", "Script loads refused with 503 because the miss budget (Gateway:Scripts:MaxMissesPerSecond) was spent.");
         _rejected = meter.CreateCounter<long>("taggateway.rejected", "{request}", "Requests refused before reaching an upstream, by reason.");
         _userDataStripped = meter.CreateCounter<long>("taggateway.user_data.stripped", "{request}", "Hits whose user-provided data (em) was removed because ad_user_data was not granted.");
     }
@@ -34,6 +36,8 @@ internal sealed class GatewayMetrics
         _cacheLookups.Add(1, new KeyValuePair<string, object?>("result", result));
 
     public void UserDataStripped() => _userDataStripped.Add(1);
+
+    public void ScriptMissRefused() => _scriptMissesRefused.Add(1);
 
     public void Rejected(string reason) =>
         _rejected.Add(1, new KeyValuePair<string, object?>("reason", reason));
@@ -53,6 +57,7 @@ internal static class MetricTags
     public const string UpstreamError = "upstream_error";
     public const string UpstreamTimeout = "upstream_timeout";
     public const string ClientAborted = "client_aborted";
+    public const string Overloaded = "overloaded";
 
     /// <summary>The route tag of a hit: its kind, so an operator sees GA4 and Ads traffic apart whatever path it took.</summary>
     public static string ForHit(Hits.HitKind kind) => kind switch

@@ -85,28 +85,16 @@ internal sealed partial class MeasurementRequestHandler
         return route == MeasurementRoute.Script ? HandleScript(context, target) : HandleHit(context, target);
     }
 
-    /// <summary>Scripts only for the tags this site serves: configured, or named by a configured container.</summary>
+    /// <summary>
+    /// Scripts only for the tags this site serves (configured, or named by a configured container), decided on the
+    /// whole parameter set (one "id", spelled as Google spells it: <see cref="ScriptLoadQuery"/>).
+    /// </summary>
     private Task HandleScript(HttpContext context, RequestTarget target)
     {
-        if (!QueryParameters.TryGetValue(target.Query, "id", out var id))
+        var verdict = ScriptLoadQuery.Validate(target.Query, _tags, out var load);
+        if (verdict != ScriptLoadVerdict.Ok)
         {
-            return Refuse(context, StatusCodes.Status400BadRequest, "missing_tag_id");
-        }
-
-        if (!TagId.IsValid(id))
-        {
-            return Refuse(context, StatusCodes.Status400BadRequest, "malformed_tag_id");
-        }
-
-        if (!_tags.IsServable(id))
-        {
-            if (_logger.IsEnabled(LogLevel.Information))
-            {
-                var refused = id.ToString();
-                LogUnknownTag(refused);
-            }
-
-            return Refuse(context, StatusCodes.Status403Forbidden, "unknown_tag_id");
+            return _scripts.RefuseAsync(context, verdict, target.Query, load);
         }
 
         if (!_upstreams.TryResolve(MeasurementRoute.Script, HitKind.Other, target.Path, target.Rest, target.Query, out var upstream))
@@ -119,7 +107,7 @@ internal sealed partial class MeasurementRequestHandler
         // A script load carries no consent signal of its own; the region's default is what the cookie rules see.
         var gpc = IsGlobalPrivacyControl(context);
         var consent = _consent.Decide(ConsentSignals.FromQuery(target.Query, gpc), client.CountryRegion);
-        return _scripts.HandleAsync(context, target, upstream, client, consent);
+        return _scripts.HandleAsync(context, target, load, upstream, client, consent);
     }
 
     /// <summary>
@@ -211,7 +199,4 @@ internal sealed partial class MeasurementRequestHandler
 
     [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "Refused {Method} with {StatusCode}: {Reason} (peer {Peer})")]
     private partial void LogRefused(string method, int statusCode, string reason, System.Net.IPAddress? peer);
-
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Script refused for tag {TagId}: not in Gateway:TagIds and not named by a configured container")]
-    private partial void LogUnknownTag(string tagId);
 }

@@ -19,9 +19,6 @@ internal static class MeasurementRoutes
     // gtag/destination are the noscript frame and the Google tag's destination loader.
     private static readonly string[] ScriptPrefixes = ["/gtm.js", "/gtag.js", "/gtag/js", "/gtag/destination", "/ns.html"];
 
-    // Tag Manager preview and Tag Assistant debugging: never cached, always fresh from the upstream.
-    private static readonly string[] DebugParameters = ["gtm_debug", "gtm_preview", "gtm_auth", "gtm_cookies_win"];
-
     public static MeasurementRoute Classify(ReadOnlySpan<char> rest, ReadOnlySpan<char> query)
     {
         if (rest is "/healthy")
@@ -38,14 +35,13 @@ internal static class MeasurementRoutes
             }
         }
 
-        // The GTG loader form: the measurement path itself with ?id=<tag>.
-        if (rest is "" or "/" && QueryParameters.TryGetValue(query, "id", out _))
+        // The GTG loader form: the measurement path itself with ?id=<tag>. An "id" in disguise (ID=, %69d=, id[]=)
+        // makes it a script load too, so the script check refuses it instead of it passing upstream as a hit.
+        if (rest is "" or "/" && Scripts.ScriptLoadQuery.NamesATag(query))
         {
             return MeasurementRoute.Script;
         }
 
         return MeasurementRoute.Hit;
     }
-
-    public static bool IsDebug(ReadOnlySpan<char> query) => QueryParameters.ContainsAny(query, DebugParameters);
 }

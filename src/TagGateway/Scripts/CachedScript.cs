@@ -86,5 +86,8 @@ internal sealed class CachedScript
     /// <summary>Last time a browser was served this variant (ticks), for least-recently-used eviction.</summary>
     public long LastAccessTicks;
 
+    /// <summary>1 while this variant waits for (or is in) its best-compression pass (<see cref="ScriptCompressor"/>).</summary>
+    public int BestCompressionQueued;
+
     public TimeSpan AgeAt(DateTimeOffset now) => InitialAge + (now - StoredAt);
 }

@@ -33,10 +33,13 @@ internal enum FetchStatus
 
     UpstreamUnavailable,
     UpstreamTimeout,
+
+    /// <summary>Not fetched: nothing was cached for the key and the miss budget was spent (<see cref="ScriptMissBudget"/>).</summary>
+    OverBudget,
 }
 
 /// <summary>Fetches a script from the upstream, decompressed, then compresses it once for every visitor.</summary>
-internal sealed partial class ScriptFetcher
+internal sealed partial class ScriptFetcher : IDisposable
 {
     /// <summary>Visitor headers a script fetch carries, so the upstream may vary on them and the cache keys on them.</summary>
     internal static readonly string[] VaryCandidates = ["User-Agent", "Accept-Language", "Sec-CH-UA", "Sec-CH-UA-Mobile", "Sec-CH-UA-Platform"];
@@ -51,6 +54,7 @@ internal sealed partial class ScriptFetcher
         "Content-Range", "Accept-Ranges", "Report-To", "NEL", "Strict-Transport-Security",
     }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
+    private readonly SemaphoreSlim _fastCompressions = new(Math.Max(1, Environment.ProcessorCount / 2));
     private readonly HttpMessageInvoker _invoker;
     private readonly ScriptCacheOptions _options;
     private readonly TimeProvider _time;
@@ -67,6 +71,8 @@ internal sealed partial class ScriptFetcher
         _metrics = metrics;
         _logger = logger;
     }
+
+    public void Dispose() => _fastCompressions.Dispose();
 
     /// <summary>Fetches <paramref name="target"/>; with <paramref name="previous"/>, revalidates it.</summary>
     public async Task<FetchResult> FetchAsync(UpstreamTarget target, ScriptRequestHeaders visitor, CachedScript? previous, CancellationToken cancellationToken)
@@ -136,12 +142,21 @@ internal sealed partial class ScriptFetcher
                 return new FetchResult(FetchStatus.PassThrough, null, status, body, contentType);
             }
 
-            // Compressing takes milliseconds: off the socket thread this continuation may be running on (inline
-            // completions), and the two encodings side by side, since the visitor who missed waits for both.
-            await Task.Yield();
-            var gzip = Task.Run(() => Compress(body, brotli: false, best: false), CancellationToken.None);
-            var brotli = Compress(body, brotli: true, best: false);
-            var script = Build(body, brotli, await gzip, contentType, response, out var storable);
+            // Compressing takes milliseconds of CPU per miss: off the socket thread this continuation may be running
+            // on (inline completions), and only half the cores' worth at once, so misses queue here rather than take
+            // every core from the requests that hit.
+            await _fastCompressions.WaitAsync(timeout.Token);
+            byte[] brotli, gzip;
+            try
+            {
+                (brotli, gzip) = await Task.Run(() => (Compress(body, brotli: true, best: false), Compress(body, brotli: false, best: false)), CancellationToken.None);
+            }
+            finally
+            {
+                _fastCompressions.Release();
+            }
+
+            var script = Build(body, brotli, gzip, contentType, response, out var storable);
             return new FetchResult(storable ? FetchStatus.Fetched : FetchStatus.Uncacheable, script, 0, null, null);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)

@@ -24,14 +24,16 @@ public sealed class BrowserCookieTests
         var path = context.Request.Path.Value;
         if (path == "/metrics/page.html")
         {
-            var consent = context.Request.Query["consent"] == "denied" ? "denied" : "granted";
+            // The tag's behaviour rides on a parameter the script cache keys on (the data layer's name); any other
+            // parameter is dropped from the key and from the fetch.
+            var layer = context.Request.Query["consent"] == "denied" ? "deniedLayer" : "dataLayer";
             context.Response.ContentType = "text/html";
-            return context.Response.WriteAsync($"<!doctype html><title>shop</title><script src=\"/metrics/gtag/js?id=G-TEST1234&consent={consent}\"></script>");
+            return context.Response.WriteAsync($"<!doctype html><title>shop</title><script src=\"/metrics/gtag/js?id=G-TEST1234&l={layer}\"></script>");
         }
 
         if (path == "/metrics/gtag/js")
         {
-            var granted = context.Request.Query["consent"] != "denied";
+            var granted = context.Request.Query["l"] != "deniedLayer";
             context.Response.ContentType = "application/javascript";
             context.Response.Headers.CacheControl = "public, max-age=60";
             return context.Response.WriteAsync($$"""
