@@ -18,6 +18,7 @@ internal sealed class ClientInfoResolver
     private readonly IPNetwork[] _trusted;
     private readonly string? _secret;
     private readonly GeoHeaderCache _geo = new();
+    private readonly SiteHostPolicy _siteHosts;
 
     public ClientInfoResolver(GatewayOptions options)
     {
@@ -26,6 +27,7 @@ internal sealed class ClientInfoResolver
         _edge = identity.Edge;
         _secret = string.IsNullOrEmpty(identity.EdgeSecret) ? null : identity.EdgeSecret;
         _trusted = (identity.TrustedProxies ?? []).Select(static cidr => IPNetwork.Parse(cidr)).ToArray();
+        _siteHosts = new SiteHostPolicy(options.SiteHosts);
     }
 
     public ClientInfo Resolve(HttpContext context)
@@ -36,7 +38,7 @@ internal sealed class ClientInfoResolver
         var host = request.Headers.Host.Count == 1 ? request.Headers.Host[0] : null;
         if (_edge == EdgeKind.Direct || peer is null || !IsTrusted(peer) || !SecretMatches(request.Headers))
         {
-            return new ClientInfo(peer?.ToString(), null, null, request.IsHttps, FromTrustedEdge: false, host);
+            return new ClientInfo(peer?.ToString(), null, null, request.IsHttps, FromTrustedEdge: false, _siteHosts.Admit(host, fromTrustedEdge: false));
         }
 
         var headers = request.Headers;
@@ -49,14 +51,15 @@ internal sealed class ClientInfoResolver
             _ => new ClientInfo(peer.ToString(), null, null, request.IsHttps, FromTrustedEdge: false),
         };
 
-        // A Worker subrequest carries the origin's Host, so the Worker names the site's; a local proxy may too.
+        // A Worker subrequest carries the origin's Host, so the Worker names the site's; a local proxy may too. Other
+        // edges pass the visitor's Host on, which they route by.
         var forwardedHost = _edge switch
         {
             EdgeKind.CloudflareWorker => headers[EdgeHeaders.WorkerHost],
             EdgeKind.ReverseProxy => headers[EdgeHeaders.ForwardedHost],
             _ => default,
         };
-        return client with { SiteHost = forwardedHost.Count == 1 ? forwardedHost[0] : host };
+        return client with { SiteHost = _siteHosts.Admit(forwardedHost.Count == 1 ? forwardedHost[0] : host, fromTrustedEdge: client.FromTrustedEdge) };
     }
 
     internal bool IsTrusted(IPAddress peer)

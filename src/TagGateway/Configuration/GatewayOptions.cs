@@ -33,6 +33,12 @@ public sealed class GatewayOptions
     /// <summary>The Google tag IDs this site serves (G-, GT-, GTM-, AW-, DC-). The first one routes requests that name none.</summary>
     public List<string> TagIds { get; set; } = [];
 
+    /// <summary>
+    /// The site's hosts (a host, or a domain with its subdomains): only these may name the cookie domain. Unset:
+    /// only a host a trusted edge passes on; any other Host gets host-only cookies.
+    /// </summary>
+    public List<string> SiteHosts { get; set; } = [];
+
     public GatewayMode Mode { get; set; } = GatewayMode.TagGateway;
 
     [ValidateObjectMembers]

@@ -41,6 +41,14 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             }
         }
 
+        for (var i = 0; i < options.SiteHosts.Count; i++)
+        {
+            if (!ClientIdentity.SiteHostPolicy.IsHostName(options.SiteHosts[i]))
+            {
+                errors.Add($"Gateway:SiteHosts:{i} '{options.SiteHosts[i]}' must be a host name such as www.example.com or example.com (no scheme, port, path or wildcard).");
+            }
+        }
+
         ValidateUrl(errors, "Gateway:PublicUrl", options.PublicUrl, listener: true);
         ValidateUrl(errors, "Gateway:ManagementUrl", options.ManagementUrl, listener: true);
         if (string.Equals(options.PublicUrl, options.ManagementUrl, StringComparison.OrdinalIgnoreCase) && !options.PublicUrl.EndsWith(":0", StringComparison.Ordinal))

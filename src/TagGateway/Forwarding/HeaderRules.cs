@@ -18,6 +18,8 @@ internal static class HeaderRules
         // Forwarding and edge headers: replaced by what the gateway resolved and believes.
         "Forwarded", "X-Real-IP", "True-Client-IP", "X-Client-IP", "CDN-Loop", "Via",
         "X-Cloud-Trace-Context", "traceparent", "tracestate",
+        // Other names for the client's address, and path or method overrides some servers honour (hostile suite).
+        "Client-IP", "X-Cluster-Client-IP", "Fastly-Client-IP", "X-Original-URL", "X-Rewrite-URL", "X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override",
     }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
     private static readonly string[] DroppedRequestPrefixes = ["X-Forwarded-", "CF-", "X-Gclb-", "X-TagGateway-"];

@@ -33,6 +33,8 @@ internal sealed class UpstreamClients : IDisposable
     private static SocketsHttpHandler CreateHandler(TimeSpan connectTimeout, DecompressionMethods decompression) => new()
     {
         UseProxy = false,
+        // Never followed: a redirect would carry a visitor's hit, body and IP to a host no configuration named. A hit's
+        // 3xx goes back to the browser; a script fetch's 3xx is an upstream error (Hostile/RedirectCanaryTests).
         AllowAutoRedirect = false,
         UseCookies = false,
         AutomaticDecompression = decompression,

@@ -13,7 +13,10 @@ internal enum TargetVerdict
     /// <summary>Absolute-form or asterisk-form target: a proxy request, never honoured.</summary>
     NotOriginForm,
 
-    /// <summary>Dot segments, encoded slashes or dots, backslashes, empty segments, NUL or bad escapes.</summary>
+    /// <summary>
+    /// Dot segments in any disguise (encoded, double encoded, overlong UTF-8, fullwidth, trailing dots, "..;"),
+    /// encoded delimiters, backslashes, empty segments, controls, non-ASCII or bad escapes.
+    /// </summary>
     Traversal,
 }
 
@@ -25,6 +28,12 @@ internal readonly ref struct RequestTarget
 {
     private static readonly SearchValues<char> Forbidden = SearchValues.Create("\\\0\r\n\t ");
     private static readonly SearchValues<char> Hex = SearchValues.Create("0123456789abcdefABCDEF");
+
+    // RFC 3986 "pchar" plus "/": unreserved, sub-delims, ":", "@" and "%" (escapes are checked one by one).
+    private static readonly SearchValues<char> PathChars = SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/%");
+
+    // Decoded, these are delimiters a second parser would act on (see IsCleanPath).
+    private static readonly SearchValues<char> EscapedDelimiters = SearchValues.Create("./\\;?# %");
 
     /// <summary>The whole path as sent, prefix included.</summary>
     public ReadOnlySpan<char> Path { get; }
@@ -77,7 +86,9 @@ internal readonly ref struct RequestTarget
 
     private static bool IsCleanPath(ReadOnlySpan<char> path)
     {
-        if (path.ContainsAny(Forbidden) || path.Contains("//", StringComparison.Ordinal))
+        // Only RFC 3986 path characters, raw: no controls, spaces, backslashes, quotes or non-ASCII (a raw
+        // fullwidth dot included). Google's paths are plain ASCII.
+        if (path.ContainsAnyExcept(PathChars) || path.Contains("//", StringComparison.Ordinal))
         {
             return false;
         }
@@ -89,22 +100,19 @@ internal readonly ref struct RequestTarget
                 return false;
             }
 
-            // %2E (.), %2F (/), %5C (\) and %00 exist only to smuggle a traversal past a filter.
-            var escaped = path.Slice(i + 1, 2);
-            if (escaped.Equals("2e", StringComparison.OrdinalIgnoreCase)
-                || escaped.Equals("2f", StringComparison.OrdinalIgnoreCase)
-                || escaped.Equals("5c", StringComparison.OrdinalIgnoreCase)
-                || escaped.SequenceEqual("00"))
+            // An escape of a byte outside printable ASCII (overlong UTF-8, fullwidth or ideographic dots, controls),
+            // or of a delimiter: ".", "/", "\", ";", "?", "#", a space, or "%" itself (decoded twice, "%252e" is
+            // "."). None appears in a path Google's tag sends; each exists to make two parsers read two paths.
+            var escaped = (HexValue(path[i + 1]) << 4) | HexValue(path[i + 2]);
+            if (escaped is < 0x20 or >= 0x7F || EscapedDelimiters.Contains((char)escaped))
             {
                 return false;
             }
         }
 
-        // No "." or ".." segment anywhere.
-        foreach (var range in path.Split('/'))
+        foreach (var range in path[1..].Split('/'))
         {
-            var segment = path[range];
-            if (segment is "." or "..")
+            if (!IsCleanSegment(path[1..][range]))
             {
                 return false;
             }
@@ -112,6 +120,34 @@ internal readonly ref struct RequestTarget
 
         return true;
     }
+
+    /// <summary>
+    /// No dot segment in any disguise: "." and "..", a trailing dot (Windows drops it, so "..." is ".." and
+    /// "collect." is "collect"), a trailing ";", or a servlet path parameter on an empty or dots-only name
+    /// ("..;x" is ".." to Tomcat and Jetty). An empty segment is only allowed last ("/metrics/").
+    /// </summary>
+    private static bool IsCleanSegment(ReadOnlySpan<char> segment)
+    {
+        if (segment.IsEmpty)
+        {
+            return true;
+        }
+
+        if (segment[^1] is '.' or ';')
+        {
+            return false;
+        }
+
+        var semicolon = segment.IndexOf(';');
+        return semicolon < 0 || segment[..semicolon].ContainsAnyExcept('.');
+    }
+
+    private static int HexValue(char c) => c switch
+    {
+        <= '9' => c - '0',
+        <= 'F' => c - 'A' + 10,
+        _ => c - 'a' + 10,
+    };
 
     private static int NextPercent(ReadOnlySpan<char> path, int from)
     {

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using TagGateway.Tests.Hostile;
 using TagGateway.Tests.Infrastructure;
 
 namespace TagGateway.Tests.Forwarding;
@@ -53,6 +54,38 @@ public sealed class HostileInputTests : IAsyncLifetime
 
         Assert.Equal(expected, status);
         Assert.Equal(0, _upstream.Count);
+    }
+
+    public static TheoryData<string> NewlyRefusedTraversals => TraversalForms.Data(TraversalForms.NewlyRefused);
+
+    public static TheoryData<string> AlreadyRefusedTraversals => TraversalForms.Data(TraversalForms.AlreadyRefused);
+
+    /// <summary>Issue #17 item 7: each of these reached the upstream before; the query names a configured tag, so only the path decides.</summary>
+    [Theory]
+    [MemberData(nameof(NewlyRefusedTraversals))]
+    [MemberData(nameof(AlreadyRefusedTraversals))]
+    public async Task Traversal_like_path_is_400_and_nothing_reaches_the_upstream(string rest)
+    {
+        foreach (var method in new[] { "GET", "POST" })
+        {
+            var exchange = await RawHttp.SendAsync(_gateway.PublicEndPoint, RawHttp.Utf8($"{method} /metrics{rest}?v=2&tid=G-TEST1234 HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
+
+            Assert.Equal(400, exchange.FirstStatus);
+        }
+
+        Assert.Equal(0, _upstream.Count);
+    }
+
+    public static TheoryData<string> LegitimatePaths => TraversalForms.Data(TraversalForms.Legitimate);
+
+    [Theory]
+    [MemberData(nameof(LegitimatePaths))]
+    public async Task Paths_Googles_tag_uses_still_pass(string rest)
+    {
+        var exchange = await RawHttp.SendAsync(_gateway.PublicEndPoint, RawHttp.Utf8($"GET /metrics{rest}?v=2&tid=G-TEST1234&id=G-TEST1234 HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n\r\n"));
+
+        Assert.NotEqual(400, exchange.FirstStatus);
+        Assert.Equal(1, _upstream.Count);
     }
 
     [Fact]
