@@ -217,6 +217,12 @@ public sealed class IngestOptions
     /// <summary>Most events in one request; more is 413.</summary>
     [Range(1, 10_000)]
     public int MaxEventsPerRequest { get; set; } = 1000;
+
+    /// <summary>
+    /// How far ahead of the gateway's clock an event_time may be (clock skew between the site's backend and us);
+    /// later is a 400. The oldest accepted is the longest MaxEventAge of the configured destinations.
+    /// </summary>
+    public TimeSpan MaxFutureSkew { get; set; } = TimeSpan.FromMinutes(5);
 }
 
 /// <summary>The durable outbox and dedup ledger.</summary>

@@ -59,6 +59,7 @@ internal sealed class CapiOptionsCrossFieldValidator : IValidateOptions<CapiOpti
         }
 
         // TimeSpan ranges are checked here: RangeAttribute over TimeSpan needs reflection (not trimming-safe).
+        Range(options.Ingest.MaxFutureSkew, TimeSpan.Zero, TimeSpan.FromHours(1), "Capi:Ingest:MaxFutureSkew", errors);
         Range(options.MergeWindow, TimeSpan.Zero, TimeSpan.FromHours(1), "Capi:MergeWindow", errors);
         Range(options.DedupTtl, TimeSpan.FromMinutes(1), TimeSpan.FromDays(30), "Capi:DedupTtl", errors);
         Range(options.Store.DeadLetterRetention, TimeSpan.FromMinutes(1), TimeSpan.FromDays(90), "Capi:Store:DeadLetterRetention", errors);
