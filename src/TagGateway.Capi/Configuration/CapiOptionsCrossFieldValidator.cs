@@ -134,9 +134,25 @@ internal sealed class CapiOptionsCrossFieldValidator : IValidateOptions<CapiOpti
             return;
         }
 
+        if (destination is GoogleAdsOptions google && google.UsesRefreshToken)
+        {
+            if (SecretReader.GoogleOAuth(google, errors) is null)
+            {
+                errors.Add("Capi:GoogleAds: the refresh-token flow needs RefreshToken, ClientId and ClientSecret (each from the environment or a …File).");
+            }
+
+            if (!Uri.TryCreate(google.TokenEndpoint, UriKind.Absolute, out Uri? token) || (token.Scheme != Uri.UriSchemeHttps && token.Scheme != Uri.UriSchemeHttp))
+            {
+                errors.Add($"Capi:GoogleAds:TokenEndpoint: \"{google.TokenEndpoint}\" must be an absolute http(s) URL.");
+            }
+
+            Range(google.TokenRefreshMargin, TimeSpan.Zero, TimeSpan.FromMinutes(30), "Capi:GoogleAds:TokenRefreshMargin", errors);
+            return;
+        }
+
         if (SecretReader.AccessToken(destination, section, errors) is null)
         {
-            errors.Add($"Capi:{section}: an access token is required (Capi:{section}:AccessToken from the environment, or Capi:{section}:AccessTokenFile).");
+            errors.Add($"Capi:{section}: an access token is required (Capi:{section}:AccessToken from the environment, or Capi:{section}:AccessTokenFile{(destination is GoogleAdsOptions ? "; or the OAuth refresh-token flow: RefreshToken, ClientId, ClientSecret" : null)}).");
         }
     }
 }

@@ -320,11 +320,12 @@ internal sealed partial class EventFactory
             return $"events[{index}].event_time is required (Unix seconds when the event happened).";
         }
 
-        // Milliseconds are recognised (13 digits), as the platforms' own SDK users often send them.
-        if (t <= 0 || t > 100_000_000_000_000)
+        if (t <= 0)
         {
             return $"events[{index}].event_time {t} is not a Unix time in seconds.";
         }
+
+        // Milliseconds are recognised (13 digits), as the platforms' own SDK users often send them; no overflow either way.
 
         timeMs = t > 100_000_000_000 ? t : t * 1000;
         long nowMs = now.ToUnixTimeMilliseconds();

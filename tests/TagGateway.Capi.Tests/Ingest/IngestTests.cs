@@ -31,7 +31,9 @@ public sealed class IngestTests : IAsyncLifetime
         Directory.Delete(_store, recursive: true);
     }
 
-    private const string One = """{"events":[{"event_name":"generate_lead","event_id":"L1","user":{"email":"a@b.example"},"consent":{"ad_storage":"granted","ad_user_data":"granted"},"region":"US"}]}""";
+    private static long Now => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+
+    private static string One => $$"""{"events":[{"event_name":"generate_lead","event_id":"L1","event_time":{{Now}},"page_url":"https://shop.example/form","user":{"email":"a@b.example","user_agent":"UA"},"consent":{"ad_storage":"granted","ad_user_data":"granted"},"region":"US"}]}""";
 
     [Theory]
     [InlineData(null)]
@@ -57,10 +59,10 @@ public sealed class IngestTests : IAsyncLifetime
     [InlineData("""{"events":[{"event_name":"purchase",}]}""", "Malformed JSON")]
     [InlineData("""{"events":[]}""", "at least one event")]
     [InlineData("""{"events":[{"event_id":"x"}]}""", "events[0].event_name is required")]
-    [InlineData("""{"events":[{"event_name":"purchase","currency":"euro"}]}""", "currency")]
+    [InlineData("""{"events":[{"event_name":"purchase","event_id":"c","event_time":{now},"page_url":"https://x.example/","user":{"user_agent":"UA"},"currency":"euro"}]}""", "events[0].currency")]
     public async Task A_malformed_body_is_400_with_a_clear_error(string body, string expected)
     {
-        using HttpResponseMessage response = await CapiGateway.PostEventsAsync(_gateway.Public, body);
+        using HttpResponseMessage response = await CapiGateway.PostEventsAsync(_gateway.Public, body.Replace("{now}", Now.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains(expected, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
@@ -90,7 +92,7 @@ public sealed class IngestTests : IAsyncLifetime
     public async Task An_unmapped_event_is_answered_not_sent()
     {
         using HttpResponseMessage response = await CapiGateway.PostEventsAsync(_gateway.Public,
-            """{"events":[{"event_name":"scroll","consent":{"ad_storage":"granted"},"region":"US"}]}""");
+            $$"""{"events":[{"event_name":"scroll","event_id":"S1","event_time":{{Now}},"consent":{"ad_storage":"granted"},"region":"US"}]}""");
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.Contains("\"not_sent\"", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
