@@ -142,19 +142,19 @@ internal abstract partial class DestinationClient
         {
             // Not followed (the primary handler never does): a platform API does not redirect a POST. The host only,
             // since a full Location may carry a token.
-            string error = $"HTTP {StatusText(response.StatusCode)} redirect to {OutboundHandlers.RedirectHost(response)} refused (never followed)";
-            return new DeliveryResult(DeliveryOutcome.Fatal, error) { KeyMasks = keyMasks, BatchWide = true };
+            string refused = $"HTTP {StatusText(response.StatusCode)} redirect to {OutboundHandlers.RedirectHost(response)} refused (never followed)";
+            return new DeliveryResult(DeliveryOutcome.Fatal, refused) { KeyMasks = keyMasks, BatchWide = true };
         }
 
         byte[] body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
-        ResponseClass kind = Classify(response.StatusCode, body, out string? error2);
+        ResponseClass kind = Classify(response.StatusCode, body, out string? error);
         TimeSpan? retryAfter = RetryAfterOf(response.Headers.RetryAfter);
         return kind switch
         {
             ResponseClass.Success when PartialFailures(batch, body) is { Count: > 0 } failed => new DeliveryResult(DeliveryOutcome.Partial, null, retryAfter, failed) { KeyMasks = keyMasks },
             ResponseClass.Success => new DeliveryResult(DeliveryOutcome.Delivered) { KeyMasks = keyMasks },
-            ResponseClass.Retryable => new DeliveryResult(DeliveryOutcome.Retryable, error2, retryAfter) { KeyMasks = keyMasks },
-            _ => new DeliveryResult(DeliveryOutcome.Fatal, error2) { KeyMasks = keyMasks, BatchWide = IsBatchWide(response.StatusCode, body) },
+            ResponseClass.Retryable => new DeliveryResult(DeliveryOutcome.Retryable, error, retryAfter) { KeyMasks = keyMasks },
+            _ => new DeliveryResult(DeliveryOutcome.Fatal, error) { KeyMasks = keyMasks, BatchWide = IsBatchWide(response.StatusCode, body) },
         };
     }
 
