@@ -41,4 +41,6 @@ internal static class CapiCamelJsonContext
 [JsonSerializable(typeof(ServerEventBatch))]
 [JsonSerializable(typeof(IngestResponse))]
 [JsonSerializable(typeof(ErrorBody))]
+[JsonSerializable(typeof(OAuthTokenResponse))]
+[JsonSerializable(typeof(OAuthErrorResponse))]
 internal sealed partial class CapiSnakeJsonContext : JsonSerializerContext;

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using TagGateway.Capi.Configuration;
 using TagGateway.Capi.Delivery;
 using TagGateway.Capi.Delivery.GoogleAds;
+using TagGateway.Capi.Delivery.Http;
 using TagGateway.Capi.Delivery.LinkedIn;
 using TagGateway.Capi.Delivery.Meta;
 using TagGateway.Capi.Delivery.TikTok;
@@ -128,7 +129,7 @@ public static class CapiServiceCollectionExtensions
                 CapiDestination.Meta => new MetaClient(factory, o.Meta, SecretReader.AccessToken(o.Meta, "Meta"), map, sp.GetRequiredService<ILogger<MetaClient>>()),
                 CapiDestination.TikTok => new TikTokClient(factory, o.TikTok, SecretReader.AccessToken(o.TikTok, "TikTok"), map, sp.GetRequiredService<ILogger<TikTokClient>>()),
                 CapiDestination.LinkedIn => new LinkedInClient(factory, o.LinkedIn, SecretReader.AccessToken(o.LinkedIn, "LinkedIn"), map, sp.GetRequiredService<ILogger<LinkedInClient>>()),
-                _ => new GoogleAdsClient(factory, o.GoogleAds, SecretReader.AccessToken(o.GoogleAds, "GoogleAds"), map, sp.GetRequiredService<ILogger<GoogleAdsClient>>()),
+                _ => new GoogleAdsClient(factory, o.GoogleAds, SecretReader.AccessToken(o.GoogleAds, "GoogleAds"), map, sp.GetRequiredService<ILogger<GoogleAdsClient>>(), sp.GetService<GoogleOAuthTokenSource>()),
             };
         });
 
@@ -142,6 +143,34 @@ public static class CapiServiceCollectionExtensions
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("TagGateway.Capi.Delivery." + destination)));
 
         DeliveryResilience.AddDestinationClient(services, destination, options, probe.Delivery);
+        if (destination == CapiDestination.GoogleAds && probe.GoogleAds.UsesRefreshToken)
+        {
+            AddGoogleOAuth(services, probe.GoogleAds);
+        }
+    }
+
+    private static void AddGoogleOAuth(IServiceCollection services, GoogleAdsOptions google)
+    {
+        services.AddSingleton(static sp =>
+        {
+            CapiOptions o = sp.GetRequiredService<CapiOptions>();
+
+            // Validated on start: the credentials are there once the options resolved.
+            GoogleOAuthCredentials credentials = SecretReader.GoogleOAuth(o.GoogleAds)
+                ?? throw new InvalidOperationException("Capi:GoogleAds: the refresh-token flow needs RefreshToken, ClientId and ClientSecret.");
+            return new GoogleOAuthTokenSource(sp.GetRequiredService<IHttpClientFactory>(), o.GoogleAds, credentials, sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<CapiMetrics>(), sp.GetRequiredService<ILogger<GoogleOAuthTokenSource>>());
+        });
+
+        // Like the platforms' clients: no redirect followed (the client secret is in the body), no request logging,
+        // and nothing leaves for another origin than the configured token endpoint.
+        IHttpClientBuilder builder = services.AddHttpClient(GoogleOAuthTokenSource.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(10));
+        builder.ConfigurePrimaryHttpMessageHandler(static () => OutboundHandlers.Primary());
+        builder.RemoveAllLoggers();
+        if (Uri.TryCreate(google.TokenEndpoint, UriKind.Absolute, out Uri? endpoint))
+        {
+            builder.AddHttpMessageHandler(() => new ConfiguredOriginHandler(endpoint));
+        }
     }
 
     private sealed class FailingValidator(string error) : IValidateOptions<CapiOptions>

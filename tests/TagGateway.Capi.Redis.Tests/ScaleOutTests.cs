@@ -218,7 +218,7 @@ public sealed class ScaleOutTests
 
     internal static string Body(IEnumerable<string> ids) =>
         "{\"events\":[" + string.Join(',', ids.Select(static id =>
-            $$"""{"event_name":"purchase","event_id":"{{id}}","transaction_id":"{{id}}","currency":"EUR","value":1,"user":{"email":"{{id}}@example.com","ip":"198.51.100.7","user_agent":"UA"},"consent":{"ad_storage":"granted","ad_user_data":"granted","ad_personalization":"granted"},"region":"US"}""")) + "]}";
+            $$"""{"event_name":"purchase","event_time":{{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}},"page_url":"https://shop.example/thanks","event_id":"{{id}}","transaction_id":"{{id}}","currency":"EUR","value":1,"user":{"email":"{{id}}@example.com","ip":"198.51.100.7","user_agent":"UA"},"consent":{"ad_storage":"granted","ad_user_data":"granted","ad_personalization":"granted"},"region":"US"}""")) + "]}";
 
     private static async Task<bool> PendingUntilAsync(RedisServer redis, string prefix, string consumer, TimeSpan timeout)
     {

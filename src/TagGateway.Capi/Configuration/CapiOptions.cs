@@ -196,6 +196,31 @@ public sealed class GoogleAdsOptions : DestinationOptions
     /// <summary>Ask the API to validate only (nothing is recorded): the Data Manager equivalent of a test code.</summary>
     public bool ValidateOnly { get; set; }
 
+    /// <summary>
+    /// OAuth refresh-token flow (Data Manager access tokens expire in about an hour): with a refresh token, client id
+    /// and client secret the gateway obtains access tokens itself, ahead of expiry and once more on a 401, and
+    /// <see cref="DestinationOptions.AccessToken"/> is not needed. Each also has a <c>…File</c> form (a mounted secret).
+    /// </summary>
+    public string? RefreshToken { get; set; }
+
+    public string? RefreshTokenFile { get; set; }
+
+    public string? ClientId { get; set; }
+
+    public string? ClientIdFile { get; set; }
+
+    public string? ClientSecret { get; set; }
+
+    public string? ClientSecretFile { get; set; }
+
+    /// <summary>Google's OAuth 2.0 token endpoint (tests point it at a loopback fake).</summary>
+    public string TokenEndpoint { get; set; } = "https://oauth2.googleapis.com/token";
+
+    /// <summary>An access token is refreshed this long before its expires_in runs out (at most half its lifetime).</summary>
+    public TimeSpan TokenRefreshMargin { get; set; } = TimeSpan.FromMinutes(5);
+
+    internal bool UsesRefreshToken => !string.IsNullOrWhiteSpace(RefreshToken) || !string.IsNullOrEmpty(RefreshTokenFile);
+
     internal override bool HasIdentity => !string.IsNullOrEmpty(CustomerId) && ConversionActions.Values.Any(static v => !string.IsNullOrWhiteSpace(v));
 
     internal override int PlatformMaxBatch => 2000;
@@ -217,6 +242,12 @@ public sealed class IngestOptions
     /// <summary>Most events in one request; more is 413.</summary>
     [Range(1, 10_000)]
     public int MaxEventsPerRequest { get; set; } = 1000;
+
+    /// <summary>
+    /// How far ahead of the gateway's clock an event_time may be (clock skew between the site's backend and us);
+    /// later is a 400. The oldest accepted is the longest MaxEventAge of the configured destinations.
+    /// </summary>
+    public TimeSpan MaxFutureSkew { get; set; } = TimeSpan.FromMinutes(5);
 }
 
 /// <summary>The durable outbox and dedup ledger.</summary>

@@ -59,6 +59,7 @@ internal sealed class CapiOptionsCrossFieldValidator : IValidateOptions<CapiOpti
         }
 
         // TimeSpan ranges are checked here: RangeAttribute over TimeSpan needs reflection (not trimming-safe).
+        Range(options.Ingest.MaxFutureSkew, TimeSpan.Zero, TimeSpan.FromHours(1), "Capi:Ingest:MaxFutureSkew", errors);
         Range(options.MergeWindow, TimeSpan.Zero, TimeSpan.FromHours(1), "Capi:MergeWindow", errors);
         Range(options.DedupTtl, TimeSpan.FromMinutes(1), TimeSpan.FromDays(30), "Capi:DedupTtl", errors);
         Range(options.Store.DeadLetterRetention, TimeSpan.FromMinutes(1), TimeSpan.FromDays(90), "Capi:Store:DeadLetterRetention", errors);
@@ -133,9 +134,25 @@ internal sealed class CapiOptionsCrossFieldValidator : IValidateOptions<CapiOpti
             return;
         }
 
+        if (destination is GoogleAdsOptions google && google.UsesRefreshToken)
+        {
+            if (SecretReader.GoogleOAuth(google, errors) is null)
+            {
+                errors.Add("Capi:GoogleAds: the refresh-token flow needs RefreshToken, ClientId and ClientSecret (each from the environment or a …File).");
+            }
+
+            if (!Uri.TryCreate(google.TokenEndpoint, UriKind.Absolute, out Uri? token) || (token.Scheme != Uri.UriSchemeHttps && token.Scheme != Uri.UriSchemeHttp))
+            {
+                errors.Add($"Capi:GoogleAds:TokenEndpoint: \"{google.TokenEndpoint}\" must be an absolute http(s) URL.");
+            }
+
+            Range(google.TokenRefreshMargin, TimeSpan.Zero, TimeSpan.FromMinutes(30), "Capi:GoogleAds:TokenRefreshMargin", errors);
+            return;
+        }
+
         if (SecretReader.AccessToken(destination, section, errors) is null)
         {
-            errors.Add($"Capi:{section}: an access token is required (Capi:{section}:AccessToken from the environment, or Capi:{section}:AccessTokenFile).");
+            errors.Add($"Capi:{section}: an access token is required (Capi:{section}:AccessToken from the environment, or Capi:{section}:AccessTokenFile{(destination is GoogleAdsOptions ? "; or the OAuth refresh-token flow: RefreshToken, ClientId, ClientSecret" : null)}).");
         }
     }
 }

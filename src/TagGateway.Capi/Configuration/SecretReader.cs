@@ -19,6 +19,37 @@ internal static class SecretReader
         return string.IsNullOrWhiteSpace(text) ? null : text.Trim();
     }
 
+    /// <summary>A secret given inline (prefer the environment) or as a file; null when neither.</summary>
+    public static string? Secret(string? value, string? file, string key, List<string>? errors = null)
+    {
+        if (!string.IsNullOrWhiteSpace(value))
+        {
+            return value.Trim();
+        }
+
+        if (string.IsNullOrEmpty(file))
+        {
+            return null;
+        }
+
+        string? text = ReadFile(file, key + "File", errors);
+        return string.IsNullOrWhiteSpace(text) ? null : text.Trim();
+    }
+
+    /// <summary>Google's OAuth client credentials and refresh token, or null when the refresh flow is not configured.</summary>
+    public static GoogleOAuthCredentials? GoogleOAuth(GoogleAdsOptions google, List<string>? errors = null)
+    {
+        if (!google.UsesRefreshToken)
+        {
+            return null;
+        }
+
+        string? refresh = Secret(google.RefreshToken, google.RefreshTokenFile, "Capi:GoogleAds:RefreshToken", errors);
+        string? id = Secret(google.ClientId, google.ClientIdFile, "Capi:GoogleAds:ClientId", errors);
+        string? secret = Secret(google.ClientSecret, google.ClientSecretFile, "Capi:GoogleAds:ClientSecret", errors);
+        return refresh is null || id is null || secret is null ? null : new GoogleOAuthCredentials(id, secret, refresh);
+    }
+
     public static List<string> ApiKeys(IngestOptions ingest, List<string>? errors = null)
     {
         var keys = new List<string>();
@@ -57,4 +88,10 @@ internal static class SecretReader
             return null;
         }
     }
+}
+
+/// <summary>Never logged: <see cref="ToString"/> names no value.</summary>
+internal sealed record GoogleOAuthCredentials(string ClientId, string ClientSecret, string RefreshToken)
+{
+    public override string ToString() => "GoogleOAuthCredentials [redacted]";
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Http.Resilience;
 using Polly;
 using TagGateway.Capi.Configuration;
+using TagGateway.Capi.Delivery.Http;
 using TagGateway.Capi.Model;
 
 namespace TagGateway.Capi.Delivery;
@@ -24,6 +25,9 @@ internal static class DeliveryResilience
             client.BaseAddress = new Uri(baseUrl);
             client.Timeout = Timeout.InfiniteTimeSpan;
         });
+
+        // Never follow a redirect (the default handler would re-send the token to Location), no cookies.
+        builder.ConfigurePrimaryHttpMessageHandler(static () => OutboundHandlers.Primary());
 
         // The request URL and headers carry nothing secret, but payloads do: no default request logging at all.
         builder.RemoveAllLoggers();
@@ -54,6 +58,10 @@ internal static class DeliveryResilience
             });
             pipeline.AddTimeout(attempt);
         });
+
+        // Innermost: whatever the pipeline does, a credential only leaves for the configured origin.
+        var origin = new Uri(baseUrl);
+        builder.AddHttpMessageHandler(() => new ConfiguredOriginHandler(origin));
     }
 
     internal static async ValueTask<bool> ShouldHandle(DestinationClient classifier, Outcome<HttpResponseMessage> outcome)
@@ -65,6 +73,12 @@ internal static class DeliveryResilience
 
         HttpResponseMessage? response = outcome.Result;
         if (response is null)
+        {
+            return false;
+        }
+
+        // A redirect is never retried (nor followed): the sender dead-letters it naming the Location host.
+        if (OutboundHandlers.IsRedirect(response.StatusCode))
         {
             return false;
         }

@@ -67,61 +67,109 @@ internal sealed partial class DeliveryWorker
                 continue;
             }
 
-            DeliveryResult result;
-            long started = Stopwatch.GetTimestamp();
+            DeliveryResult? retry;
             try
             {
-                result = await _client.SendAsync(fresh, cancellationToken).ConfigureAwait(false);
+                retry = await DeliverAsync(fresh, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 _store.Release(d, fresh);
                 return;
             }
-            catch (BrokenCircuitException ex)
+
+            if (retry is null)
             {
-                result = new DeliveryResult(DeliveryOutcome.Retryable, "circuit open: " + ex.Message);
-            }
-            catch (Exception ex) when (ex is HttpRequestException or TimeoutRejectedException or OperationCanceledException or IOException)
-            {
-                result = new DeliveryResult(DeliveryOutcome.Retryable, ex.GetType().Name + ": " + ex.Message);
+                backoff = _options.MinBackoff;
+                continue;
             }
 
-            double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-            _metrics.Request(d, result.Outcome.ToString().ToLowerInvariant(), seconds);
-            switch (result.Outcome)
+            TimeSpan delay = Jitter(backoff);
+            if (retry.RetryAfter is { } retryAfter && retryAfter > delay)
             {
-                case DeliveryOutcome.Delivered:
-                    await CompleteAsync(fresh, CompletionKind.Delivered, null, cancellationToken).ConfigureAwait(false);
-                    Delivered(fresh, result.KeyMasks, null);
-                    backoff = _options.MinBackoff;
-                    break;
-
-                case DeliveryOutcome.Partial:
-                    await PartialAsync(fresh, result, cancellationToken).ConfigureAwait(false);
-                    backoff = _options.MinBackoff;
-                    break;
-
-                case DeliveryOutcome.Retryable:
-                    _store.Release(d, fresh);
-                    TimeSpan delay = Jitter(backoff);
-                    if (result.RetryAfter is { } retryAfter && retryAfter > delay)
-                    {
-                        delay = retryAfter;
-                    }
-
-                    Log.Retrying(_logger, d.Name(), fresh.Count, result.Error, delay.TotalSeconds);
-                    backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxBackoff.Ticks));
-                    await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
-                    break;
-
-                default:
-                    await CompleteAsync(fresh, CompletionKind.DeadLettered, result.Error, cancellationToken).ConfigureAwait(false);
-                    _metrics.DeadLettered(d, fresh.Count);
-                    Log.DeadLettered(_logger, d.Name(), fresh.Count, result.Error);
-                    break;
+                delay = retryAfter;
             }
+
+            Log.Retrying(_logger, d.Name(), fresh.Count, retry.Error, delay.TotalSeconds);
+            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxBackoff.Ticks));
+            await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Sends events and records every outcome. A fatal answer that is about the events rather than the request
+    /// (Meta, TikTok and Google's Data Manager refuse a whole batch for one bad event) is narrowed down by halving
+    /// the batch, so the bad events are dead-lettered alone and their batch-mates delivered: k bad events among n cost
+    /// at most about 2k·log2(n) extra requests, once. An unexpected exception (a stored value the payload builder
+    /// cannot format) is treated the same way, so a worker never stops on an event. Answers the retryable result
+    /// when some events were put back (the caller backs off), else null.
+    /// </summary>
+    private async Task<DeliveryResult?> DeliverAsync(List<CapiEvent> events, CancellationToken cancellationToken)
+    {
+        CapiDestination d = _client.Destination;
+        DeliveryResult result = await SendOnceAsync(events, cancellationToken).ConfigureAwait(false);
+        switch (result.Outcome)
+        {
+            case DeliveryOutcome.Delivered:
+                await CompleteAsync(events, CompletionKind.Delivered, null, cancellationToken).ConfigureAwait(false);
+                Delivered(events, result.KeyMasks, null);
+                return null;
+
+            case DeliveryOutcome.Partial:
+                return await PartialAsync(events, result, cancellationToken).ConfigureAwait(false);
+
+            case DeliveryOutcome.Retryable:
+                _store.Release(d, events);
+                return result;
+
+            default:
+                if (!result.BatchWide && events.Count > 1)
+                {
+                    Log.Isolating(_logger, d.Name(), events.Count, result.Error);
+                    int half = events.Count / 2;
+                    DeliveryResult? first = await DeliverAsync(events[..half], cancellationToken).ConfigureAwait(false);
+                    DeliveryResult? second = await DeliverAsync(events[half..], cancellationToken).ConfigureAwait(false);
+                    return first ?? second;
+                }
+
+                await CompleteAsync(events, CompletionKind.DeadLettered, result.Error, cancellationToken).ConfigureAwait(false);
+                _metrics.DeadLettered(d, events.Count);
+                Log.DeadLettered(_logger, d.Name(), events.Count, result.Error);
+                return null;
+        }
+    }
+
+    private async Task<DeliveryResult> SendOnceAsync(List<CapiEvent> events, CancellationToken cancellationToken)
+    {
+        CapiDestination d = _client.Destination;
+        DeliveryResult result;
+        long started = Stopwatch.GetTimestamp();
+        try
+        {
+            result = await _client.SendAsync(events, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (BrokenCircuitException ex)
+        {
+            result = new DeliveryResult(DeliveryOutcome.Retryable, "circuit open: " + ex.Message);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TimeoutRejectedException or OperationCanceledException or IOException)
+        {
+            result = new DeliveryResult(DeliveryOutcome.Retryable, ex.GetType().Name + ": " + ex.Message);
+        }
+        catch (Exception ex)
+        {
+            // Not the network's fault: something in these events (e.g. a time no payload format can hold).
+            // Narrowed down like a refused event, so only the event that causes it ends as a dead letter.
+            Log.Unexpected(_logger, d.Name(), events.Count, ex);
+            result = new DeliveryResult(DeliveryOutcome.Fatal, "could not be sent: " + ex.GetType().Name + ": " + ex.Message);
+        }
+
+        _metrics.Request(d, result.Outcome.ToString().ToLowerInvariant(), Stopwatch.GetElapsedTime(started).TotalSeconds);
+        return result;
     }
 
     private async Task<List<CapiEvent>> DropStaleAsync(List<CapiEvent> batch, long now, CancellationToken cancellationToken)
@@ -151,7 +199,7 @@ internal sealed partial class DeliveryWorker
         return fresh;
     }
 
-    private async Task PartialAsync(List<CapiEvent> batch, DeliveryResult result, CancellationToken cancellationToken)
+    private async Task<DeliveryResult?> PartialAsync(List<CapiEvent> batch, DeliveryResult result, CancellationToken cancellationToken)
     {
         CapiDestination d = _client.Destination;
         var completions = new List<Completion>(batch.Count);
@@ -190,6 +238,9 @@ internal sealed partial class DeliveryWorker
             _metrics.DeadLettered(d, dead);
             Log.DeadLettered(_logger, d.Name(), dead, "per-event errors in a partly accepted batch");
         }
+
+        // Retryable elements are put back; the destination backs off only if there were any.
+        return retry.Count == 0 ? null : new DeliveryResult(DeliveryOutcome.Retryable, "retryable per-event errors", result.RetryAfter);
     }
 
     private void Delivered(List<CapiEvent> events, int[] keyMasks, string? note)
@@ -216,6 +267,12 @@ internal sealed partial class DeliveryWorker
 
         [LoggerMessage(EventId = 5103, Level = LogLevel.Error, Message = "CAPI {Destination}: {Count} events dead-lettered, not retried: {Error}")]
         public static partial void DeadLettered(ILogger logger, string destination, int count, string? error);
+
+        [LoggerMessage(EventId = 5107, Level = LogLevel.Warning, Message = "CAPI {Destination}: a batch of {Count} events was refused ({Error}); sending its halves apart so only the bad events fail")]
+        public static partial void Isolating(ILogger logger, string destination, int count, string? error);
+
+        [LoggerMessage(EventId = 5108, Level = LogLevel.Error, Message = "CAPI {Destination}: {Count} events could not be sent (unexpected error); narrowing it down to the events that cause it")]
+        public static partial void Unexpected(ILogger logger, string destination, int count, Exception exception);
 
         [LoggerMessage(EventId = 5104, Level = LogLevel.Warning, Message = "CAPI {Destination}: {Count} events dropped, older than {Hours} h")]
         public static partial void Stale(ILogger logger, string destination, int count, double hours);

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using Microsoft.Extensions.Logging;
 using TagGateway.Capi.Configuration;
+using TagGateway.Capi.Delivery.Http;
 using TagGateway.Capi.Identity;
 using TagGateway.Capi.Mapping;
 using TagGateway.Capi.Model;
@@ -31,6 +32,12 @@ internal enum DeliveryOutcome
 internal sealed record DeliveryResult(DeliveryOutcome Outcome, string? Error = null, TimeSpan? RetryAfter = null, IReadOnlyDictionary<long, (bool Retryable, string Error)>? Failed = null)
 {
     public int[] KeyMasks { get; init; } = [];
+
+    /// <summary>
+    /// A fatal answer about the request as a whole (credentials, permissions, the configured path, a redirect), not
+    /// about one of its events: splitting the batch would only repeat it, so the worker does not isolate events.
+    /// </summary>
+    public bool BatchWide { get; init; }
 }
 
 /// <summary>
@@ -93,8 +100,52 @@ internal abstract partial class DestinationClient
             Log.Payload(_logger, Destination, batch.Count, description);
         }
 
+        if (await AuthorizeAsync(request, rejected: null, cancellationToken).ConfigureAwait(false) is { } authError)
+        {
+            return new DeliveryResult(DeliveryOutcome.Retryable, authError) { KeyMasks = keyMasks };
+        }
+
         HttpClient client = _factory.CreateClient(HttpClientName);
-        using HttpResponseMessage response = await client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+        HttpResponseMessage response = await client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (response.StatusCode == HttpStatusCode.Unauthorized && CanRefreshCredentials)
+            {
+                // An access token that expired early or was revoked: one fresh token, the same batch once more.
+                string? rejected = request.Headers.Authorization?.Parameter;
+                response.Dispose();
+                using HttpRequestMessage again = BuildRequest(batch, keyMasks);
+                if (await AuthorizeAsync(again, rejected, cancellationToken).ConfigureAwait(false) is { } refreshError)
+                {
+                    return new DeliveryResult(DeliveryOutcome.Retryable, refreshError) { KeyMasks = keyMasks };
+                }
+
+                response = await client.SendAsync(again, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+                if (response.StatusCode == HttpStatusCode.Unauthorized)
+                {
+                    // Refusing a token just minted is about the credentials, never the events: keep them.
+                    return new DeliveryResult(DeliveryOutcome.Retryable, "HTTP 401 again with a freshly refreshed access token") { KeyMasks = keyMasks };
+                }
+            }
+
+            return await ReadResultAsync(batch, keyMasks, response, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            response.Dispose();
+        }
+    }
+
+    private async Task<DeliveryResult> ReadResultAsync(IReadOnlyList<CapiEvent> batch, int[] keyMasks, HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        if (OutboundHandlers.IsRedirect(response.StatusCode))
+        {
+            // Not followed (the primary handler never does): a platform API does not redirect a POST. The host only,
+            // since a full Location may carry a token.
+            string refused = $"HTTP {StatusText(response.StatusCode)} redirect to {OutboundHandlers.RedirectHost(response)} refused (never followed)";
+            return new DeliveryResult(DeliveryOutcome.Fatal, refused) { KeyMasks = keyMasks, BatchWide = true };
+        }
+
         byte[] body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
         ResponseClass kind = Classify(response.StatusCode, body, out string? error);
         TimeSpan? retryAfter = RetryAfterOf(response.Headers.RetryAfter);
@@ -103,9 +154,27 @@ internal abstract partial class DestinationClient
             ResponseClass.Success when PartialFailures(batch, body) is { Count: > 0 } failed => new DeliveryResult(DeliveryOutcome.Partial, null, retryAfter, failed) { KeyMasks = keyMasks },
             ResponseClass.Success => new DeliveryResult(DeliveryOutcome.Delivered) { KeyMasks = keyMasks },
             ResponseClass.Retryable => new DeliveryResult(DeliveryOutcome.Retryable, error, retryAfter) { KeyMasks = keyMasks },
-            _ => new DeliveryResult(DeliveryOutcome.Fatal, error) { KeyMasks = keyMasks },
+            _ => new DeliveryResult(DeliveryOutcome.Fatal, error) { KeyMasks = keyMasks, BatchWide = IsBatchWide(response.StatusCode, body) },
         };
     }
+
+    /// <summary>Whether the destination refreshes its credentials itself (Google's OAuth refresh token): a 401 then means "refresh and retry once".</summary>
+    protected virtual bool CanRefreshCredentials => false;
+
+    /// <summary>
+    /// Puts credentials on a request that does not carry them in its body (Google's OAuth bearer); a non-null
+    /// answer is why it could not (the batch is kept and retried later). <paramref name="rejected"/> is the token the
+    /// platform just refused, if any.
+    /// </summary>
+    protected virtual ValueTask<string?> AuthorizeAsync(HttpRequestMessage request, string? rejected, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<string?>(null);
+
+    /// <summary>
+    /// A fatal answer about the whole request rather than one event (see <see cref="DeliveryResult.BatchWide"/>).
+    /// Status alone by default: 401, 403 and 404 are credentials, permission and path; platforms refine it by code.
+    /// </summary>
+    protected virtual bool IsBatchWide(HttpStatusCode status, ReadOnlySpan<byte> body) =>
+        status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden or HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed;
 
     internal static TimeSpan? RetryAfterOf(RetryConditionHeaderValue? header) =>
         header?.Delta ?? (header?.Date is { } date ? date - DateTimeOffset.UtcNow : null);

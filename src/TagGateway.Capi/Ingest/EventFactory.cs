@@ -1,5 +1,4 @@
-using System.Globalization;
-using System.Security.Cryptography;
+using System.Collections.Frozen;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using TagGateway.Capi.Configuration;
@@ -39,7 +38,25 @@ internal sealed partial class EventFactory
         _logger = logger;
         _metrics = metrics;
         _configured = [.. ConfiguredDestinations(options)];
+        _maxEventAge = _configured.Length == 0 ? TimeSpan.Zero : _configured.Max(d => DestinationOptionsOf(options, d).MaxEventAge);
     }
+
+    private readonly TimeSpan _maxEventAge;
+
+    /// <summary>
+    /// Meta's action_source values (conversion-apis.md §1.2, Meta's server-event parameters; the same nine listed by
+    /// Segment's Facebook Conversions API destination docs). Anything else Meta refuses, failing its whole batch.
+    /// </summary>
+    internal static readonly FrozenSet<string> ActionSources = FrozenSet.Create(StringComparer.Ordinal,
+        "email", "website", "app", "phone_call", "chat", "physical_store", "system_generated", "business_messaging", "other");
+
+    internal static DestinationOptions DestinationOptionsOf(CapiOptions options, CapiDestination destination) => destination switch
+    {
+        CapiDestination.Meta => options.Meta,
+        CapiDestination.TikTok => options.TikTok,
+        CapiDestination.LinkedIn => options.LinkedIn,
+        _ => options.GoogleAds,
+    };
 
     public IReadOnlyList<CapiDestination> Configured => _configured;
 
@@ -109,17 +126,16 @@ internal sealed partial class EventFactory
     {
         ArgumentNullException.ThrowIfNull(e);
         notSent = false;
-        error = Validate(e, index);
+        error = Validate(e, index, now, out long timeMs, out string actionSource);
         if (error is not null)
         {
             return null;
         }
 
         string name = e.EventName!.Trim();
-        long timeMs = e.EventTime is { } t ? (t > 100_000_000_000 ? t : t * 1000) : now.ToUnixTimeMilliseconds();
-        string eventId = Clean(e.EventId)
-            ?? (name == "purchase" ? Clean(e.TransactionId) : null)
-            ?? DeriveServerEventId(name, timeMs, e);
+
+        // Validate made sure one of them is there: a retry carries the same id, so every platform deduplicates it.
+        string eventId = Clean(e.EventId) ?? Clean(e.TransactionId)!;
         string region = Clean(e.Region) ?? string.Empty;
         ConsentSignals signals = SignalsOf(e.Consent);
         (int destinations, int consent) = Decide(name, eventId, signals, region, "s2s", e.ClientId, record: true);
@@ -164,7 +180,7 @@ internal sealed partial class EventFactory
             EventId = eventId,
             TimeMs = timeMs,
             AcceptedMs = now.ToUnixTimeMilliseconds(),
-            ActionSource = Clean(e.ActionSource) ?? "website",
+            ActionSource = actionSource,
             PageUrl = Clean(e.PageUrl),
             Referrer = Clean(e.Referrer),
             ClientId = Clean(e.ClientId),
@@ -274,8 +290,10 @@ internal sealed partial class EventFactory
         _ => null,
     };
 
-    private static string? Validate(ServerEvent e, int index)
+    private string? Validate(ServerEvent e, int index, DateTimeOffset now, out long timeMs, out string actionSource)
     {
+        timeMs = 0;
+        actionSource = Clean(e.ActionSource)?.ToLowerInvariant() ?? "website";
         if (string.IsNullOrWhiteSpace(e.EventName))
         {
             return $"events[{index}].event_name is required.";
@@ -291,9 +309,54 @@ internal sealed partial class EventFactory
             return $"events[{index}].event_id is longer than 200 characters.";
         }
 
-        if (e.EventTime is { } t && t <= 0)
+        // No id derived from the clock or the content: the site's retry must carry the very same id to be deduplicated.
+        if (Clean(e.EventId) is null && (e.EventName.Trim() != "purchase" || Clean(e.TransactionId) is null))
         {
-            return $"events[{index}].event_time must be Unix seconds.";
+            return $"events[{index}].event_id is required (a purchase may give transaction_id instead): the same id on a retry is how every platform deduplicates.";
+        }
+
+        if (e.EventTime is not { } t)
+        {
+            return $"events[{index}].event_time is required (Unix seconds when the event happened).";
+        }
+
+        if (t <= 0)
+        {
+            return $"events[{index}].event_time {t} is not a Unix time in seconds.";
+        }
+
+        // Milliseconds are recognised (13 digits), as the platforms' own SDK users often send them; no overflow either way.
+
+        timeMs = t > 100_000_000_000 ? t : t * 1000;
+        long nowMs = now.ToUnixTimeMilliseconds();
+        TimeSpan skew = _options.Ingest.MaxFutureSkew;
+        if (timeMs > nowMs + (long)skew.TotalMilliseconds)
+        {
+            return $"events[{index}].event_time {t} is in the future (more than {skew.TotalMinutes:0.#} minutes ahead of the gateway's clock); send Unix seconds.";
+        }
+
+        if (timeMs < nowMs - (long)_maxEventAge.TotalMilliseconds)
+        {
+            return $"events[{index}].event_time {t} is older than {_maxEventAge.TotalDays:0.#} days, the oldest any configured destination accepts.";
+        }
+
+        if (!ActionSources.Contains(actionSource))
+        {
+            return $"events[{index}].action_source \"{Clean(e.ActionSource)}\" is not one of {string.Join(", ", ActionSources.Order(StringComparer.Ordinal))}.";
+        }
+
+        // Meta refuses a website event without them (its batch-mates with it), so it is refused here, where the site can fix it.
+        if (actionSource == "website" && _configured.Contains(CapiDestination.Meta) && _map.IsMapped(CapiDestination.Meta, e.EventName.Trim()))
+        {
+            if (Clean(e.User?.UserAgent) is null)
+            {
+                return $"events[{index}].user.user_agent is required for a website event (Meta's client_user_agent).";
+            }
+
+            if (Clean(e.PageUrl) is null)
+            {
+                return $"events[{index}].page_url is required for a website event (Meta's event_source_url).";
+            }
         }
 
         if (e.Currency is { } c && (c.Trim().Length != 3 || !c.Trim().All(char.IsAsciiLetter)))
@@ -302,15 +365,6 @@ internal sealed partial class EventFactory
         }
 
         return null;
-    }
-
-    /// <summary>For a backend event without any id: a function of its content, so the same payload retried gets the same id.</summary>
-    private static string DeriveServerEventId(string name, long timeMs, ServerEvent e)
-    {
-        string key = string.Create(CultureInfo.InvariantCulture, $"{name}|{timeMs}|{e.ClientId}|{e.TransactionId}|{e.User?.ExternalId}|{e.User?.Email}|{e.Value}");
-        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(Encoding.UTF8.GetBytes(key), digest);
-        return "s2s." + Convert.ToHexStringLower(digest[..12]);
     }
 
     private static string? RegionCountry(string region) =>

@@ -26,10 +26,12 @@ internal sealed partial class ServerEventsEndpoint
     private readonly CapiMetrics _metrics;
     private readonly ILogger<ServerEventsEndpoint> _logger;
     private readonly TimeProvider _time;
+    private readonly LogThrottle _unauthorizedLog;
 
     public ServerEventsEndpoint(CapiOptions options, EventFactory factory, ICapiStore store, CapiMetrics metrics, TimeProvider time, ILogger<ServerEventsEndpoint> logger)
     {
         _time = time;
+        _unauthorizedLog = new LogThrottle(time, TimeSpan.FromMinutes(1));
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Ingest;
         _keyHashes = [.. SecretReader.ApiKeys(options.Ingest).Select(static k => SHA256.HashData(Encoding.UTF8.GetBytes(k)))];
@@ -53,7 +55,13 @@ internal sealed partial class ServerEventsEndpoint
 
         if (!Authenticated(context.Request))
         {
-            Log.Unauthorized(_logger, context.Connection.RemoteIpAddress?.ToString());
+            // Anyone can send these: counted always, logged at most once a minute with the number left out.
+            _metrics.Unauthorized();
+            if (_unauthorizedLog.ShouldLog(out long suppressed))
+            {
+                Log.Unauthorized(_logger, context.Connection.RemoteIpAddress?.ToString(), suppressed);
+            }
+
             response.Headers.WWWAuthenticate = "Bearer";
             await Error(response, StatusCodes.Status401Unauthorized, "A valid API key is required (Authorization: Bearer <key> or X-Api-Key).").ConfigureAwait(false);
             return;
@@ -71,9 +79,20 @@ internal sealed partial class ServerEventsEndpoint
             bodyLimit.MaxRequestBodySize = _options.MaxRequestBytes + 1L;
         }
 
-        byte[]? body = await ReadBoundedAsync(context.Request.Body, _options.MaxRequestBytes, context.RequestAborted).ConfigureAwait(false);
+        byte[]? body;
+        try
+        {
+            body = await ReadBoundedAsync(context.Request.Body, _options.MaxRequestBytes, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            // Kestrel's own bound tripped first (a chunked body has no length to check up front): the same 413.
+            body = null;
+        }
+
         if (body is null)
         {
+            Log.TooLarge(_logger, _options.MaxRequestBytes, context.Connection.RemoteIpAddress);
             await Error(response, StatusCodes.Status413PayloadTooLarge, $"The body is larger than {_options.MaxRequestBytes} bytes.").ConfigureAwait(false);
             return;
         }
@@ -255,7 +274,10 @@ internal sealed partial class ServerEventsEndpoint
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 5201, Level = LogLevel.Warning, Message = "CAPI ingest refused a request without a valid API key from {Remote}")]
-        public static partial void Unauthorized(ILogger logger, string? remote);
+        [LoggerMessage(EventId = 5201, Level = LogLevel.Warning, Message = "CAPI ingest refused a request without a valid API key from {Remote} ({Suppressed} more in the last minute not logged; all are counted in taggateway.capi.ingest.unauthorized)")]
+        public static partial void Unauthorized(ILogger logger, string? remote, long suppressed);
+
+        [LoggerMessage(EventId = 5203, Level = LogLevel.Information, Message = "CAPI ingest refused a body over {Limit} bytes from {Remote} (413)")]
+        public static partial void TooLarge(ILogger logger, int limit, System.Net.IPAddress? remote);
     }
 }

@@ -65,16 +65,21 @@ internal sealed class CapiManagementEndpoints
             {
                 Id = letter.Seq,
                 Destination = letter.Destination.Name(),
-                EventName = letter.EventName,
-                EventId = letter.EventId,
-                EventTime = DateTimeOffset.FromUnixTimeMilliseconds(letter.EventTimeMs),
-                FailedAt = DateTimeOffset.FromUnixTimeMilliseconds(letter.FailedMs),
-                Error = letter.Error,
+                EventName = letter.EventName ?? string.Empty,
+                EventId = letter.EventId ?? string.Empty,
+                EventTimeMs = letter.EventTimeMs,
+                EventTime = TimeOrNull(letter.EventTimeMs),
+                FailedAt = TimeOrNull(letter.FailedMs),
+                Error = letter.Error ?? string.Empty,
             });
         }
 
         await Write(context, list, CapiJsonContext.Default.DeadLetterList).ConfigureAwait(false);
     }
+
+    /// <summary>Total: a stored time no date can hold (an event_time of year 11000) lists as null, never a 500.</summary>
+    internal static DateTimeOffset? TimeOrNull(long ms) =>
+        ms is >= -62_135_596_800_000 and <= 253_402_300_799_999 ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
 
     /// <summary>POST /capi/dead-letters/{id}/replay?destination=meta (all of the event's destinations without it).</summary>
     public async Task ReplayAsync(HttpContext context, long id)

@@ -17,9 +17,13 @@ internal sealed class DeadLetterView
 
     public string EventId { get; set; } = string.Empty;
 
-    public DateTimeOffset EventTime { get; set; }
+    /// <summary>Null when the stored time is outside what a date can hold (see <see cref="EventTimeMs"/>).</summary>
+    public DateTimeOffset? EventTime { get; set; }
 
-    public DateTimeOffset FailedAt { get; set; }
+    /// <summary>The stored value as is, Unix milliseconds.</summary>
+    public long EventTimeMs { get; set; }
+
+    public DateTimeOffset? FailedAt { get; set; }
 
     /// <summary>The platform's error, as it answered.</summary>
     public string Error { get; set; } = string.Empty;

@@ -17,6 +17,8 @@ internal sealed class CapiMetrics
     private readonly Counter<long> _requests;
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _identityKeys;
+    private readonly Counter<long> _unauthorized;
+    private readonly Counter<long> _tokenRefreshes;
 
     public CapiMetrics(IMeterFactory meterFactory)
     {
@@ -30,6 +32,8 @@ internal sealed class CapiMetrics
         _deadLettered = Meter.CreateCounter<long>("taggateway.capi.events.dead_lettered", "{event}", "Events moved to the dead-letter store on a non-retryable error, by destination.");
         _requests = Meter.CreateCounter<long>("taggateway.capi.delivery.requests", "{request}", "Delivery requests, by destination and outcome.");
         _duration = Meter.CreateHistogram<double>("taggateway.capi.delivery.duration", "s", "Delivery request duration including retries, by destination.");
+        _unauthorized = Meter.CreateCounter<long>("taggateway.capi.ingest.unauthorized", "{request}", "POST /capi/v1/events refused for a missing or wrong API key (logged at most once a minute).");
+        _tokenRefreshes = Meter.CreateCounter<long>("taggateway.capi.oauth.refreshes", "{request}", "OAuth access-token refreshes, by destination and outcome (ok, refused, failed, redirect).");
         _identityKeys = Meter.CreateCounter<long>("taggateway.capi.identity.keys", "{event}", "Delivered events carrying an identity key, by destination and key.");
     }
 
@@ -56,6 +60,11 @@ internal sealed class CapiMetrics
         _requests.Add(1, Tag(d), new KeyValuePair<string, object?>("outcome", outcome));
         _duration.Record(seconds, Tag(d));
     }
+
+    public void Unauthorized() => _unauthorized.Add(1);
+
+    public void TokenRefresh(CapiDestination d, string outcome) =>
+        _tokenRefreshes.Add(1, Tag(d), new KeyValuePair<string, object?>("outcome", outcome));
 
     public void IdentityKey(CapiDestination d, string key, int count) =>
         _identityKeys.Add(count, Tag(d), new KeyValuePair<string, object?>("key", key));

@@ -27,7 +27,7 @@ public sealed class EndToEndTests : IAsyncLifetime
 
     private static string Purchase(string transactionId, string email, string region = "US", string consent = """{"ad_storage":"granted","ad_user_data":"granted","ad_personalization":"granted"}""", long? time = null, string name = "purchase") => $$"""
         {"event_name":"{{name}}","transaction_id":"{{transactionId}}","currency":"EUR","value":19.99,
-         {{(time is null ? null : $"\"event_time\":{time},")}}
+         "event_time":{{time ?? DateTimeOffset.UtcNow.ToUnixTimeSeconds()}},"page_url":"https://shop.example/thanks",
          "user":{"email":"{{email}}","phone":"+1 (650) 555-1212","first_name":"Mary","last_name":"Smith","country":"US","zip":"94045-1234","ip":"203.0.113.9","user_agent":"Mozilla/5.0 Backend"},
          "consent":{{consent}},"region":"{{region}}"}
         """;
@@ -218,7 +218,7 @@ public sealed class EndToEndTests : IAsyncLifetime
     public async Task Match_quality_reports_key_shares_and_the_estimated_score()
     {
         await using CapiGateway gateway = await CapiGateway.StartAsync(_fake, _fake.CapiSettings(_store, tiktok: false, linkedIn: false, google: false));
-        string bare = """{"event_name":"purchase","transaction_id":"Q-2","user":{"ip":"203.0.113.1","user_agent":"UA"},"consent":{"ad_storage":"granted","ad_user_data":"granted","ad_personalization":"granted"},"region":"US"}""";
+        string bare = $$"""{"event_name":"purchase","transaction_id":"Q-2","event_time":{{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}},"page_url":"https://shop.example/","user":{"ip":"203.0.113.1","user_agent":"UA"},"consent":{"ad_storage":"granted","ad_user_data":"granted","ad_personalization":"granted"},"region":"US"}""";
         using HttpResponseMessage response = await CapiGateway.PostEventsAsync(gateway.Public, $$"""{"events":[{{Purchase("Q-1", "q@example.com")}},{{bare}}]}""");
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.True(await Wait.UntilAsync(() => _fake.For("meta").Count() == 2));

@@ -5,6 +5,9 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace TagGateway.Capi.Tests.Infrastructure;
 
@@ -13,9 +16,10 @@ public sealed class CapiGateway : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private CapiGateway(WebApplication app, int publicPort, int managementPort)
+    private CapiGateway(WebApplication app, int publicPort, int managementPort, FakeLogCollector logs)
     {
         _app = app;
+        Logs = logs;
         Public = Client(publicPort);
         Management = Client(managementPort);
     }
@@ -25,6 +29,9 @@ public sealed class CapiGateway : IAsyncDisposable
     public HttpClient Management { get; }
 
     public IServiceProvider Services => _app.Services;
+
+    /// <summary>Every log line the host wrote at the configured levels (the host replaces providers added before its build, so this is added after).</summary>
+    public FakeLogCollector Logs { get; }
 
     public static Dictionary<string, string?> GatewaySettings(FakePlatforms fake, int publicPort, int managementPort) => new()
     {
@@ -38,7 +45,10 @@ public sealed class CapiGateway : IAsyncDisposable
         ["Logging:Console:FormatterName"] = "simple",
     };
 
-    public static async Task<CapiGateway> StartAsync(FakePlatforms fake, Dictionary<string, string?> capi)
+    public static Task<CapiGateway> StartAsync(FakePlatforms fake, Dictionary<string, string?> capi) => StartAsync(fake, capi, configure: null);
+
+    /// <summary>As above; <paramref name="configure"/> adds to the host (a log collector, a FakeTimeProvider …).</summary>
+    public static async Task<CapiGateway> StartAsync(FakePlatforms fake, Dictionary<string, string?> capi, Action<WebApplicationBuilder>? configure)
     {
         int publicPort = FreePort(), managementPort = FreePort();
         Dictionary<string, string?> settings = GatewaySettings(fake, publicPort, managementPort);
@@ -47,9 +57,15 @@ public sealed class CapiGateway : IAsyncDisposable
             settings[key] = value;
         }
 
-        WebApplication app = GatewayHost.Create([], builder => builder.Configuration.AddInMemoryCollection(settings));
+        WebApplication app = GatewayHost.Create([], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+            configure?.Invoke(builder);
+        });
+        var logs = new FakeLogCollector();
+        app.Services.GetRequiredService<ILoggerFactory>().AddProvider(new FakeLoggerProvider(logs));
         await app.StartAsync();
-        return new CapiGateway(app, publicPort, managementPort);
+        return new CapiGateway(app, publicPort, managementPort, logs);
     }
 
     /// <summary>The gateway as a real process (dotnet TagGateway.dll), configured through the environment only.</summary>

@@ -30,6 +30,9 @@ public sealed partial class FakePlatforms : IAsyncDisposable
     public const string LinkedInToken = "linkedin-token-0123456789";
     public const string GoogleToken = "google-token-0123456789";
     public const string GoogleCustomer = "1112223333";
+    public const string GoogleClientId = "fake-client-id.apps.googleusercontent.com";
+    public const string GoogleClientSecret = "fake-client-secret-GOCSPX-0123456789";
+    public const string GoogleRefreshToken = "1//fake-refresh-token-0123456789";
 
     private static readonly HashSet<string> MetaHashedKeys = ["em", "ph", "fn", "ln", "db", "ge", "ct", "st", "zp", "country", "external_id"];
     private static readonly HashSet<string> MetaPlainKeys = ["client_ip_address", "client_user_agent", "fbc", "fbp"];
@@ -39,6 +42,11 @@ public sealed partial class FakePlatforms : IAsyncDisposable
     private readonly ConcurrentDictionary<string, int> _requests = new();
     private readonly ConcurrentDictionary<string, int> _failuresLeft = new();
     private readonly ConcurrentQueue<string> _rejections = new();
+    private readonly ConcurrentDictionary<string, string> _redirects = new();
+    private readonly ConcurrentDictionary<string, bool> _googleAccessTokens = new();
+    private readonly ConcurrentQueue<string> _googleTokensSeen = new();
+    private int _tokenRequests;
+    private int _googleUnauthorized;
 
     private FakePlatforms(WebApplication app)
     {
@@ -67,6 +75,34 @@ public sealed partial class FakePlatforms : IAsyncDisposable
 
     public string? LastTikTokTestCode { get; private set; }
 
+    /// <summary>Every later request to <paramref name="platform"/> ("meta", "tiktok", "linkedin", "google", "token") is answered 307 to <paramref name="location"/>.</summary>
+    public void RedirectTo(string platform, string location) => _redirects[platform] = location;
+
+    /// <summary>An event whose event id (Google: transaction id) is this is refused, and with it its whole request (Meta, TikTok, Google) or its element (LinkedIn).</summary>
+    public string? PoisonEventId { get; set; }
+
+    /// <summary>The token endpoint answers 400 invalid_grant (the refresh token was revoked).</summary>
+    public bool RefuseRefresh { get; set; }
+
+    /// <summary>expires_in of the access tokens the token endpoint mints.</summary>
+    public int AccessTokenLifetimeSeconds { get; set; } = 3599;
+
+    public int TokenRequests => Volatile.Read(ref _tokenRequests);
+
+    public int GoogleUnauthorized => Volatile.Read(ref _googleUnauthorized);
+
+    /// <summary>The bearer tokens the Data Manager fake saw, in order.</summary>
+    public IReadOnlyCollection<string> GoogleTokensSeen => [.. _googleTokensSeen];
+
+    /// <summary>Google expires (or revokes) every access token minted so far: using one is a 401.</summary>
+    public void ExpireGoogleAccessTokens()
+    {
+        foreach (string token in _googleAccessTokens.Keys)
+        {
+            _googleAccessTokens[token] = false;
+        }
+    }
+
     public int Requests(string platform) => _requests.TryGetValue(platform, out int n) ? n : 0;
 
     public IEnumerable<ReceivedEvent> For(string platform) => Events.Where(e => e.Platform == platform);
@@ -85,6 +121,7 @@ public sealed partial class FakePlatforms : IAsyncDisposable
         app.MapPost("/open_api/v1.3/event/track/", (Delegate)fake.TikTokAsync);
         app.MapPost("/rest/conversionEvents", (Delegate)fake.LinkedInAsync);
         app.MapPost("/v1/events:ingest", (Delegate)fake.GoogleAsync);
+        app.MapPost("/token", (Delegate)fake.TokenAsync);
         app.Map("/{**rest}", (HttpContext context) =>
         {
             // Google's side of the gateway: every forwarded collect hit is a 204, scripts a tiny body.
@@ -133,6 +170,9 @@ public sealed partial class FakePlatforms : IAsyncDisposable
         ["Capi:GoogleAds:ConversionActions:purchase"] = google ? "987654" : null,
     };
 
+    private IResult? Redirected(string platform) =>
+        _redirects.TryGetValue(platform, out string? location) ? Results.Redirect(location, permanent: false, preserveMethod: true) : null;
+
     private bool Failing(string platform)
     {
         _requests.AddOrUpdate(platform, 1, static (_, n) => n + 1);
@@ -175,6 +215,12 @@ public sealed partial class FakePlatforms : IAsyncDisposable
     private async Task<IResult> MetaAsync(HttpContext context, string version, string pixel)
     {
         await Task.Delay(Latency);
+        if (Redirected("meta") is { } redirect)
+        {
+            _requests.AddOrUpdate("meta", 1, static (_, n) => n + 1);
+            return redirect;
+        }
+
         if (Failing("meta"))
         {
             return Results.Json(MetaError(2, "Service temporarily unavailable", transient: true), statusCode: 503);
@@ -214,7 +260,7 @@ public sealed partial class FakePlatforms : IAsyncDisposable
         var accepted = new List<ReceivedEvent>();
         foreach (JsonElement e in data.EnumerateArray())
         {
-            string? problem = MetaEventProblem(e, now);
+            string? problem = MetaEventProblem(e, now) ?? Poisoned(e, "event_id");
             if (problem is not null)
             {
                 // Meta fails the whole request for one bad event (§1.4).
@@ -307,6 +353,12 @@ public sealed partial class FakePlatforms : IAsyncDisposable
     private async Task<IResult> TikTokAsync(HttpContext context)
     {
         await Task.Delay(Latency);
+        if (Redirected("tiktok") is { } redirect)
+        {
+            _requests.AddOrUpdate("tiktok", 1, static (_, n) => n + 1);
+            return redirect;
+        }
+
         if (Failing("tiktok"))
         {
             return Results.StatusCode(503);
@@ -337,7 +389,7 @@ public sealed partial class FakePlatforms : IAsyncDisposable
             problem ??= !e.TryGetProperty("event", out JsonElement name) || name.GetString() is not { Length: > 0 } ? "event missing"
                 : !e.TryGetProperty("event_time", out JsonElement time) || !time.TryGetInt64(out long s) || s > DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 600 ? "event_time must be Unix seconds"
                 : !e.TryGetProperty("event_id", out JsonElement id) || id.ValueKind != JsonValueKind.String ? "event_id missing"
-                : e.TryGetProperty("user", out JsonElement user) ? TikTokUserProblem(user) : null;
+                : e.TryGetProperty("user", out JsonElement user) ? TikTokUserProblem(user) ?? Poisoned(e, "event_id") : Poisoned(e, "event_id");
             if (problem is null)
             {
                 accepted.Add(new ReceivedEvent("tiktok", e.GetProperty("event").GetString()!, e.GetProperty("event_id").GetString()!, e.Clone()));
@@ -374,6 +426,12 @@ public sealed partial class FakePlatforms : IAsyncDisposable
     private async Task<IResult> LinkedInAsync(HttpContext context)
     {
         await Task.Delay(Latency);
+        if (Redirected("linkedin") is { } redirect)
+        {
+            _requests.AddOrUpdate("linkedin", 1, static (_, n) => n + 1);
+            return redirect;
+        }
+
         if (Failing("linkedin"))
         {
             return Results.StatusCode(503);
@@ -426,13 +484,23 @@ public sealed partial class FakePlatforms : IAsyncDisposable
     private async Task<IResult> GoogleAsync(HttpContext context)
     {
         await Task.Delay(Latency);
+        if (Redirected("google") is { } redirect)
+        {
+            _requests.AddOrUpdate("google", 1, static (_, n) => n + 1);
+            return redirect;
+        }
+
         if (Failing("google"))
         {
             return Results.Json(new { error = new { code = 503, message = "The service is currently unavailable.", status = "UNAVAILABLE" } }, statusCode: 503);
         }
 
-        if (context.Request.Headers.Authorization.ToString() != "Bearer " + GoogleToken)
+        string bearer = context.Request.Headers.Authorization.ToString();
+        string presented = bearer.StartsWith("Bearer ", StringComparison.Ordinal) ? bearer["Bearer ".Length..] : string.Empty;
+        _googleTokensSeen.Enqueue(presented);
+        if (presented != GoogleToken && !(_googleAccessTokens.TryGetValue(presented, out bool valid) && valid))
         {
+            Interlocked.Increment(ref _googleUnauthorized);
             Reject("google", "bad bearer token");
             return Results.Json(new { error = new { code = 401, message = "Request had invalid authentication credentials.", status = "UNAUTHENTICATED" } }, statusCode: 401);
         }
@@ -451,8 +519,8 @@ public sealed partial class FakePlatforms : IAsyncDisposable
             {
                 problem ??= !DateTimeOffset.TryParse(e.GetProperty("eventTimestamp").GetString(), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out _) ? "eventTimestamp must be RFC 3339"
                     : e.TryGetProperty("userData", out JsonElement userData) && (!root.TryGetProperty("encoding", out JsonElement enc) || enc.GetString() != "HEX") ? "encoding HEX is required with userData"
-                    : e.TryGetProperty("userData", out JsonElement ud) ? GoogleUserProblem(ud)
-                    : null;
+                    : e.TryGetProperty("userData", out JsonElement ud) ? GoogleUserProblem(ud) ?? Poisoned(e, "transactionId")
+                    : Poisoned(e, "transactionId");
                 if (problem is null)
                 {
                     accepted.Add(new ReceivedEvent("google", e.GetProperty("destinationReferences")[0].GetString()!, e.GetProperty("transactionId").GetString()!, e.Clone()));
@@ -473,6 +541,35 @@ public sealed partial class FakePlatforms : IAsyncDisposable
 
         return Results.Json(new { requestId = Guid.NewGuid().ToString() });
     }
+
+    /// <summary>Google's token endpoint: grant_type=refresh_token with the client's id and secret mints a new access token.</summary>
+    private async Task<IResult> TokenAsync(HttpContext context)
+    {
+        Interlocked.Increment(ref _tokenRequests);
+        if (Redirected("token") is { } redirect)
+        {
+            return redirect;
+        }
+
+        IFormCollection form = await context.Request.ReadFormAsync();
+        if (form["client_id"] != GoogleClientId || form["client_secret"] != GoogleClientSecret)
+        {
+            Reject("token", "bad client credentials");
+            return Results.Json(new { error = "invalid_client", error_description = "The OAuth client was not found." }, statusCode: 401);
+        }
+
+        if (form["grant_type"] != "refresh_token" || form["refresh_token"] != GoogleRefreshToken || RefuseRefresh)
+        {
+            return Results.Json(new { error = "invalid_grant", error_description = "Token has been expired or revoked." }, statusCode: 400);
+        }
+
+        string token = "ya29.fake-access-" + Guid.NewGuid().ToString("N");
+        _googleAccessTokens[token] = true;
+        return Results.Json(new { access_token = token, expires_in = AccessTokenLifetimeSeconds, token_type = "Bearer", scope = "https://www.googleapis.com/auth/datamanager" });
+    }
+
+    private string? Poisoned(JsonElement e, string idProperty) =>
+        PoisonEventId is { } poison && e.TryGetProperty(idProperty, out JsonElement id) && id.GetString() == poison ? $"{idProperty} {poison}: invalid parameter" : null;
 
     private static string? GoogleUserProblem(JsonElement userData)
     {

@@ -52,7 +52,7 @@ public sealed class KillTests : IAsyncLifetime
             {
                 var ids = Enumerable.Range(request * 50, 50).Select(static i => $"K-{i}").ToList();
                 string events = string.Join(',', ids.Select(static id =>
-                    $$"""{"event_name":"purchase","event_id":"{{id}}","transaction_id":"{{id}}","currency":"EUR","value":1,"user":{"email":"{{id}}@example.com","ip":"198.51.100.7","user_agent":"UA"},"consent":{"ad_storage":"granted","ad_user_data":"granted","ad_personalization":"granted"},"region":"US"}"""));
+                    $$"""{"event_name":"purchase","event_time":{{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}},"page_url":"https://shop.example/thanks","event_id":"{{id}}","transaction_id":"{{id}}","currency":"EUR","value":1,"user":{"email":"{{id}}@example.com","ip":"198.51.100.7","user_agent":"UA"},"consent":{"ad_storage":"granted","ad_user_data":"granted","ad_personalization":"granted"},"region":"US"}"""));
                 using HttpResponseMessage response = await CapiGateway.PostEventsAsync(pub, $$"""{"events":[{{events}}]}""");
                 Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
                 acknowledged.UnionWith(ids);

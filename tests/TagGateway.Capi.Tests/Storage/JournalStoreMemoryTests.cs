@@ -241,7 +241,7 @@ public sealed class JournalStoreMemoryTests : IDisposable
             for (int request = 0; status == HttpStatusCode.Accepted && request < 10; request++)
             {
                 string events = string.Join(',', Enumerable.Range(request * 1000, 1000).Select(static i =>
-                    $$"""{"event_name":"purchase","event_id":"E{{i}}","currency":"EUR","value":1,"user":{"email":"u{{i}}@example.com"},"consent":{"ad_storage":"granted","ad_user_data":"granted"},"region":"US"}"""));
+                    $$"""{"event_name":"purchase","event_time":{{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}},"page_url":"https://shop.example/thanks","event_id":"E{{i}}","currency":"EUR","value":1,"user":{"email":"u{{i}}@example.com","user_agent":"UA"},"consent":{"ad_storage":"granted","ad_user_data":"granted"},"region":"US"}"""));
                 using HttpResponseMessage response = await CapiGateway.PostEventsAsync(gateway.Public, $$"""{"events":[{{events}}]}""");
                 status = response.StatusCode;
                 if (status == HttpStatusCode.Accepted)

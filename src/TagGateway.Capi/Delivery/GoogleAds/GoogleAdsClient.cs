@@ -19,11 +19,34 @@ namespace TagGateway.Capi.Delivery.GoogleAds;
 internal sealed class GoogleAdsClient : DestinationClient
 {
     private readonly GoogleAdsOptions _google;
+    private readonly GoogleOAuthTokenSource? _tokens;
 
-    public GoogleAdsClient(IHttpClientFactory factory, GoogleAdsOptions options, string? accessToken, EventNameMap map, ILogger<GoogleAdsClient> logger)
+    /// <param name="tokens">The refresh-token flow; null: the configured static access token.</param>
+    public GoogleAdsClient(IHttpClientFactory factory, GoogleAdsOptions options, string? accessToken, EventNameMap map, ILogger<GoogleAdsClient> logger, GoogleOAuthTokenSource? tokens = null)
         : base(CapiDestination.GoogleAds, factory, options, accessToken, map, logger)
     {
         _google = options;
+        _tokens = tokens;
+    }
+
+    protected override bool CanRefreshCredentials => _tokens is not null;
+
+    protected override async ValueTask<string?> AuthorizeAsync(HttpRequestMessage request, string? rejected, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (_tokens is null)
+        {
+            return null;
+        }
+
+        (string? token, string? error) = await _tokens.GetAsync(rejected, cancellationToken).ConfigureAwait(false);
+        if (token is null)
+        {
+            return error;
+        }
+
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return null;
     }
 
     public override ResponseClass Classify(HttpStatusCode status, ReadOnlySpan<byte> body, out string? error)
@@ -125,7 +148,11 @@ internal sealed class GoogleAdsClient : DestinationClient
 
         byte[] body = JsonSerializer.SerializeToUtf8Bytes(request, CapiCamelJsonContext.Default.IngestEventsRequest);
         var message = new HttpRequestMessage(HttpMethod.Post, "v1/events:ingest") { Content = Json(body) };
-        message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AccessToken);
+        if (_tokens is null)
+        {
+            message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AccessToken);
+        }
+
         return message;
     }
 

@@ -49,6 +49,24 @@ internal sealed class MetaClient : DestinationClient
         return IsTransientStatus(status) ? ResponseClass.Retryable : ResponseClass.Fatal;
     }
 
+    /// <summary>Token (190, 102), permission (10, 200-299) and unknown-object (803; 100/33: a wrong pixel id) errors are about the request, not an event.</summary>
+    protected override bool IsBatchWide(HttpStatusCode status, ReadOnlySpan<byte> body)
+    {
+        MetaError? e = null;
+        try
+        {
+            e = body.IsEmpty ? null : JsonSerializer.Deserialize(body, CapiSnakeJsonContext.Default.MetaErrorResponse)?.Error;
+        }
+        catch (JsonException)
+        {
+            // Judged by status alone.
+        }
+
+        return e is null
+            ? base.IsBatchWide(status, body)
+            : e.Code is 190 or 102 or 10 or 803 or (>= 200 and <= 299) || (e.Code == 100 && e.ErrorSubcode == 33);
+    }
+
     protected override HttpRequestMessage BuildRequest(IReadOnlyList<CapiEvent> batch, int[] keyMasks)
     {
         var request = new MetaRequest { TestEventCode = _meta.TestEventCode, AccessToken = AccessToken };

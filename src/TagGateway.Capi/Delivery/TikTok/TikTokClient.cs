@@ -53,6 +53,24 @@ internal sealed class TikTokClient : DestinationClient
             : ResponseClass.Fatal;
     }
 
+    /// <summary>Permission (40001) and access-token (40104, 40105) codes are about the request, not an event.</summary>
+    protected override bool IsBatchWide(HttpStatusCode status, ReadOnlySpan<byte> body)
+    {
+        if (!Is2xx(status))
+        {
+            return base.IsBatchWide(status, body);
+        }
+
+        try
+        {
+            return !body.IsEmpty && JsonSerializer.Deserialize(body, CapiSnakeJsonContext.Default.TikTokResponse)?.Code is 40001 or 40104 or 40105;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
     protected override HttpRequestMessage BuildRequest(IReadOnlyList<CapiEvent> batch, int[] keyMasks)
     {
         var request = new TikTokRequest { EventSourceId = _tiktok.PixelCode ?? string.Empty, TestEventCode = _tiktok.TestEventCode };
