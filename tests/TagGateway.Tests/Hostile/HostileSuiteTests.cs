@@ -42,11 +42,10 @@ public sealed partial class HostileSuiteTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// needs h-scripts: repeated, case-variant (<c>ID=</c>), percent-encoded (<c>%69d=</c>) and bracketed
-    /// (<c>id[]=</c>) ID parameters on script loads (issue #17.3) are refused only once the scripts helper's
-    /// branch is merged; on this branch they reach the upstream. Remove the Skip at integration.
+    /// Repeated, case-variant (<c>ID=</c>), percent-encoded (<c>%69d=</c>) and bracketed
+    /// (<c>id[]=</c>) ID parameters on script loads (issue #17.3) are refused before any fetch.
     /// </summary>
-    [Fact(Skip = "needs h-scripts (#17.3): id=G-TEST1234&id=GTM-EVIL99, &ID=, &%69d=, &id[]=, &Id=, and %69d=/id[]= first, on /gtag/js, /gtm.js, /gtag/destination, /ns.html and /metrics?id=")]
+    [Fact]
     public async Task Script_loads_with_a_smuggled_second_ID_are_refused_and_never_fetched()
     {
         var (settings, _, _, cookieDomains) = Configure("worker-untrusted-peer");
