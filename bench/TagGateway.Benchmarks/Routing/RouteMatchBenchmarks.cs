@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
-using TagGateway.Configuration;
+using TagGateway.Hits;
 using TagGateway.Routing;
+using TagGateway.Scripts;
 
 namespace TagGateway.Benchmarks.Routing;
 
@@ -26,10 +27,18 @@ public class RouteMatchBenchmarks
         return (int)MeasurementRoutes.Classify(target.Rest, target.Query);
     }
 
+    /// <summary>The hit model's one walk of the query: kind, destination check, client, event, page, user data.</summary>
     [Benchmark]
-    public bool ValidateAndLookUpTagId()
+    public int ParseHitFacts()
     {
-        QueryParameters.TryGetValue(Hit.AsSpan(Hit.IndexOf('?') + 1), "tid", out var tid);
-        return TagId.IsValid(tid) && _tags.TryGet(tid, out _);
+        RequestTarget.TryParse(Hit, "/metrics", out var target);
+        return (int)HitFacts.TryParse(target.Rest, target.Query, out var facts) + (int)facts.Kind;
+    }
+
+    [Benchmark]
+    public bool ValidateAndLookUpScriptTagId()
+    {
+        RequestTarget.TryParse(Script, "/metrics", out var target);
+        return ScriptLoadQuery.Validate(target.Query, _tags, out _) == ScriptLoadVerdict.Ok;
     }
 }

@@ -1,5 +1,6 @@
 using TagGateway.Consent.Policy;
 using TagGateway.Consent.Signals;
+using TagGateway.Consent.Wire;
 
 namespace TagGateway.Consent.Management;
 
@@ -130,7 +131,7 @@ internal static class ConsentExplainer
 
     // The body line's value wins over the URL's, as for the decision itself.
     private static string? Lookup(ReadOnlySpan<char> query, ReadOnlySpan<char> bodyLine, string name) =>
-        QueryPairs<char>.TryGetRawValue(bodyLine, name, out ReadOnlySpan<char> value) || QueryPairs<char>.TryGetRawValue(query, name, out value)
+        QueryPairs.TryGetRawValue(bodyLine, name, out ReadOnlySpan<char> value) || QueryPairs.TryGetRawValue(query, name, out value)
             ? value.ToString()
             : null;
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics;
 using System.Text;
+using TagGateway.Consent.Wire;
 
 namespace TagGateway.Consent.Signals;
 
@@ -38,32 +39,17 @@ internal static class SignalParser
     public static void Apply<TChar>(ref uint types, ref SignalFlags flags, ref uint unknownLetters, ReadOnlySpan<TChar> query)
         where TChar : unmanaged, IBinaryInteger<TChar>
     {
-        ReadOnlySpan<TChar> rest = !query.IsEmpty && CodeUnit.ToInt(query[0]) == '?' ? query[1..] : query;
-        while (!rest.IsEmpty)
+        foreach (var pair in new QueryPairs<TChar>(query))
         {
-            int end = rest.IndexOf(CodeUnit.From<TChar>('&'));
-            ReadOnlySpan<TChar> pair;
-            if (end < 0)
-            {
-                pair = rest;
-                rest = default;
-            }
-            else
-            {
-                pair = rest[..end];
-                rest = rest[(end + 1)..];
-            }
-
-            // Most GA4 parameters (v, tid, _p, ep.*, pr1, ul, sr…) are rejected on their first character, before the
-            // pair is even split; consent names all start with g, n or d (or an escape).
-            if (pair.Length < 3 || CodeUnit.ToInt(pair[0]) is not ('g' or 'n' or 'd' or '%'))
+            // Most GA4 parameters (v, tid, _p, ep.*, pr1, ul, sr…) are rejected on their first character; consent
+            // names all start with g, n or d (or an escape).
+            ReadOnlySpan<TChar> name = pair.Name;
+            if (name.Length < 2 || CodeUnit.ToInt(name[0]) is not ('g' or 'n' or 'd' or '%'))
             {
                 continue;
             }
 
-            int eq = pair.IndexOf(CodeUnit.From<TChar>('='));
-            ReadOnlySpan<TChar> name = eq < 0 ? pair : pair[..eq];
-            ReadOnlySpan<TChar> value = eq < 0 ? default : pair[(eq + 1)..];
+            ReadOnlySpan<TChar> value = pair.Value;
             ConsentParameter parameter = Identify(name);
             if (parameter != ConsentParameter.None)
             {

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TagGateway.Consent.Policy;
+using TagGateway.Consent.Wire;
 using TagGateway.Cookies.Configuration;
 using TagGateway.Cookies.PublicSuffix;
 using TagGateway.Cookies.Rules;
@@ -95,7 +96,7 @@ public sealed partial class IdentifierCookieIssuer
         var header = context.Request.Headers.Cookie.Count == 1 ? context.Request.Headers.Cookie[0].AsSpan() : context.Request.Headers.Cookie.ToString().AsSpan();
         var writer = new SetCookieWriter(context.Response, DomainFor(siteHost), isHttps);
         var now = _time.GetUtcNow();
-        var markerFresh = CookieHeader.TryGet(header, _markerName, out var marker)
+        var markerFresh = CookiePairs.TryGet(header, _markerName, out var marker)
             && long.TryParse(marker, NumberStyles.None, CultureInfo.InvariantCulture, out var markedAt)
             && now.ToUnixTimeSeconds() - markedAt < (long)_refreshInterval.TotalSeconds;
         var anyAllowed = false;
@@ -103,7 +104,7 @@ public sealed partial class IdentifierCookieIssuer
         var wrote = 0;
 
         // 1. Cookies the browser sent: refresh, keep copies, or expire on withdrawal.
-        foreach (var cookie in CookieHeader.Enumerate(header))
+        foreach (var cookie in CookiePairs.Enumerate(header))
         {
             if (!TryMatch(cookie.Name, out var rule))
             {
@@ -118,7 +119,7 @@ public sealed partial class IdentifierCookieIssuer
                 {
                     // The visitor said no: what the gateway set for this destination goes, the HttpOnly copy included.
                     expired += writer.Expire(cookie.Name, rule.Name, _metrics);
-                    if (rule.KeepServerCopy && CookieHeader.TryGet(header, CopyName(rule), out _))
+                    if (rule.KeepServerCopy && CookiePairs.TryGet(header, CopyName(rule), out _))
                     {
                         expired += writer.Expire(CopyName(rule), rule.Name, _metrics);
                     }
@@ -138,7 +139,7 @@ public sealed partial class IdentifierCookieIssuer
             if (rule.KeepServerCopy)
             {
                 var copyName = CopyName(rule);
-                var hasCopy = CookieHeader.TryGet(header, copyName, out var copy) && CookieFormats.IsValid(rule.Format, copy);
+                var hasCopy = CookiePairs.TryGet(header, copyName, out var copy) && CookieFormats.IsValid(rule.Format, copy);
                 if (hasCopy && !copy.SequenceEqual(cookie.Value) && IsOlder(rule.Format, copy, cookie.Value))
                 {
                     // The script minted a new identity after its storage was wiped; the older one the server kept wins.
@@ -166,13 +167,13 @@ public sealed partial class IdentifierCookieIssuer
         // 2. Restorable cookies the browser lost but whose server copy survived (Safari wipes script storage, not HttpOnly cookies).
         foreach (var rule in _rules)
         {
-            if (!rule.KeepServerCopy || CookieHeader.TryGet(header, rule.Name, out _))
+            if (!rule.KeepServerCopy || CookiePairs.TryGet(header, rule.Name, out _))
             {
                 continue;
             }
 
             var copyName = CopyName(rule);
-            if (!CookieHeader.TryGet(header, copyName, out var copy))
+            if (!CookiePairs.TryGet(header, copyName, out var copy))
             {
                 continue;
             }
@@ -203,7 +204,7 @@ public sealed partial class IdentifierCookieIssuer
         if (_serverIdName is not null)
         {
             var analytics = decision.For(ConsentDestination.GoogleAnalytics);
-            var present = CookieHeader.TryGet(header, _serverIdName, out var serverId);
+            var present = CookiePairs.TryGet(header, _serverIdName, out var serverId);
             if (analytics.MayUseIdentifiers)
             {
                 anyAllowed = true;
@@ -272,7 +273,7 @@ public sealed partial class IdentifierCookieIssuer
         var wrote = 0;
         if (_gclAw is not null && TryParam(query, "gclid", out var gclid) && decision.For(_gclAw.Destination).MayUseIdentifiers)
         {
-            if (!CookieHeader.TryGet(header, _gclAw.Name, out var existing) || !LastSegment(existing).SequenceEqual(gclid))
+            if (!CookiePairs.TryGet(header, _gclAw.Name, out var existing) || !LastSegment(existing).SequenceEqual(gclid))
             {
                 var value = string.Concat("GCL.", now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), ".", gclid);
                 wrote += writer.Set(_gclAw.Name, value, _gclAw.MaxAge, httpOnly: false, _gclAw.Name, "click_id", _metrics);
@@ -282,7 +283,7 @@ public sealed partial class IdentifierCookieIssuer
         if (_fbc is not null && TryParam(query, "fbclid", out var fbclid) && decision.For(_fbc.Destination).MayUseIdentifiers)
         {
             // Meta: fb.<subdomain index>.<ms>.<fbclid>, index 1 for a cookie on the registrable domain, fbclid byte-exact.
-            if (!CookieHeader.TryGet(header, _fbc.Name, out var existing) || !FbclidOf(existing).SequenceEqual(fbclid))
+            if (!CookiePairs.TryGet(header, _fbc.Name, out var existing) || !FbclidOf(existing).SequenceEqual(fbclid))
             {
                 var value = string.Concat("fb.1.", now.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture), ".", fbclid);
                 wrote += writer.Set(_fbc.Name, value, _fbc.MaxAge, httpOnly: false, _fbc.Name, "click_id", _metrics);
@@ -291,7 +292,7 @@ public sealed partial class IdentifierCookieIssuer
 
         if (_ttclid is not null && TryParam(query, "ttclid", out var ttclid) && decision.For(_ttclid.Destination).MayUseIdentifiers)
         {
-            if (!CookieHeader.TryGet(header, _ttclid.Name, out var existing) || !existing.SequenceEqual(ttclid))
+            if (!CookiePairs.TryGet(header, _ttclid.Name, out var existing) || !existing.SequenceEqual(ttclid))
             {
                 wrote += writer.Set(_ttclid.Name, ttclid, _ttclid.MaxAge, httpOnly: false, _ttclid.Name, "click_id", _metrics);
             }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using TagGateway.Consent.Wire;
 
 namespace TagGateway.Forwarding;
 
@@ -15,15 +16,10 @@ internal static class GoogleCookieFilter
         var header = cookieHeader.AsSpan();
         var kept = 0;
         var dropped = 0;
-        foreach (var range in header.Split(';'))
+        var cookies = CookiePairs.Enumerate(header);
+        while (cookies.MoveNext())
         {
-            var pair = header[range].Trim();
-            if (pair.IsEmpty)
-            {
-                continue;
-            }
-
-            if (IsGoogleCookie(NameOf(pair)))
+            if (IsGoogleCookie(cookies.Name))
             {
                 kept++;
             }
@@ -33,6 +29,8 @@ internal static class GoogleCookieFilter
             }
         }
 
+        // A bare token (no name) is nobody's cookie: dropped like any other that is not Google's.
+        dropped += cookies.Skipped;
         if (kept == 0)
         {
             return null;
@@ -48,14 +46,14 @@ internal static class GoogleCookieFilter
         try
         {
             var length = 0;
-            foreach (var range in header.Split(';'))
+            foreach (var cookie in CookiePairs.Enumerate(header))
             {
-                var pair = header[range].Trim();
-                if (pair.IsEmpty || !IsGoogleCookie(NameOf(pair)))
+                if (!IsGoogleCookie(cookie.Name))
                 {
                     continue;
                 }
 
+                var pair = cookie.Pair;
                 if (length > 0)
                 {
                     buffer[length++] = ';';
@@ -79,10 +77,4 @@ internal static class GoogleCookieFilter
         || name.StartsWith("_gcl", StringComparison.Ordinal)
         || name is "_gid"
         || (name.Length > 2 && name[0] == 'F' && name[1] == 'P' && char.IsAsciiLetterUpper(name[2]));
-
-    private static ReadOnlySpan<char> NameOf(ReadOnlySpan<char> pair)
-    {
-        var eq = pair.IndexOf('=');
-        return (eq < 0 ? pair : pair[..eq]).Trim();
-    }
 }

@@ -2,6 +2,7 @@ using TagGateway.Capi;
 using TagGateway.Consent.Logging;
 using TagGateway.Consent.Policy;
 using TagGateway.Consent.Signals;
+using TagGateway.Consent.Wire;
 
 namespace TagGateway.Hits;
 
@@ -69,24 +70,17 @@ internal sealed class ForwardedHitObserver
     /// <summary>The line's own <c>en</c>, as ASCII chars in <paramref name="buffer"/>; empty when it has none.</summary>
     private static ReadOnlySpan<char> EventNameOf(ReadOnlySpan<byte> line, Span<char> buffer)
     {
-        while (!line.IsEmpty)
+        if (!QueryPairs.TryGetFirstRawValue(line, "en", out var value))
         {
-            var amp = line.IndexOf((byte)'&');
-            var pair = amp < 0 ? line : line[..amp];
-            line = amp < 0 ? [] : line[(amp + 1)..];
-            if (pair.StartsWith("en="u8))
-            {
-                var value = pair[3..];
-                var length = Math.Min(value.Length, buffer.Length);
-                for (var i = 0; i < length; i++)
-                {
-                    buffer[i] = value[i] < 0x80 ? (char)value[i] : '?';
-                }
-
-                return buffer[..length];
-            }
+            return [];
         }
 
-        return [];
+        var length = Math.Min(value.Length, buffer.Length);
+        for (var i = 0; i < length; i++)
+        {
+            buffer[i] = value[i] < 0x80 ? (char)value[i] : '?';
+        }
+
+        return buffer[..length];
     }
 }

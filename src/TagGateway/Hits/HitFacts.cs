@@ -1,4 +1,5 @@
 using TagGateway.Consent.Signals;
+using TagGateway.Consent.Wire;
 
 namespace TagGateway.Hits;
 
@@ -32,70 +33,53 @@ internal readonly record struct HitFacts(
     {
         Range tid = default, cid = default, en = default, dl = default;
         bool hasTid = false, hasUserData = false, v2 = false;
-        int offset = 0;
-        var remaining = query;
-        while (true)
+        foreach (var pair in new QueryPairs<char>(query))
         {
-            var amp = remaining.IndexOf('&');
-            var pair = amp < 0 ? remaining : remaining[..amp];
-            if (!pair.IsEmpty)
+            // Ranges, not spans, so the hit model can keep them beside its one query string.
+            query.Overlaps(pair.Value, out var valueStart);
+            var value = pair.Value.IsEmpty ? default : new Range(valueStart, valueStart + pair.Value.Length);
+            switch (pair.Name)
             {
-                var eq = pair.IndexOf('=');
-                var name = eq < 0 ? pair : pair[..eq];
-                var valueStart = offset + (eq < 0 ? pair.Length : eq + 1);
-                var value = new Range(valueStart, offset + pair.Length);
-                var valueSpan = eq < 0 ? [] : pair[(eq + 1)..];
-                switch (name)
-                {
-                    case "tid":
-                        if (hasTid)
-                        {
-                            facts = default;
-                            return HitRefusal.AmbiguousDestinationId;
-                        }
+                case "tid":
+                    if (hasTid)
+                    {
+                        facts = default;
+                        return HitRefusal.AmbiguousDestinationId;
+                    }
 
-                        if (!DestinationIds.IsWellFormed(valueSpan))
-                        {
-                            facts = default;
-                            return HitRefusal.MalformedDestinationId;
-                        }
+                    if (!DestinationIds.IsWellFormed(pair.Value))
+                    {
+                        facts = default;
+                        return HitRefusal.MalformedDestinationId;
+                    }
 
-                        hasTid = true;
-                        tid = value;
-                        break;
-                    case "v":
-                        v2 = valueSpan is "2";
-                        break;
-                    case "cid":
-                        cid = value;
-                        break;
-                    case "en":
-                        en = value;
-                        break;
-                    case "dl":
-                        dl = value;
-                        break;
-                    case "em":
-                        hasUserData = true;
-                        break;
-                    default:
-                        if (WireNames.LooksLike(name, "tid"))
-                        {
-                            facts = default;
-                            return HitRefusal.AmbiguousDestinationId;
-                        }
+                    hasTid = true;
+                    tid = value;
+                    break;
+                case "v":
+                    v2 = pair.Value is "2";
+                    break;
+                case "cid":
+                    cid = value;
+                    break;
+                case "en":
+                    en = value;
+                    break;
+                case "dl":
+                    dl = value;
+                    break;
+                case "em":
+                    hasUserData = true;
+                    break;
+                default:
+                    if (WireNames.LooksLike(pair.Name, "tid"))
+                    {
+                        facts = default;
+                        return HitRefusal.AmbiguousDestinationId;
+                    }
 
-                        break;
-                }
+                    break;
             }
-
-            if (amp < 0)
-            {
-                break;
-            }
-
-            offset += amp + 1;
-            remaining = remaining[(amp + 1)..];
         }
 
         var destination = query[tid];
@@ -114,15 +98,9 @@ internal readonly record struct HitFacts(
         foreach (var line in HitBody.EnumerateLines(body))
         {
             var seen = false;
-            var remaining = line;
-            while (!remaining.IsEmpty)
+            foreach (var pair in new QueryPairs<byte>(line))
             {
-                var amp = remaining.IndexOf((byte)'&');
-                var pair = amp < 0 ? remaining : remaining[..amp];
-                remaining = amp < 0 ? [] : remaining[(amp + 1)..];
-                var eq = pair.IndexOf((byte)'=');
-                var name = eq < 0 ? pair : pair[..eq];
-                if (name.SequenceEqual("tid"u8))
+                if (pair.NameIs("tid"))
                 {
                     if (seen)
                     {
@@ -130,13 +108,13 @@ internal readonly record struct HitFacts(
                     }
 
                     seen = true;
-                    var value = eq < 0 ? [] : pair[(eq + 1)..];
+                    var value = pair.Value;
                     if (value.Length > chars.Length || !IsAscii(value, chars) || !DestinationIds.IsWellFormed(chars[..value.Length]))
                     {
                         return HitRefusal.MalformedDestinationId;
                     }
                 }
-                else if (WireNames.LooksLike(name, "tid"u8))
+                else if (WireNames.LooksLike(pair.Name, "tid"u8))
                 {
                     return HitRefusal.AmbiguousDestinationId;
                 }

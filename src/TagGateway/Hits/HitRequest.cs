@@ -1,6 +1,7 @@
 using TagGateway.ClientIdentity;
 using TagGateway.Consent.Policy;
 using TagGateway.Consent.Signals;
+using TagGateway.Consent.Wire;
 using TagGateway.Forwarding;
 
 namespace TagGateway.Hits;
@@ -84,9 +85,9 @@ internal sealed class HitRequest : IDisposable
             var newline = source.IndexOf((byte)'\n');
             var line = newline < 0 ? source : source[..(newline + 1)];
             source = newline < 0 ? [] : source[(newline + 1)..];
-            if (HasPair(line, "em"u8) && !policy.Decide(UrlSignals.WithOverrides(line), Client.CountryRegion).For(ConsentDestination.GoogleAds).MayAttachUserData)
+            if (HasPair(line, "em") && !policy.Decide(UrlSignals.WithOverrides(line), Client.CountryRegion).For(ConsentDestination.GoogleAds).MayAttachUserData)
             {
-                written += CopyWithout(line, "em"u8, output.AsSpan(written));
+                written += CopyWithout(line, "em", output.AsSpan(written));
                 stripped++;
             }
             else
@@ -107,22 +108,10 @@ internal sealed class HitRequest : IDisposable
         return stripped;
     }
 
-    private static bool HasPair(ReadOnlySpan<byte> line, ReadOnlySpan<byte> name)
-    {
-        foreach (var range in line.Split((byte)'&'))
-        {
-            var pair = line[range];
-            if (pair.StartsWith(name) && pair.Length > name.Length && pair[name.Length] == (byte)'=')
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    private static bool HasPair(ReadOnlySpan<byte> line, string name) => QueryPairs.TryGetFirstRawValue(line, name, out _);
 
     /// <summary>Copies a line (its line break included) without the pairs named <paramref name="name"/>.</summary>
-    private static int CopyWithout(ReadOnlySpan<byte> line, ReadOnlySpan<byte> name, Span<byte> destination)
+    private static int CopyWithout(ReadOnlySpan<byte> line, string name, Span<byte> destination)
     {
         var end = line.Length;
         while (end > 0 && line[end - 1] is (byte)'\r' or (byte)'\n')
@@ -131,10 +120,9 @@ internal sealed class HitRequest : IDisposable
         }
 
         var written = 0;
-        foreach (var range in line[..end].Split((byte)'&'))
+        foreach (var pair in new QueryPairs<byte>(line[..end]))
         {
-            var pair = line[..end][range];
-            if (pair.IsEmpty || (pair.StartsWith(name) && pair.Length > name.Length && pair[name.Length] == (byte)'='))
+            if (pair.NameIs(name))
             {
                 continue;
             }
@@ -144,8 +132,8 @@ internal sealed class HitRequest : IDisposable
                 destination[written++] = (byte)'&';
             }
 
-            pair.CopyTo(destination[written..]);
-            written += pair.Length;
+            pair.Pair.CopyTo(destination[written..]);
+            written += pair.Pair.Length;
         }
 
         line[end..].CopyTo(destination[written..]);

@@ -7,6 +7,7 @@ using TagGateway.Forwarding;
 using TagGateway.Hits;
 using TagGateway.Observability;
 using TagGateway.Scripts;
+using TagGateway.Consent.Wire;
 
 namespace TagGateway.Routing;
 
@@ -181,11 +182,25 @@ internal sealed partial class MeasurementRequestHandler
         _ => "ambiguous_tag_id",
     };
 
+    /// <summary>The upstream URL without any <c>em</c> pair; the other pairs keep their order and encoding.</summary>
     private static string StripUserData(string url)
     {
         var question = url.IndexOf('?', StringComparison.Ordinal);
-        var query = QueryParameters.Without(url.AsSpan(question + 1), "em");
-        return query.Length == 0 ? url[..question] : string.Concat(url.AsSpan(0, question + 1), query);
+        var kept = new System.Text.StringBuilder(url.Length);
+        kept.Append(url, 0, question + 1);
+        var first = true;
+        foreach (var pair in new QueryPairs<char>(url.AsSpan(question + 1)))
+        {
+            if (pair.NameIs("em"))
+            {
+                continue;
+            }
+
+            kept.Append(first ? "" : "&").Append(pair.Pair);
+            first = false;
+        }
+
+        return first ? url[..question] : kept.ToString();
     }
 
     private Task Refuse(HttpContext context, int status, string reason)

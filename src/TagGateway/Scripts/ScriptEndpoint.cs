@@ -6,6 +6,7 @@ using TagGateway.Cookies.Issuing;
 using TagGateway.Forwarding;
 using TagGateway.Observability;
 using TagGateway.Routing;
+using TagGateway.Consent.Wire;
 
 namespace TagGateway.Scripts;
 
@@ -303,7 +304,7 @@ internal sealed partial class ScriptEndpoint
     {
         var question = primaryKey.IndexOf('?', StringComparison.Ordinal);
         var end = primaryKey.IndexOf('|', StringComparison.Ordinal);
-        if (question < 0 || !QueryParameters.TryGetValue(primaryKey.AsSpan(question + 1, (end < 0 ? primaryKey.Length : end) - question - 1), "id", out var id))
+        if (question < 0 || !QueryPairs.TryGetFirstRawValue(primaryKey.AsSpan(question + 1, (end < 0 ? primaryKey.Length : end) - question - 1), "id", out var id))
         {
             return;
         }

@@ -1,17 +1,20 @@
-namespace TagGateway.Cookies.Issuing;
+namespace TagGateway.Consent.Wire;
 
-/// <summary>Reads name/value pairs out of a Cookie request header without allocating.</summary>
-internal static class CookieHeader
+/// <summary>
+/// Reads the name/value pairs of a Cookie request header without allocating: names and values trimmed, a quoted
+/// value unquoted, pairs without a name skipped. The one cookie parser of every project (identifier cookies, the
+/// Google cookie filter, CAPI's advertising cookies).
+/// </summary>
+public static class CookiePairs
 {
+    /// <summary>The first cookie named <paramref name="name"/>.</summary>
     public static bool TryGet(ReadOnlySpan<char> header, ReadOnlySpan<char> name, out ReadOnlySpan<char> value)
     {
-        foreach (var range in header.Split(';'))
+        foreach (var pair in Enumerate(header))
         {
-            var pair = header[range].Trim();
-            var eq = pair.IndexOf('=');
-            if (eq > 0 && pair[..eq].TrimEnd().SequenceEqual(name))
+            if (pair.Name.SequenceEqual(name))
             {
-                value = Unquote(pair[(eq + 1)..].Trim());
+                value = pair.Value;
                 return true;
             }
         }
@@ -26,6 +29,7 @@ internal static class CookieHeader
     private static ReadOnlySpan<char> Unquote(ReadOnlySpan<char> value) =>
         value.Length >= 2 && value[0] == '"' && value[^1] == '"' ? value[1..^1] : value;
 
+    /// <summary>A foreach-able walk over a Cookie header; each step exposes <see cref="Name"/>, <see cref="Value"/> and the whole <see cref="Pair"/>.</summary>
     public ref struct Enumerator(ReadOnlySpan<char> header)
     {
         private ReadOnlySpan<char> _rest = header;
@@ -33,6 +37,12 @@ internal static class CookieHeader
         public ReadOnlySpan<char> Name { get; private set; }
 
         public ReadOnlySpan<char> Value { get; private set; }
+
+        /// <summary>Non-empty segments passed over so far because they had no name (a bare token, <c>=x</c>).</summary>
+        public int Skipped { get; private set; }
+
+        /// <summary>The pair as it stood in the header, trimmed (<c>name=value</c>).</summary>
+        public ReadOnlySpan<char> Pair { get; private set; }
 
         public readonly Enumerator GetEnumerator() => this;
 
@@ -48,9 +58,15 @@ internal static class CookieHeader
                 var eq = pair.IndexOf('=');
                 if (eq > 0)
                 {
+                    Pair = pair;
                     Name = pair[..eq].TrimEnd();
                     Value = Unquote(pair[(eq + 1)..].Trim());
                     return true;
+                }
+
+                if (!pair.IsEmpty)
+                {
+                    Skipped++;
                 }
             }
 
