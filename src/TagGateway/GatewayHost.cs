@@ -44,7 +44,7 @@ public static class GatewayHost
             kestrel.Limits.MaxRequestHeadersTotalSize = options.Forwarding.MaxRequestHeadersBytes;
             kestrel.Limits.MaxRequestLineSize = options.Forwarding.MaxRequestLineBytes;
             kestrel.Limits.MaxRequestBodySize = Math.Max(options.Forwarding.MaxBodyBytes, 1024 * 1024);
-            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+            KestrelLimits.Apply(kestrel, options);
             listeners.Configure(kestrel, options);
         });
 
@@ -64,6 +64,7 @@ public static class GatewayHost
         services.AddSingleton(new TagRegistry(options.TagIds));
         services.AddSingleton<UpstreamResolver>();
         services.AddSingleton<ClientInfoResolver>();
+        services.AddSingleton<GeolocationHealth>();
         services.AddSingleton<MeasurementRequestHandler>();
 
         // Forwarding and scripts.
@@ -79,12 +80,17 @@ public static class GatewayHost
         services.AddTagGatewayCapi(builder.Configuration);
         services.AddSingleton<CollectHitObserver>();
 
+        // The drain on SIGTERM: readiness off, serve for ShutdownDelay, then stop accepting and finish in-flight requests.
+        services.AddSingleton<ShutdownDrain>();
+        services.AddHostedService(static sp => sp.GetRequiredService<ShutdownDrain>());
+
         if (options.Demo.Enabled is true)
         {
             services.AddSingleton<DemoSite>();
         }
 
         var app = builder.Build();
+        CheckShutdownDelay(app, options);
         app.Services.GetRequiredService<PrometheusExporter>();
         app.UseListeners();
         app.UseRouting();
@@ -95,6 +101,19 @@ public static class GatewayHost
         app.MapPublic(options);
         LogStartup(app, options);
         return app;
+    }
+
+    /// <summary>The delay needs the host's shutdown timeout, known once the host is built; built early so its signal handler is first.</summary>
+    private static void CheckShutdownDelay(WebApplication app, GatewayOptions options)
+    {
+        var timeout = app.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout;
+        if (LimitsOptionsValidation.CheckAgainstShutdownTimeout(options.ShutdownDelay, timeout) is { } error)
+        {
+            ((IDisposable)app).Dispose();
+            throw new GatewayConfigurationException([error]);
+        }
+
+        app.Services.GetRequiredService<ShutdownDrain>();
     }
 
     private static GatewayOptions BindAndValidate(ConfigurationManager configuration)
@@ -247,6 +266,10 @@ public static class GatewayHost
                 var demoEndPoint = listeners.EndPointOf(ListenerKind.DemoUpstream);
                 HostLog.DemoMode(logger, demoEndPoint);
             }
+            else if (!GeolocationHealth.EdgeCanSupply(options.ClientIdentity.Edge))
+            {
+                HostLog.NoGeolocation(logger, options.ClientIdentity.Edge);
+            }
         });
     }
 
@@ -264,4 +287,7 @@ internal static partial class HostLog
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Demo mode: the upstream is the built-in stand-in for Google on {Upstream}. Set Gateway__Demo__Enabled=false to serve real tags.")]
     public static partial void DemoMode(ILogger logger, System.Net.IPEndPoint? upstream);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Gateway:ClientIdentity:Edge is {Edge}: no visitor geolocation reaches the gateway, so every visitor gets the strictest consent default (as in the EEA) (an unknown region counts as strict). Set Gateway:ClientIdentity:Edge to the edge in front of the gateway (Cloudflare, CloudflareWorker, GoogleLoadBalancer, ReverseProxy); edge-config/ shows how each passes the visitor's location.")]
+    public static partial void NoGeolocation(ILogger logger, EdgeKind edge);
 }

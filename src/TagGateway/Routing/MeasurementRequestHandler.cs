@@ -98,6 +98,7 @@ internal sealed partial class MeasurementRequestHandler
         }
 
         var client = _clients.Resolve(context);
+        _metrics.Geolocation.Observe(client);
 
         // One request-level decision (the URL's signals, else the region's default) governs this response's cookies.
         var gpc = context.Request.Headers["Sec-GPC"] is { Count: 1 } gpcHeader && ConsentSignals.IsGlobalPrivacyControl(gpcHeader[0]);

@@ -4,6 +4,7 @@ using TagGateway.Configuration;
 using TagGateway.Consent.Policy;
 using TagGateway.Cookies.Issuing;
 using TagGateway.Forwarding;
+using TagGateway.Management;
 using TagGateway.Observability;
 using TagGateway.Routing;
 
@@ -27,10 +28,10 @@ internal sealed partial class ScriptEndpoint
     private readonly CancellationToken _stopping;
     private readonly string _defaultCacheControl;
 
-    public ScriptEndpoint(ScriptCache cache, ScriptFetcher fetcher, HitForwarder forwarder, IdentifierCookieIssuer cookies, GatewayOptions options, TimeProvider time, GatewayMetrics metrics, IHostApplicationLifetime lifetime, ILogger<ScriptEndpoint> logger)
+    public ScriptEndpoint(ScriptCache cache, ScriptFetcher fetcher, HitForwarder forwarder, IdentifierCookieIssuer cookies, GatewayOptions options, TimeProvider time, GatewayMetrics metrics, ShutdownDrain drain, ILogger<ScriptEndpoint> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(lifetime);
+        ArgumentNullException.ThrowIfNull(drain);
         _cache = cache;
         _fetcher = fetcher;
         _forwarder = forwarder;
@@ -38,7 +39,8 @@ internal sealed partial class ScriptEndpoint
         _time = time;
         _metrics = metrics;
         _logger = logger;
-        _stopping = lifetime.ApplicationStopping;
+        // Not ApplicationStopping: during the shutdown delay the listeners still serve, and a cache miss still fetches.
+        _stopping = drain.ListenersClosing;
         _defaultCacheControl = $"public, max-age={(int)options.Scripts.DefaultMaxAge.TotalSeconds}";
     }
 
