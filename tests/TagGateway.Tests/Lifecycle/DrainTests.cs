@@ -44,7 +44,13 @@ public sealed class DrainTests
 
             Terminate(process);
 
-            // At once and repeatedly during the delay: not ready, yet the public listener still serves hits.
+            // As soon as the signal is handled (milliseconds), then repeatedly during the delay: not ready, yet the public
+            // listener still serves hits.
+            Assert.True(await WaitUntilAsync(async () =>
+            {
+                using var first = await management.GetAsync("/readyz");
+                return first.StatusCode == HttpStatusCode.ServiceUnavailable;
+            }), "readyz turned 503");
             var statuses = new List<HttpStatusCode>();
             for (var i = 0; i < 4; i++)
             {
@@ -149,6 +155,22 @@ public sealed class DrainTests
         }
 
         Assert.Fail($"the gateway never became ready\n{output}");
+    }
+
+    private static async Task<bool> WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        var end = DateTime.UtcNow.AddSeconds(1);
+        while (DateTime.UtcNow < end)
+        {
+            if (await condition())
+            {
+                return true;
+            }
+
+            await Task.Delay(10);
+        }
+
+        return false;
     }
 
     private static async Task<bool> WaitUntilAsync(Func<bool> condition)
