@@ -288,6 +288,6 @@ internal static partial class HostLog
     [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Demo mode: the upstream is the built-in stand-in for Google on {Upstream}. Set Gateway__Demo__Enabled=false to serve real tags.")]
     public static partial void DemoMode(ILogger logger, System.Net.IPEndPoint? upstream);
 
-    [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Gateway:ClientIdentity:Edge is {Edge}: no visitor geolocation reaches the gateway, so every visitor gets the strictest consent default (as in the EEA) (an unknown region counts as strict). Set Gateway:ClientIdentity:Edge to the edge in front of the gateway (Cloudflare, CloudflareWorker, GoogleLoadBalancer, ReverseProxy); edge-config/ shows how each passes the visitor's location.")]
+    [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Gateway:ClientIdentity:Edge is {Edge}: no visitor geolocation reaches the gateway, so every visitor gets the strictest consent default (an unknown region counts as strict, as the EEA does). Set Gateway:ClientIdentity:Edge to the edge in front of the gateway (Cloudflare, CloudflareWorker, GoogleLoadBalancer, ReverseProxy); edge-config/ shows how each passes the visitor's location.")]
     public static partial void NoGeolocation(ILogger logger, EdgeKind edge);
 }

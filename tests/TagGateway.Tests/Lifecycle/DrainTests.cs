@@ -19,7 +19,7 @@ public sealed class DrainTests
         {
             if (recorded.PathAndQuery.Contains("slow=1", StringComparison.Ordinal))
             {
-                await Task.Delay(TimeSpan.FromSeconds(5));
+                await Task.Delay(TimeSpan.FromSeconds(8));
                 slowReleased.TrySetResult();
             }
 
@@ -36,7 +36,7 @@ public sealed class DrainTests
         var settings = GatewayInstance.Settings(upstream.Origin);
         settings["Gateway:PublicUrl"] = $"http://127.0.0.1:{publicPort}";
         settings["Gateway:ManagementUrl"] = $"http://127.0.0.1:{managementPort}";
-        settings["Gateway:ShutdownDelay"] = "00:00:03";
+        settings["Gateway:ShutdownDelay"] = "00:00:05";
         settings["Logging:LogLevel:Default"] = "Information";
 
         using var process = Start(settings, out var output);
@@ -183,7 +183,7 @@ public sealed class DrainTests
 
     private static async Task<bool> WaitUntilAsync(Func<Task<bool>> condition)
     {
-        var end = DateTime.UtcNow.AddSeconds(1);
+        var end = DateTime.UtcNow.AddSeconds(2);
         while (DateTime.UtcNow < end)
         {
             if (await condition())
