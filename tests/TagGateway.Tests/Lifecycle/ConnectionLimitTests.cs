@@ -6,7 +6,7 @@ using TagGateway.Tests.Infrastructure;
 namespace TagGateway.Tests.Lifecycle;
 
 /// <summary>Kestrel's limits from Gateway:Limits, against slow and idle clients on the real listeners (issue #17.5).</summary>
-public sealed class ConnectionLimitTests
+public sealed class ConnectionLimitTests(ITestOutputHelper output)
 {
     [Fact]
     public async Task Slowloris_connections_are_closed_after_the_header_timeout_while_healthy_keeps_answering()
@@ -83,6 +83,7 @@ public sealed class ConnectionLimitTests
 
             // A thousand refused connections leave nothing behind (loosely: the test process's own resident set).
             var grown = LifecycleHost.ResidentBytes() - before;
+            output.WriteLine($"{Extra} connections over a limit of {Limit}: resident set {before / (1024 * 1024)} MB before, grew {grown / 1024} KB");
             Assert.True(grown < 64L * 1024 * 1024, $"resident set grew by {grown / (1024 * 1024)} MB");
 
             // Below the limit again, the public listener answers.
