@@ -80,9 +80,9 @@ public static class GatewayHost
         services.AddTagGatewayCapi(builder.Configuration);
         services.AddSingleton<CollectHitObserver>();
 
-        // The drain on SIGTERM: readiness off, serve for ShutdownDelay, then stop accepting and finish in-flight requests.
+        // The host's lifetime, with the drain on SIGTERM: not ready, serve for ShutdownDelay, then stop accepting and finish in-flight requests.
         services.AddSingleton<ShutdownDrain>();
-        services.AddHostedService(static sp => sp.GetRequiredService<ShutdownDrain>());
+        services.AddSingleton<IHostLifetime>(static sp => sp.GetRequiredService<ShutdownDrain>());
 
         if (options.Demo.Enabled is true)
         {
@@ -90,7 +90,6 @@ public static class GatewayHost
         }
 
         var app = builder.Build();
-        CheckShutdownDelay(app, options);
         app.Services.GetRequiredService<PrometheusExporter>();
         app.UseListeners();
         app.UseRouting();
@@ -101,19 +100,6 @@ public static class GatewayHost
         app.MapPublic(options);
         LogStartup(app, options);
         return app;
-    }
-
-    /// <summary>The delay needs the host's shutdown timeout, known once the host is built; built early so its signal handler is first.</summary>
-    private static void CheckShutdownDelay(WebApplication app, GatewayOptions options)
-    {
-        var timeout = app.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout;
-        if (LimitsOptionsValidation.CheckAgainstShutdownTimeout(options.ShutdownDelay, timeout) is { } error)
-        {
-            ((IDisposable)app).Dispose();
-            throw new GatewayConfigurationException([error]);
-        }
-
-        app.Services.GetRequiredService<ShutdownDrain>();
     }
 
     private static GatewayOptions BindAndValidate(ConfigurationManager configuration)

@@ -23,12 +23,6 @@ internal static class LimitsOptionsValidation
         Between(errors, "Gateway:ShutdownDelay", options.ShutdownDelay, TimeSpan.Zero, TimeSpan.FromMinutes(5));
     }
 
-    /// <summary>The delay and the drain after it share the host's shutdown timeout, so the delay must leave time to drain.</summary>
-    public static string? CheckAgainstShutdownTimeout(TimeSpan delay, TimeSpan shutdownTimeout) =>
-        delay > TimeSpan.Zero && shutdownTimeout != Timeout.InfiniteTimeSpan && delay >= shutdownTimeout
-            ? $"Gateway:ShutdownDelay '{delay}' must be shorter than the host's shutdown timeout ({shutdownTimeout}, DOTNET_SHUTDOWNTIMEOUTSECONDS), which bounds the delay and the drain of in-flight requests together."
-            : null;
-
     private static void Between(List<string> errors, string key, TimeSpan value, TimeSpan min, TimeSpan max)
     {
         if (value < min || value > max)

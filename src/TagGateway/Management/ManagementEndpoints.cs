@@ -15,9 +15,9 @@ internal static class ManagementEndpoints
 
         // Readiness: started and not stopping, so a load balancer stops sending during the shutdown delay (ShutdownDrain).
         // The body also says whether visitor geolocation arrives: missing is degraded (strict consent defaults), not down.
-        group.MapGet("/readyz", static (IHostApplicationLifetime lifetime, GeolocationHealth geolocation) =>
+        group.MapGet("/readyz", static (IHostApplicationLifetime lifetime, ShutdownDrain drain, GeolocationHealth geolocation) =>
         {
-            var ready = lifetime.ApplicationStarted.IsCancellationRequested && !lifetime.ApplicationStopping.IsCancellationRequested;
+            var ready = lifetime.ApplicationStarted.IsCancellationRequested && !lifetime.ApplicationStopping.IsCancellationRequested && !drain.Draining;
             var body = (ready ? "ready" : "not ready") + "\ngeolocation: " + GeolocationText(geolocation.State) + "\n";
             return ready ? Results.Text(body) : Results.Text(body, statusCode: StatusCodes.Status503ServiceUnavailable);
         });

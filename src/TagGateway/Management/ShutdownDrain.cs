@@ -4,21 +4,22 @@ using TagGateway.Configuration;
 namespace TagGateway.Management;
 
 /// <summary>
-/// The drain on SIGTERM. The host fires ApplicationStopping first, which turns <c>/readyz</c> 503; this service then
-/// holds the host's stop for <c>Gateway:ShutdownDelay</c> while both listeners keep serving, so a load balancer's health
-/// check sees the 503 and stops sending before anything is refused. Then the host stops Kestrel, which stops accepting
-/// and lets in-flight requests finish within the host's shutdown timeout, and the process exits 0.
-/// Only a termination signal waits: a stop from code (tests, an embedding host) or Ctrl+C has no load balancer to tell.
+/// The host's lifetime, with a drain on SIGTERM. On SIGTERM <c>/readyz</c> answers 503 at once (<see cref="Draining"/>)
+/// while both listeners keep serving for <c>Gateway:ShutdownDelay</c>, so a load balancer's health check sees it and stops
+/// sending before anything is refused; only then is the application stopped: Kestrel stops accepting and lets in-flight
+/// requests finish within the host's shutdown timeout, and the process exits 0.
+/// It replaces the console lifetime because that one stops the application on SIGTERM at once, and the order in which
+/// several handlers of one signal run (and whether the later ones run at all once one cancels it) is the runtime's
+/// detail. SIGINT (Ctrl+C) and SIGQUIT stop at once, as a stop from code does: there is no load balancer to tell.
 /// </summary>
-internal sealed partial class ShutdownDrain : IHostedLifecycleService, IDisposable
+internal sealed partial class ShutdownDrain : IHostLifetime, IDisposable
 {
     private readonly TimeSpan _delay;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly TimeProvider _time;
     private readonly ILogger<ShutdownDrain> _logger;
-    private readonly PosixSignalRegistration? _terminate;
-    private readonly CancellationTokenSource _serving = new();
-    private volatile bool _terminated;
+    private readonly List<PosixSignalRegistration> _signals = [];
+    private volatile bool _draining;
 
     public ShutdownDrain(GatewayOptions options, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<ShutdownDrain> logger)
     {
@@ -27,60 +28,71 @@ internal sealed partial class ShutdownDrain : IHostedLifecycleService, IDisposab
         _lifetime = lifetime;
         _time = time;
         _logger = logger;
-
-        // Registered when the host is built, before the console lifetime registers its own at start, so this runs first
-        // and the flag is set before the stop it triggers reads it. It also requests the stop, so the signal works
-        // whichever host lifetime is in use.
-        if (_delay > TimeSpan.Zero && (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD()))
-        {
-            _terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnTerminate);
-        }
     }
 
-    /// <summary>Cancelled when the listeners stop accepting: work that may outlive ApplicationStopping but not the drain.</summary>
-    public CancellationToken ListenersClosing => _serving.Token;
+    /// <summary>A SIGTERM arrived: not ready, though still serving until the delay ends.</summary>
+    public bool Draining => _draining;
 
-    public async Task StoppingAsync(CancellationToken cancellationToken)
+    public Task WaitForStartAsync(CancellationToken cancellationToken)
     {
-        try
+        if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD())
         {
-            if (_terminated)
-            {
-                LogDelaying(_delay);
-                await Task.Delay(_delay, _time, cancellationToken);
-            }
+            _signals.Add(PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop));
+            _signals.Add(PosixSignalRegistration.Create(PosixSignal.SIGQUIT, Stop));
+            _signals.Add(PosixSignalRegistration.Create(PosixSignal.SIGTERM, Terminate));
         }
-        catch (OperationCanceledException)
+        else if (OperatingSystem.IsWindows())
         {
-            // The host's shutdown timeout: stop now (validation keeps the delay shorter than it).
+            _signals.Add(PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop));
+            _signals.Add(PosixSignalRegistration.Create(PosixSignal.SIGTERM, Terminate));
         }
-        finally
-        {
-            LogClosing();
-            await _serving.CancelAsync();
-        }
+
+        return Task.CompletedTask;
     }
-
-    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
     public void Dispose()
     {
-        _terminate?.Dispose();
-        _serving.Dispose();
+        foreach (var signal in _signals)
+        {
+            signal.Dispose();
+        }
     }
 
-    private void OnTerminate(PosixSignalContext context)
+    private void Stop(PosixSignalContext context)
     {
-        _terminated = true;
         context.Cancel = true;
+        _lifetime.StopApplication();
+    }
+
+    private void Terminate(PosixSignalContext context)
+    {
+        context.Cancel = true;
+        if (_delay <= TimeSpan.Zero || _draining)
+        {
+            // No delay configured, or a second SIGTERM: stop now.
+            _lifetime.StopApplication();
+            return;
+        }
+
+        _draining = true;
+        LogDelaying(_delay);
+        _ = StopAfterDelayAsync();
+    }
+
+    private async Task StopAfterDelayAsync()
+    {
+        try
+        {
+            await Task.Delay(_delay, _time, _lifetime.ApplicationStopping);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped meanwhile by other means.
+        }
+
+        LogClosing();
         _lifetime.StopApplication();
     }
 

@@ -4,7 +4,6 @@ using TagGateway.Configuration;
 using TagGateway.Consent.Policy;
 using TagGateway.Cookies.Issuing;
 using TagGateway.Forwarding;
-using TagGateway.Management;
 using TagGateway.Observability;
 using TagGateway.Routing;
 
@@ -28,10 +27,10 @@ internal sealed partial class ScriptEndpoint
     private readonly CancellationToken _stopping;
     private readonly string _defaultCacheControl;
 
-    public ScriptEndpoint(ScriptCache cache, ScriptFetcher fetcher, HitForwarder forwarder, IdentifierCookieIssuer cookies, GatewayOptions options, TimeProvider time, GatewayMetrics metrics, ShutdownDrain drain, ILogger<ScriptEndpoint> logger)
+    public ScriptEndpoint(ScriptCache cache, ScriptFetcher fetcher, HitForwarder forwarder, IdentifierCookieIssuer cookies, GatewayOptions options, TimeProvider time, GatewayMetrics metrics, IHostApplicationLifetime lifetime, ILogger<ScriptEndpoint> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(drain);
+        ArgumentNullException.ThrowIfNull(lifetime);
         _cache = cache;
         _fetcher = fetcher;
         _forwarder = forwarder;
@@ -39,8 +38,7 @@ internal sealed partial class ScriptEndpoint
         _time = time;
         _metrics = metrics;
         _logger = logger;
-        // Not ApplicationStopping: during the shutdown delay the listeners still serve, and a cache miss still fetches.
-        _stopping = drain.ListenersClosing;
+        _stopping = lifetime.ApplicationStopping;
         _defaultCacheControl = $"public, max-age={(int)options.Scripts.DefaultMaxAge.TotalSeconds}";
     }
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using TagGateway.Tests.Infrastructure;
+using Xunit.Abstractions;
 
 namespace TagGateway.Tests.Lifecycle;
 

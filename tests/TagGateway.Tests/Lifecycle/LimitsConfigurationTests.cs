@@ -30,19 +30,7 @@ public sealed class LimitsConfigurationTests
     }
 
     [Fact]
-    public void A_shutdown_delay_that_leaves_no_time_to_drain_is_refused()
-    {
-        var settings = GatewayInstance.Settings(new Uri("http://127.0.0.1:9"));
-        settings["Gateway:ShutdownDelay"] = "00:00:20";
-        settings["shutdownTimeoutSeconds"] = "15";
-
-        var error = Assert.Throws<GatewayConfigurationException>(() => GatewayHost.Create([], b => b.Configuration.AddInMemoryCollection(settings)));
-
-        Assert.Contains("DOTNET_SHUTDOWNTIMEOUTSECONDS", Assert.Single(error.Errors), StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task Defaults_fit_the_default_shutdown_timeout_and_a_stop_from_code_does_not_wait_for_the_delay()
+    public async Task A_stop_from_code_does_not_wait_for_the_shutdown_delay()
     {
         await using var upstream = await FakeUpstream.StartAsync();
         var settings = GatewayInstance.Settings(upstream.Origin);
