@@ -55,7 +55,8 @@ public sealed class GatewayOptions
 
     /// <summary>
     /// After SIGTERM, how long <c>/readyz</c> answers 503 while both listeners keep serving, before they stop accepting
-    /// and in-flight requests drain: a load balancer's health check needs a few probes to see it.
+    /// and in-flight requests drain (within the host's shutdown timeout): a load balancer's health check needs a few
+    /// probes to see it.
     /// </summary>
     public TimeSpan ShutdownDelay { get; set; } = TimeSpan.FromSeconds(5);
 }
