@@ -98,6 +98,11 @@ resource "google_cloud_run_v2_service" "gateway" {
         name  = "DOTNET_SHUTDOWNTIMEOUTSECONDS"
         value = "8"
       }
+      env {
+        # No readiness delay: Cloud Run never reads /readyz to stop routing, so all 8 s go to draining.
+        name  = "Gateway__ShutdownDelay"
+        value = "00:00:00"
+      }
 
       dynamic "env" {
         for_each = { for index, id in var.tag_ids : "Gateway__TagIds__${index}" => id }

@@ -45,7 +45,7 @@ public static class GatewayHost
             kestrel.Limits.MaxRequestHeadersTotalSize = options.Forwarding.MaxRequestHeadersBytes;
             kestrel.Limits.MaxRequestLineSize = options.Forwarding.MaxRequestLineBytes;
             kestrel.Limits.MaxRequestBodySize = Math.Max(options.Forwarding.MaxBodyBytes, 1024 * 1024);
-            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+            KestrelLimits.Apply(kestrel, options);
             listeners.Configure(kestrel, options);
         });
 
@@ -65,6 +65,7 @@ public static class GatewayHost
         services.AddSingleton(new TagRegistry(options.TagIds));
         services.AddSingleton<UpstreamResolver>();
         services.AddSingleton<ClientInfoResolver>();
+        services.AddSingleton<GeolocationHealth>();
         services.AddSingleton<MeasurementRequestHandler>();
 
         // Forwarding and scripts.
@@ -81,6 +82,10 @@ public static class GatewayHost
         services.AddTagGatewayCookies(builder.Configuration);
         services.AddTagGatewayCapi(builder.Configuration);
         services.AddSingleton<ForwardedHitObserver>();
+
+        // The host's lifetime, with the drain on SIGTERM: not ready, serve for ShutdownDelay, then stop accepting and finish in-flight requests.
+        services.AddSingleton<ShutdownDrain>();
+        services.AddSingleton<IHostLifetime>(static sp => sp.GetRequiredService<ShutdownDrain>());
 
         if (options.Demo.Enabled is true)
         {
@@ -250,6 +255,10 @@ public static class GatewayHost
                 var demoEndPoint = listeners.EndPointOf(ListenerKind.DemoUpstream);
                 HostLog.DemoMode(logger, demoEndPoint);
             }
+            else if (!GeolocationHealth.EdgeCanSupply(options.ClientIdentity.Edge))
+            {
+                HostLog.NoGeolocation(logger, options.ClientIdentity.Edge);
+            }
         });
     }
 
@@ -267,4 +276,7 @@ internal static partial class HostLog
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Demo mode: the upstream is the built-in stand-in for Google on {Upstream}. Set Gateway__Demo__Enabled=false to serve real tags.")]
     public static partial void DemoMode(ILogger logger, System.Net.IPEndPoint? upstream);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Gateway:ClientIdentity:Edge is {Edge}: no visitor geolocation reaches the gateway, so every visitor gets the strictest consent default (an unknown region counts as strict, as the EEA does). Set Gateway:ClientIdentity:Edge to the edge in front of the gateway (Cloudflare, CloudflareWorker, GoogleLoadBalancer, ReverseProxy); edge-config/ shows how each passes the visitor's location.")]
+    public static partial void NoGeolocation(ILogger logger, EdgeKind edge);
 }

@@ -54,6 +54,17 @@ public sealed class GatewayOptions
 
     [ValidateObjectMembers]
     public DemoOptions Demo { get; set; } = new();
+
+    /// <summary>Connection limits and timeouts of the listeners (<c>Gateway:Limits</c>).</summary>
+    [ValidateObjectMembers]
+    public LimitsOptions Limits { get; set; } = new();
+
+    /// <summary>
+    /// After SIGTERM, how long <c>/readyz</c> answers 503 while both listeners keep serving, before they stop accepting
+    /// and in-flight requests drain (within the host's shutdown timeout): a load balancer's health check needs a few
+    /// probes to see it.
+    /// </summary>
+    public TimeSpan ShutdownDelay { get; set; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>Every upstream origin is configuration, so tests and staging point them at loopback.</summary>

@@ -105,6 +105,8 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             ValidateUrl(errors, "Gateway:Demo:UpstreamUrl", options.Demo.UpstreamUrl, listener: true);
         }
 
+        LimitsOptionsValidation.Validate(options, errors);
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using TagGateway.Configuration;
+using TagGateway.Observability;
 
 namespace TagGateway.Management;
 
@@ -21,6 +22,7 @@ internal sealed class Listeners
 {
     private static readonly object ItemKey = new();
     private readonly List<(ListenerKind Kind, ListenOptions Options)> _bound = [];
+    private readonly List<ConnectionLimiter> _limiters = [];
 
     /// <summary>The endpoints actually bound (port 0 resolved), in the order public, management, demo.</summary>
     public IPEndPoint? EndPointOf(ListenerKind kind)
@@ -36,15 +38,28 @@ internal sealed class Listeners
         return null;
     }
 
+    /// <summary>The connection ceilings of the public and management listeners (the demo upstream has none).</summary>
+    public IReadOnlyList<ConnectionLimiter> Limiters => _limiters;
+
     public void Configure(KestrelServerOptions kestrel, GatewayOptions options)
     {
         ArgumentNullException.ThrowIfNull(kestrel);
         ArgumentNullException.ThrowIfNull(options);
-        Listen(kestrel, ListenerKind.Public, options.PublicUrl);
-        Listen(kestrel, ListenerKind.Management, options.ManagementUrl);
+        var services = kestrel.ApplicationServices;
+        var logger = services?.GetService<ILoggerFactory>()?.CreateLogger("TagGateway.Connections") ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        var time = services?.GetService<TimeProvider>() ?? TimeProvider.System;
+        ConnectionLimiter Limiter(ListenerKind kind, int max)
+        {
+            var limiter = new ConnectionLimiter(kind, max, new WarningGate(time, TimeSpan.FromMinutes(1)), logger);
+            _limiters.Add(limiter);
+            return limiter;
+        }
+
+        Listen(kestrel, ListenerKind.Public, options.PublicUrl, Limiter(ListenerKind.Public, options.Limits.MaxConnections));
+        Listen(kestrel, ListenerKind.Management, options.ManagementUrl, Limiter(ListenerKind.Management, options.Limits.MaxManagementConnections));
         if (options.Demo.Enabled is true)
         {
-            Listen(kestrel, ListenerKind.DemoUpstream, options.Demo.UpstreamUrl);
+            Listen(kestrel, ListenerKind.DemoUpstream, options.Demo.UpstreamUrl, limiter: null);
         }
     }
 
@@ -54,7 +69,7 @@ internal sealed class Listeners
         return items is not null && items.TryGetValue(ItemKey, out var kind) && kind is ListenerKind known ? known : ListenerKind.Public;
     }
 
-    private void Listen(KestrelServerOptions kestrel, ListenerKind kind, string url)
+    private void Listen(KestrelServerOptions kestrel, ListenerKind kind, string url, ConnectionLimiter? limiter)
     {
         var uri = new Uri(url);
         var address = uri.Host switch
@@ -67,6 +82,27 @@ internal sealed class Listeners
         kestrel.Listen(address, uri.Port, listen =>
         {
             listen.Protocols = HttpProtocols.Http1;
+            if (limiter is not null)
+            {
+                // First in the chain: a connection over the limit is closed before Kestrel reads a byte of it.
+                listen.Use(next => async connection =>
+                {
+                    if (!limiter.TryAcquire())
+                    {
+                        return;
+                    }
+
+                    try
+                    {
+                        await next(connection);
+                    }
+                    finally
+                    {
+                        limiter.Release();
+                    }
+                });
+            }
+
             listen.Use(next => connection =>
             {
                 connection.Items[ItemKey] = kind;

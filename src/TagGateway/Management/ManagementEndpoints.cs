@@ -1,3 +1,4 @@
+using TagGateway.ClientIdentity;
 using TagGateway.Observability;
 
 namespace TagGateway.Management;
@@ -12,15 +13,25 @@ internal static class ManagementEndpoints
         // Liveness: the process answers.
         group.MapGet("/healthz", static () => TypedResults.Text("ok"));
 
-        // Readiness: started and not draining, so a load balancer stops sending before shutdown.
-        group.MapGet("/readyz", static (IHostApplicationLifetime lifetime) =>
-            lifetime.ApplicationStarted.IsCancellationRequested && !lifetime.ApplicationStopping.IsCancellationRequested
-                ? Results.Text("ready")
-                : Results.Text("not ready", statusCode: StatusCodes.Status503ServiceUnavailable));
+        // Readiness: started and not stopping, so a load balancer stops sending during the shutdown delay (ShutdownDrain).
+        // The body also says whether visitor geolocation arrives: missing is degraded (strict consent defaults), not down.
+        group.MapGet("/readyz", static (IHostApplicationLifetime lifetime, ShutdownDrain drain, GeolocationHealth geolocation) =>
+        {
+            var ready = lifetime.ApplicationStarted.IsCancellationRequested && !lifetime.ApplicationStopping.IsCancellationRequested && !drain.Draining;
+            var body = (ready ? "ready" : "not ready") + "\ngeolocation: " + GeolocationText(geolocation.State) + "\n";
+            return ready ? Results.Text(body) : Results.Text(body, statusCode: StatusCodes.Status503ServiceUnavailable);
+        });
 
         group.MapGet("/metrics", static (PrometheusExporter exporter) =>
             TypedResults.Text(exporter.Render(), "text/plain; version=0.0.4; charset=utf-8"));
 
         return group;
     }
+
+    private static string GeolocationText(GeolocationState state) => state switch
+    {
+        GeolocationState.Present => "present",
+        GeolocationState.Missing => "missing",
+        _ => "unknown",
+    };
 }

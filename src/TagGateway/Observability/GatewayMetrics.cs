@@ -1,4 +1,6 @@
 using System.Diagnostics.Metrics;
+using TagGateway.ClientIdentity;
+using TagGateway.Management;
 
 namespace TagGateway.Observability;
 
@@ -14,9 +16,11 @@ internal sealed class GatewayMetrics
     private readonly Counter<long> _userDataStripped;
     private readonly Counter<long> _scriptMissesRefused;
 
-    public GatewayMetrics(IMeterFactory meterFactory)
+    public GatewayMetrics(IMeterFactory meterFactory, Listeners listeners, GeolocationHealth geolocation)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
+        ArgumentNullException.ThrowIfNull(listeners);
+        Geolocation = geolocation;
         var meter = meterFactory.Create(MeterName);
         _requests = meter.CreateCounter<long>("taggateway.requests", "{request}", "Requests under the measurement path, by route and outcome.");
         _upstreamDuration = meter.CreateHistogram<double>("taggateway.upstream.duration", "s", "Time from sending a request upstream to its response headers.");
@@ -24,7 +28,17 @@ internal sealed class GatewayMetrics
         _scriptMissesRefused = meter.CreateCounter<long>("taggateway.script_cache.misses_refused", "{request}", "Script loads refused with 503 because the miss budget (Gateway:Scripts:MaxMissesPerSecond) was spent.");
         _rejected = meter.CreateCounter<long>("taggateway.rejected", "{request}", "Requests refused before reaching an upstream, by reason.");
         _userDataStripped = meter.CreateCounter<long>("taggateway.user_data.stripped", "{request}", "Hits whose user-provided data (em) was removed because ad_user_data was not granted.");
+
+        // Read from lock-free counters at scrape time: nothing is recorded per connection or per request.
+        meter.CreateObservableGauge("taggateway.connections", () => Connections(listeners, open: true), "{connection}", "Open connections by listener.");
+        meter.CreateObservableCounter("taggateway.connections.rejected", () => Connections(listeners, open: false), "{connection}", "Connections closed unanswered because their listener was at Gateway:Limits.");
+        meter.CreateObservableCounter("taggateway.requests_with_geolocation", () => geolocation.WithGeolocation, "{request}", "Requests under the measurement path whose visitor location was known.");
+        meter.CreateObservableCounter("taggateway.requests_without_geolocation", () => WithoutGeolocation(geolocation), "{request}", "Requests under the measurement path without visitor location (strict consent default), by source: edge (a trusted edge sent none) or socket (edge headers not believed).");
+        meter.CreateObservableGauge("taggateway.geolocation.state", () => GeolocationStates(geolocation.State), "{state}", "1 for the current geolocation state (unknown, present, missing).");
     }
+
+    /// <summary>The observer of visitor geolocation on each request (one instance per host).</summary>
+    public GeolocationHealth Geolocation { get; }
 
     public void RequestCompleted(string route, string outcome) =>
         _requests.Add(1, new KeyValuePair<string, object?>("route", route), new KeyValuePair<string, object?>("outcome", outcome));
@@ -41,6 +55,28 @@ internal sealed class GatewayMetrics
 
     public void Rejected(string reason) =>
         _rejected.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    private static IEnumerable<Measurement<long>> Connections(Listeners listeners, bool open)
+    {
+        foreach (var limiter in listeners.Limiters)
+        {
+            var tag = new KeyValuePair<string, object?>("listener", limiter.Kind == ListenerKind.Public ? "public" : "management");
+            yield return new Measurement<long>(open ? limiter.Open : limiter.Rejected, tag);
+        }
+    }
+
+    private static Measurement<long>[] WithoutGeolocation(GeolocationHealth geolocation) =>
+    [
+        new(geolocation.WithoutFromEdge, new KeyValuePair<string, object?>("source", "edge")),
+        new(geolocation.WithoutFromSocket, new KeyValuePair<string, object?>("source", "socket")),
+    ];
+
+    private static Measurement<int>[] GeolocationStates(GeolocationState state) =>
+    [
+        new(state == GeolocationState.Unknown ? 1 : 0, new KeyValuePair<string, object?>("state", "unknown")),
+        new(state == GeolocationState.Present ? 1 : 0, new KeyValuePair<string, object?>("state", "present")),
+        new(state == GeolocationState.Missing ? 1 : 0, new KeyValuePair<string, object?>("state", "missing")),
+    ];
 }
 
 /// <summary>Tag values, as constants so instruments never see a freshly built string.</summary>

@@ -6,7 +6,7 @@ using System.Text;
 namespace TagGateway.Observability;
 
 /// <summary>
-/// Aggregates every <c>TagGateway*</c> meter in process and renders it in the Prometheus text format for the
+/// Aggregates every <c>TagGateway*</c> meter of this host and renders it in the Prometheus text format for the
 /// management listener. A measurement finds its series through a struct key of tag values, so recording
 /// allocates nothing once a series exists.
 /// </summary>
@@ -17,11 +17,14 @@ internal sealed class PrometheusExporter : IDisposable
     private readonly MeterListener _listener = new();
     private readonly ConcurrentDictionary<Instrument, InstrumentSeries> _instruments = new();
 
-    public PrometheusExporter()
+    public PrometheusExporter(IMeterFactory meterFactory)
     {
+        ArgumentNullException.ThrowIfNull(meterFactory);
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name.StartsWith(GatewayMetrics.MeterName, StringComparison.Ordinal))
+            // A MeterListener sees every meter in the process: only this host's (its factory's) are its to report, so
+            // two hosts in one process (tests) never read each other's series.
+            if (instrument.Meter.Name.StartsWith(GatewayMetrics.MeterName, StringComparison.Ordinal) && ReferenceEquals(instrument.Meter.Scope, meterFactory))
             {
                 // The series set rides along as the listener's state: a measurement goes straight to it, no lookup.
                 var series = _instruments.GetOrAdd(instrument, static i => new InstrumentSeries(i));

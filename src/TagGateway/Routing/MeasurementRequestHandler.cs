@@ -104,6 +104,7 @@ internal sealed partial class MeasurementRequestHandler
         }
 
         var client = _clients.Resolve(context);
+        _metrics.Geolocation.Observe(client);
 
         // A script load carries no consent signal of its own; the region's default is what the cookie rules see.
         var gpc = IsGlobalPrivacyControl(context);
