@@ -104,7 +104,6 @@ internal sealed partial class MeasurementRequestHandler
         }
 
         var client = _clients.Resolve(context);
-        _metrics.Geolocation.Observe(client);
 
         // A script load carries no consent signal of its own; the region's default is what the cookie rules see.
         var gpc = IsGlobalPrivacyControl(context);
@@ -130,6 +129,7 @@ internal sealed partial class MeasurementRequestHandler
         }
 
         var client = _clients.Resolve(context);
+        _metrics.Geolocation.Observe(client);
         var gpc = IsGlobalPrivacyControl(context);
         var signals = ConsentSignals.FromQuery(target.Query, gpc);
         var consent = _consent.Decide(signals, client.CountryRegion);
