@@ -126,7 +126,7 @@ internal readonly record struct HitFacts(
 
     // An Ads path decides even when the tag's G- ID rides along: the Google tag sends its Ads and conversion-linker
     // pings (ccm/collect) with the same tid, and those must never count as GA4 events.
-    // "/as/p/c/<n>/" is the tag gateway's short form of an Ads conversion (docs/protocols.md, "Hit paths").
+    // "/as/p/c/<n>/" is the tag gateway's short form of an Ads conversion (docs/protocols.md §1).
     private static readonly string[] AdsPathMarkers = ["/ccm/", "/pagead/", "/rmkt/", "/td/", "/ddm/", "/activity", "/as/p/c/"];
 
     private static HitKind Classify(ReadOnlySpan<char> rest, ReadOnlySpan<char> destination, bool v2)

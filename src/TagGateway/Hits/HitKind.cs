@@ -2,7 +2,7 @@ namespace TagGateway.Hits;
 
 /// <summary>
 /// What protocol a hit speaks, decided from its parameters rather than its path: Google's tag sends the same GA4 hit
-/// on <c>/g/collect</c>, <c>/ag/g/c</c>, <c>/ga/g/c</c> and whatever comes next (docs/protocols.md, "Hit paths").
+/// on <c>/g/collect</c>, <c>/ag/g/c</c>, <c>/ga/g/c</c> and whatever comes next (docs/protocols.md §1).
 /// </summary>
 internal enum HitKind
 {
