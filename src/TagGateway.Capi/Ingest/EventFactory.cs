@@ -93,6 +93,15 @@ internal sealed partial class EventFactory
         ArgumentNullException.ThrowIfNull(hit);
         string region = hit.CountryRegion ?? string.Empty;
         (int destinations, int consent) = Decide(decoded.Name, decoded.EventId, decoded.Signals, region, decoded.TagId, decoded.ClientId, record: false);
+
+        // Meta refuses a website event without client_user_agent and event_source_url; a hit lacking either (a
+        // script-less client, no dl) would fail at Meta, so Meta is not asked, and the drop is counted.
+        if ((destinations & CapiDestination.Meta.Bit()) != 0 && (string.IsNullOrWhiteSpace(hit.UserAgent) || string.IsNullOrWhiteSpace(decoded.PageUrl)))
+        {
+            destinations &= ~CapiDestination.Meta.Bit();
+            _metrics?.Dropped(CapiDestination.Meta, "missing_website_fields");
+        }
+
         if (destinations == 0)
         {
             return null;
