@@ -241,6 +241,13 @@ internal sealed partial class EventFactory
             DestinationDecision dd = decision.For(d.ToConsent());
             DestinationConsent allowed = ConsentMask.From(dd);
             Log.ConsentDecision(_logger, name, eventId, d, dd.Outcome);
+            // Consent Mode lets GA take cookieless pings without analytics_storage, but a Measurement Protocol event
+            // carries a client_id (an identifier): gap-fill only where analytics storage is allowed.
+            if (d == CapiDestination.GoogleAnalytics && (allowed & DestinationConsent.Identifiers) == 0)
+            {
+                allowed = DestinationConsent.None;
+            }
+
             if ((allowed & DestinationConsent.Send) == 0)
             {
                 _metrics?.Dropped(d, "consent");
