@@ -10,21 +10,32 @@ namespace TagGateway.Capi.Dedup;
 /// </summary>
 internal static class DedupKey
 {
-    public static UInt128 Of(CapiDestination destination, string eventName, string eventId) => Of((byte)destination, eventName, eventId);
+    public static UInt128 Of(CapiDestination destination, string eventName, string eventId)
+    {
+        int length = 1 + 4 + Encoding.UTF8.GetByteCount(eventName) + 4 + Encoding.UTF8.GetByteCount(eventId);
+        Span<byte> buffer = length <= 512 ? stackalloc byte[length] : new byte[length];
+        buffer[0] = (byte)destination;
+        int offset = 1;
+        offset += Write(buffer[offset..], eventName);
+        Write(buffer[offset..], eventId);
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(buffer, digest);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(digest);
+    }
 
     /// <summary>
     /// A gap-fill mark (GapFill/): "the browser's hit of (event name, id) reached Google Analytics" or "the server's copy
     /// was sent there". Its first byte is outside the destinations', so no mark can equal a ledger key.
+    /// <paramref name="idKind"/> tells a transaction id ('t') from an event id ('e'); no string is built for it.
     /// </summary>
-    public static UInt128 Twin(bool browser, string eventName, string eventId) => Of(browser ? (byte)0xB0 : (byte)0x50, eventName, eventId);
-
-    private static UInt128 Of(byte kind, string eventName, string eventId)
+    public static UInt128 Twin(bool browser, string eventName, char idKind, string eventId)
     {
-        int length = 1 + 4 + Encoding.UTF8.GetByteCount(eventName) + 4 + Encoding.UTF8.GetByteCount(eventId);
+        int length = 1 + 4 + Encoding.UTF8.GetByteCount(eventName) + 1 + 4 + Encoding.UTF8.GetByteCount(eventId);
         Span<byte> buffer = length <= 512 ? stackalloc byte[length] : new byte[length];
-        buffer[0] = kind;
+        buffer[0] = browser ? (byte)0xB0 : (byte)0x50;
         int offset = 1;
         offset += Write(buffer[offset..], eventName);
+        buffer[offset++] = (byte)idKind;
         Write(buffer[offset..], eventId);
         Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
         SHA256.HashData(buffer, digest);

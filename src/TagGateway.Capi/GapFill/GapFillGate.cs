@@ -75,14 +75,14 @@ internal sealed partial class GapFillGate
         int n = 0;
         if (!string.IsNullOrEmpty(transactionId))
         {
-            browser[n] = DedupKey.Twin(browser: true, name, "t:" + transactionId);
-            server[n++] = DedupKey.Twin(browser: false, name, "t:" + transactionId);
+            browser[n] = DedupKey.Twin(browser: true, name, 't', transactionId);
+            server[n++] = DedupKey.Twin(browser: false, name, 't', transactionId);
         }
 
         if (!string.IsNullOrEmpty(eventId) && eventId != transactionId)
         {
-            browser[n] = DedupKey.Twin(browser: true, name, "e:" + eventId);
-            server[n++] = DedupKey.Twin(browser: false, name, "e:" + eventId);
+            browser[n] = DedupKey.Twin(browser: true, name, 'e', eventId);
+            server[n++] = DedupKey.Twin(browser: false, name, 'e', eventId);
         }
 
         return n;
