@@ -36,6 +36,7 @@ public static class CapiEndpoints
                 management.ReplayAsync(context, long.Parse((string)context.Request.RouteValues["id"]!, System.Globalization.CultureInfo.InvariantCulture))));
             group.MapGet("/match-quality", (RequestDelegate)management.MatchQualityAsync);
             group.MapGet("/store", (RequestDelegate)management.StoreAsync);
+            group.MapPost("/google-analytics/validate", (RequestDelegate)management.ValidateGoogleAnalyticsAsync);
         }
 
         return group;

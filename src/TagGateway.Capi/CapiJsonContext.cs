@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using TagGateway.Capi.Delivery.GoogleAds;
+using TagGateway.Capi.Delivery.GoogleAnalytics;
 using TagGateway.Capi.Delivery.LinkedIn;
 using TagGateway.Capi.Delivery.Meta;
 using TagGateway.Capi.Delivery.TikTok;
@@ -23,6 +24,8 @@ namespace TagGateway.Capi;
 [JsonSerializable(typeof(ReplayResult))]
 [JsonSerializable(typeof(StoreView))]
 [JsonSerializable(typeof(MatchQualityReport))]
+[JsonSerializable(typeof(MpValidationResponse))]
+[JsonSerializable(typeof(MpValidationResult))]
 internal sealed partial class CapiJsonContext : JsonSerializerContext;
 
 /// <summary>Alias kept apart so camelCase platform types read as such at the call site.</summary>
@@ -43,4 +46,5 @@ internal static class CapiCamelJsonContext
 [JsonSerializable(typeof(ErrorBody))]
 [JsonSerializable(typeof(OAuthTokenResponse))]
 [JsonSerializable(typeof(OAuthErrorResponse))]
+[JsonSerializable(typeof(MpRequest))]
 internal sealed partial class CapiSnakeJsonContext : JsonSerializerContext;

@@ -7,6 +7,8 @@ using Microsoft.Extensions.Options;
 using TagGateway.Capi.Configuration;
 using TagGateway.Capi.Delivery;
 using TagGateway.Capi.Delivery.GoogleAds;
+using TagGateway.Capi.Delivery.GoogleAnalytics;
+using TagGateway.Capi.GapFill;
 using TagGateway.Capi.Delivery.Http;
 using TagGateway.Capi.Delivery.LinkedIn;
 using TagGateway.Capi.Delivery.Meta;
@@ -87,15 +89,23 @@ public static class CapiServiceCollectionExtensions
         services.AddSingleton<ICapiStore>(static sp =>
         {
             CapiOptions o = sp.GetRequiredService<CapiOptions>();
-            if (o.Store.Kind == CapiStoreKind.Redis && RedisStoreFeature.IsSupported)
+            ICapiStore store = o.Store.Kind == CapiStoreKind.Redis && RedisStoreFeature.IsSupported
+                ? new RedisCapiStore(o, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RedisCapiStore>>(), sp.GetRequiredService<CapiMetrics>())
+                : new JournalStore(o.Store, o.DedupTtl, o.MergeWindow, sp.GetRequiredService<TimeProvider>(),
+                    sp.GetRequiredService<ILogger<JournalStore>>(), sp.GetRequiredService<CapiMetrics>());
+
+            // Google Analytics' events wait the gap-fill window (the merge window is part of it) for the browser's own hit.
+            if (o.GoogleAnalytics.IsConfigured)
             {
-                return new RedisCapiStore(o, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RedisCapiStore>>(), sp.GetRequiredService<CapiMetrics>());
+                store.SetReadyDelay(CapiDestination.GoogleAnalytics, o.GoogleAnalytics.GapFillWindow - o.MergeWindow);
             }
 
-            return new JournalStore(o.Store, o.DedupTtl, o.MergeWindow, sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<ILogger<JournalStore>>(), sp.GetRequiredService<CapiMetrics>());
+            return store;
         });
-        services.AddSingleton<HitPipeline>();
+        services.AddSingleton(static sp => GapFillGate.Create(sp.GetRequiredService<CapiOptions>(), sp.GetRequiredService<EventNameMap>(),
+            sp.GetRequiredService<CapiMetrics>(), sp.GetRequiredService<ILogger<GapFillGate>>()));
+        services.AddSingleton(static sp => new HitPipeline(sp.GetRequiredService<CapiHitSink>(), sp.GetRequiredService<EventFactory>(), sp.GetRequiredService<ICapiStore>(),
+            sp.GetRequiredService<CapiMetrics>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<HitPipeline>>(), sp.GetRequiredService<GapFillGate>()));
         services.AddSingleton<ServerEventsEndpoint>();
         services.AddSingleton<CapiManagementEndpoints>();
 
@@ -115,6 +125,7 @@ public static class CapiServiceCollectionExtensions
             CapiDestination.Meta => probe.Meta,
             CapiDestination.TikTok => probe.TikTok,
             CapiDestination.LinkedIn => probe.LinkedIn,
+            CapiDestination.GoogleAnalytics => probe.GoogleAnalytics,
             _ => probe.GoogleAds,
         };
 
@@ -129,6 +140,9 @@ public static class CapiServiceCollectionExtensions
                 CapiDestination.Meta => new MetaClient(factory, o.Meta, SecretReader.AccessToken(o.Meta, "Meta"), map, sp.GetRequiredService<ILogger<MetaClient>>()),
                 CapiDestination.TikTok => new TikTokClient(factory, o.TikTok, SecretReader.AccessToken(o.TikTok, "TikTok"), map, sp.GetRequiredService<ILogger<TikTokClient>>()),
                 CapiDestination.LinkedIn => new LinkedInClient(factory, o.LinkedIn, SecretReader.AccessToken(o.LinkedIn, "LinkedIn"), map, sp.GetRequiredService<ILogger<LinkedInClient>>()),
+                CapiDestination.GoogleAnalytics => new GoogleAnalyticsClient(factory, o.GoogleAnalytics,
+                    SecretReader.Secret(o.GoogleAnalytics.ApiSecret, o.GoogleAnalytics.ApiSecretFile, "Capi:GoogleAnalytics:ApiSecret"), map,
+                    sp.GetRequiredService<ILogger<GoogleAnalyticsClient>>(), sp.GetRequiredService<TimeProvider>()),
                 _ => new GoogleAdsClient(factory, o.GoogleAds, SecretReader.AccessToken(o.GoogleAds, "GoogleAds"), map, sp.GetRequiredService<ILogger<GoogleAdsClient>>(), sp.GetService<GoogleOAuthTokenSource>()),
             };
         });
@@ -140,7 +154,8 @@ public static class CapiServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<CapiMetrics>(),
             sp.GetRequiredService<MatchQualityTracker>(),
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger("TagGateway.Capi.Delivery." + destination)));
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("TagGateway.Capi.Delivery." + destination),
+            sp.GetRequiredService<GapFillGate>()));
 
         DeliveryResilience.AddDestinationClient(services, destination, options, probe.Delivery);
         if (destination == CapiDestination.GoogleAds && probe.GoogleAds.UsesRefreshToken)

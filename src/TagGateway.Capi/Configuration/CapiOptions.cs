@@ -24,6 +24,9 @@ public sealed class CapiOptions
     public GoogleAdsOptions GoogleAds { get; set; } = new();
 
     [ValidateObjectMembers]
+    public GoogleAnalyticsOptions GoogleAnalytics { get; set; } = new();
+
+    [ValidateObjectMembers]
     public IngestOptions Ingest { get; set; } = new();
 
     [ValidateObjectMembers]
@@ -49,7 +52,7 @@ public sealed class CapiOptions
     [Range(100, 1_000_000)]
     public int HitQueueCapacity { get; set; } = 10_000;
 
-    internal bool AnyDestinationConfigured => Meta.IsConfigured || TikTok.IsConfigured || LinkedIn.IsConfigured || GoogleAds.IsConfigured;
+    internal bool AnyDestinationConfigured => Meta.IsConfigured || TikTok.IsConfigured || LinkedIn.IsConfigured || GoogleAds.IsConfigured || GoogleAnalytics.IsConfigured;
 }
 
 /// <summary>What every destination has: where, how it authenticates, how it batches and retries.</summary>
@@ -224,6 +227,41 @@ public sealed class GoogleAdsOptions : DestinationOptions
     internal override bool HasIdentity => !string.IsNullOrEmpty(CustomerId) && ConversionActions.Values.Any(static v => !string.IsNullOrWhiteSpace(v));
 
     internal override int PlatformMaxBatch => 2000;
+}
+
+/// <summary>
+/// GA4 Measurement Protocol gap-fill (issue #13): backend events GA never got from the browser (a blocked tag) are sent
+/// to <c>{BaseUrl}/mp/collect?measurement_id=…&amp;api_secret=…</c>, after <see cref="GapFillWindow"/>, only when no browser
+/// hit with the same transaction or event id passed through the gateway. <see cref="DestinationOptions.Events"/> maps the
+/// GA4 names sent (default purchase, refund, generate_lead, sign_up; an empty value stops one).
+/// </summary>
+public sealed class GoogleAnalyticsOptions : DestinationOptions
+{
+    public GoogleAnalyticsOptions()
+    {
+        // Google's reference: https://www.google-analytics.com/mp/collect, or https://region1.google-analytics.com for
+        // collection in the EU; at most 25 events a request; timestamp_micros up to 72 hours back.
+        BaseUrl = "https://www.google-analytics.com";
+        MaxBatchSize = 25;
+        MaxEventAge = TimeSpan.FromHours(72);
+    }
+
+    /// <summary>The web stream's measurement id (G-…); setting it and an API secret turns the gap-fill on.</summary>
+    [RegularExpression("^G-[A-Z0-9]{4,20}$")]
+    public string? MeasurementId { get; set; }
+
+    /// <summary>The stream's Measurement Protocol API secret; prefer the environment (Capi__GoogleAnalytics__ApiSecret) or <see cref="ApiSecretFile"/>. Never logged.</summary>
+    public string? ApiSecret { get; set; }
+
+    /// <summary>A file holding the API secret (a mounted secret); read once at start.</summary>
+    public string? ApiSecretFile { get; set; }
+
+    /// <summary>How long a backend event waits for the browser's own hit of the same transaction before GA gets the server's copy.</summary>
+    public TimeSpan GapFillWindow { get; set; } = TimeSpan.FromMinutes(2);
+
+    internal override bool HasIdentity => !string.IsNullOrEmpty(MeasurementId);
+
+    internal override int PlatformMaxBatch => 25;
 }
 
 /// <summary>The server-to-server endpoint (POST /capi/v1/events on the public listener).</summary>

@@ -17,6 +17,8 @@ internal sealed class CapiOptionsCrossFieldValidator : IValidateOptions<CapiOpti
         Check(options.TikTok, "TikTok", errors);
         Check(options.LinkedIn, "LinkedIn", errors);
         Check(options.GoogleAds, "GoogleAds", errors);
+        Check(options.GoogleAnalytics, "GoogleAnalytics", errors);
+        Range(options.GoogleAnalytics.GapFillWindow, TimeSpan.Zero, TimeSpan.FromHours(1), "Capi:GoogleAnalytics:GapFillWindow", errors);
 
         foreach ((string ga4, string? urn) in options.LinkedIn.Conversions)
         {
@@ -147,6 +149,16 @@ internal sealed class CapiOptionsCrossFieldValidator : IValidateOptions<CapiOpti
             }
 
             Range(google.TokenRefreshMargin, TimeSpan.Zero, TimeSpan.FromMinutes(30), "Capi:GoogleAds:TokenRefreshMargin", errors);
+            return;
+        }
+
+        if (destination is GoogleAnalyticsOptions analytics)
+        {
+            if (SecretReader.Secret(analytics.ApiSecret, analytics.ApiSecretFile, "Capi:GoogleAnalytics:ApiSecret", errors) is null)
+            {
+                errors.Add("Capi:GoogleAnalytics: an API secret is required (Capi:GoogleAnalytics:ApiSecret from the environment, or Capi:GoogleAnalytics:ApiSecretFile).");
+            }
+
             return;
         }
 

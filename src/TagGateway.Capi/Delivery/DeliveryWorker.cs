@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
 using TagGateway.Capi.Configuration;
+using TagGateway.Capi.GapFill;
 using TagGateway.Capi.Model;
 using TagGateway.Capi.Observability;
 using TagGateway.Capi.Quality;
@@ -26,9 +27,12 @@ internal sealed partial class DeliveryWorker
     private readonly CapiMetrics _metrics;
     private readonly MatchQualityTracker _quality;
     private readonly ILogger _logger;
+    private readonly GapFillGate? _gapFill;
 
-    public DeliveryWorker(DestinationClient client, ICapiStore store, DeliveryOptions options, TimeProvider time, CapiMetrics metrics, MatchQualityTracker quality, ILogger logger)
+    public DeliveryWorker(DestinationClient client, ICapiStore store, DeliveryOptions options, TimeProvider time, CapiMetrics metrics, MatchQualityTracker quality, ILogger logger, GapFillGate? gapFill = null)
     {
+        ArgumentNullException.ThrowIfNull(client);
+        _gapFill = client.Destination == CapiDestination.GoogleAnalytics && gapFill is { IsEnabled: true } ? gapFill : null;
         _client = client;
         _store = store;
         _options = options;
@@ -62,6 +66,23 @@ internal sealed partial class DeliveryWorker
             }
 
             List<CapiEvent> fresh = await DropStaleAsync(batch, now, cancellationToken).ConfigureAwait(false);
+            if (fresh.Count > 0 && _gapFill is not null)
+            {
+                try
+                {
+                    fresh = await _gapFill.CancelBrowserTwinsAsync(_store, fresh, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // Unknown whether the browser reported them (the store is away): kept, never sent blind.
+                    _store.Release(d, fresh);
+                    Log.Retrying(_logger, d.Name(), fresh.Count, "gap-fill check failed: " + ex.GetType().Name, backoff.TotalSeconds);
+                    await Task.Delay(backoff, _time, cancellationToken).ConfigureAwait(false);
+                    backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxBackoff.Ticks));
+                    continue;
+                }
+            }
+
             if (fresh.Count == 0)
             {
                 continue;
@@ -113,6 +134,7 @@ internal sealed partial class DeliveryWorker
             case DeliveryOutcome.Delivered:
                 await CompleteAsync(events, CompletionKind.Delivered, null, cancellationToken).ConfigureAwait(false);
                 Delivered(events, result.KeyMasks, null);
+                await GapFilledAsync(events, cancellationToken).ConfigureAwait(false);
                 return null;
 
             case DeliveryOutcome.Partial:
@@ -193,6 +215,7 @@ internal sealed partial class DeliveryWorker
         {
             await _store.CompleteAsync(_client.Destination, stale, cancellationToken).ConfigureAwait(false);
             _metrics.Dropped(_client.Destination, "stale", stale.Count);
+            _gapFill?.Stale(stale.Count);
             Log.Stale(_logger, _client.Destination.Name(), stale.Count, _client.MaxAge.TotalHours);
         }
 
@@ -233,6 +256,7 @@ internal sealed partial class DeliveryWorker
         await _store.CompleteAsync(d, completions, cancellationToken).ConfigureAwait(false);
         _store.Release(d, retry);
         Delivered(delivered, [.. masks], null);
+        await GapFilledAsync(delivered, cancellationToken).ConfigureAwait(false);
         if (dead > 0)
         {
             _metrics.DeadLettered(d, dead);
@@ -249,6 +273,24 @@ internal sealed partial class DeliveryWorker
         _metrics.Delivered(_client.Destination, events.Count);
         _quality.Record(_client.Destination, keyMasks);
         Log.Delivered(_logger, _client.Destination, events.Count);
+    }
+
+    private async ValueTask GapFilledAsync(List<CapiEvent> delivered, CancellationToken cancellationToken)
+    {
+        if (_gapFill is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await _gapFill.SentAsync(_store, delivered, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Delivered all the same; only a later browser twin goes uncounted.
+            Log.Unexpected(_logger, _client.Destination.Name(), delivered.Count, ex);
+        }
     }
 
     private ValueTask CompleteAsync(List<CapiEvent> events, CompletionKind kind, string? error, CancellationToken cancellationToken) =>

@@ -89,7 +89,7 @@ internal abstract partial class DestinationClient
     /// <summary>A redacted description of the payload for debug logs: counts and key names, never values or tokens.</summary>
     protected abstract string Describe(IReadOnlyList<CapiEvent> batch, int[] keyMasks);
 
-    public async Task<DeliveryResult> SendAsync(IReadOnlyList<CapiEvent> batch, CancellationToken cancellationToken)
+    public virtual async Task<DeliveryResult> SendAsync(IReadOnlyList<CapiEvent> batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
         int[] keyMasks = new int[batch.Count];

@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using TagGateway.Capi.Configuration;
+using TagGateway.Capi.GapFill;
 using TagGateway.Capi.Mapping;
 using TagGateway.Capi.Model;
 using TagGateway.Capi.Observability;
@@ -55,6 +56,7 @@ internal sealed partial class EventFactory
         CapiDestination.Meta => options.Meta,
         CapiDestination.TikTok => options.TikTok,
         CapiDestination.LinkedIn => options.LinkedIn,
+        CapiDestination.GoogleAnalytics => options.GoogleAnalytics,
         _ => options.GoogleAds,
     };
 
@@ -81,6 +83,11 @@ internal sealed partial class EventFactory
         {
             yield return CapiDestination.GoogleAds;
         }
+
+        if (options.GoogleAnalytics.IsConfigured)
+        {
+            yield return CapiDestination.GoogleAnalytics;
+        }
     }
 
     /// <summary>An event of a forwarded hit; null when no destination takes it. The host already recorded the hit's consent decisions.</summary>
@@ -92,7 +99,7 @@ internal sealed partial class EventFactory
         ArgumentNullException.ThrowIfNull(decoded);
         ArgumentNullException.ThrowIfNull(hit);
         string region = hit.CountryRegion ?? string.Empty;
-        (int destinations, int consent) = Decide(decoded.Name, decoded.EventId, decoded.Signals, region, decoded.TagId, decoded.ClientId, record: false);
+        (int destinations, int consent) = Decide(decoded.Name, decoded.EventId, decoded.Signals, region, decoded.TagId, decoded.ClientId, record: false, fromHit: true);
 
         // Meta refuses a website event without client_user_agent and event_source_url; a hit lacking either (a
         // script-less client, no dl) would fail at Meta, so Meta is not asked, and the drop is counted.
@@ -147,7 +154,16 @@ internal sealed partial class EventFactory
         string eventId = Clean(e.EventId) ?? Clean(e.TransactionId)!;
         string region = Clean(e.Region) ?? string.Empty;
         ConsentSignals signals = SignalsOf(e.Consent);
-        (int destinations, int consent) = Decide(name, eventId, signals, region, "s2s", e.ClientId, record: true);
+        (int destinations, int consent) = Decide(name, eventId, signals, region, "s2s", e.ClientId, record: true, fromHit: false);
+        string? gaClientId = GaClientIds.Resolve(Clean(e.ClientId), Clean(e.GaCookie), Clean(e.Fpid));
+        int ga = CapiDestination.GoogleAnalytics.Bit();
+        if ((destinations & ga) != 0 && gaClientId is null)
+        {
+            // The Measurement Protocol requires client_id: without one GA cannot take the event (the others still can).
+            destinations &= ~ga;
+            _metrics?.Dropped(CapiDestination.GoogleAnalytics, "no_client_id");
+        }
+
         if (destinations == 0)
         {
             notSent = true;
@@ -193,6 +209,11 @@ internal sealed partial class EventFactory
             PageUrl = Clean(e.PageUrl),
             Referrer = Clean(e.Referrer),
             ClientId = Clean(e.ClientId),
+            GaClientId = (destinations & ga) == 0 ? null : gaClientId,
+            UserId = (destinations & ga) == 0 ? null : Clean(e.UserId),
+            SessionId = (destinations & ga) == 0 ? null : Clean(e.SessionId),
+            AdUserData = ConsentWord(e.Consent?.AdUserData),
+            AdPersonalization = ConsentWord(e.Consent?.AdPersonalization),
             TransactionId = Clean(e.TransactionId),
             Currency = Clean(e.Currency)?.ToUpperInvariant(),
             Value = e.Value,
@@ -204,7 +225,7 @@ internal sealed partial class EventFactory
         };
     }
 
-    private (int Destinations, int Consent) Decide(string name, string eventId, in ConsentSignals signals, string region, string? tagId, string? clientId, bool record)
+    private (int Destinations, int Consent) Decide(string name, string eventId, in ConsentSignals signals, string region, string? tagId, string? clientId, bool record, bool fromHit)
     {
         ConsentDecision decision = _policy.Decide(signals, region);
         if (record)
@@ -215,6 +236,12 @@ internal sealed partial class EventFactory
         int destinations = 0, consent = 0;
         foreach (CapiDestination d in _configured)
         {
+            // A browser hit already reached Google Analytics through the gateway: it only cancels a gap-fill (GapFill/).
+            if (fromHit && d == CapiDestination.GoogleAnalytics)
+            {
+                continue;
+            }
+
             if (!_map.IsMapped(d, name))
             {
                 continue;
@@ -223,6 +250,13 @@ internal sealed partial class EventFactory
             DestinationDecision dd = decision.For(d.ToConsent());
             DestinationConsent allowed = ConsentMask.From(dd);
             Log.ConsentDecision(_logger, name, eventId, d, dd.Outcome);
+            // Consent Mode lets GA take cookieless pings without analytics_storage, but a Measurement Protocol event
+            // carries a client_id (an identifier): gap-fill only where analytics storage is allowed.
+            if (d == CapiDestination.GoogleAnalytics && (allowed & DestinationConsent.Identifiers) == 0)
+            {
+                allowed = DestinationConsent.None;
+            }
+
             if ((allowed & DestinationConsent.Send) == 0)
             {
                 _metrics?.Dropped(d, "consent");
@@ -291,6 +325,13 @@ internal sealed partial class EventFactory
 
         return ConsentSignals.FromQuery(query.ToString(), consent.Gpc == true);
     }
+
+    private static string? ConsentWord(string? state) => StateLetter(state) switch
+    {
+        'n' => "GRANTED",
+        'm' => "DENIED",
+        _ => null,
+    };
 
     private static char? StateLetter(string? state) => state?.Trim().ToUpperInvariant() switch
     {

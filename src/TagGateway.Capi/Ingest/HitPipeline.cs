@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using TagGateway.Capi.GapFill;
 using TagGateway.Capi.Mapping;
 using TagGateway.Capi.Model;
 using TagGateway.Capi.Observability;
@@ -21,9 +22,11 @@ internal sealed partial class HitPipeline
     private readonly CapiMetrics _metrics;
     private readonly ILogger<HitPipeline> _logger;
     private readonly TimeProvider _time;
+    private readonly GapFillGate? _gapFill;
 
-    public HitPipeline(CapiHitSink sink, EventFactory factory, ICapiStore store, CapiMetrics metrics, TimeProvider time, ILogger<HitPipeline> logger)
+    public HitPipeline(CapiHitSink sink, EventFactory factory, ICapiStore store, CapiMetrics metrics, TimeProvider time, ILogger<HitPipeline> logger, GapFillGate? gapFill = null)
     {
+        _gapFill = gapFill is { IsEnabled: true } ? gapFill : null;
         _time = time;
         _sink = sink;
         _factory = factory;
@@ -36,11 +39,17 @@ internal sealed partial class HitPipeline
     {
         var decoded = new List<DecodedEvent>();
         var events = new List<CapiEvent>();
+        var browserKeys = new List<UInt128>();
+        var serverKeys = new List<UInt128>();
+        var keyOwners = new List<int>();
         try
         {
             while (await _sink.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 events.Clear();
+                browserKeys.Clear();
+                serverKeys.Clear();
+                keyOwners.Clear();
                 int hits = 0;
                 DateTimeOffset now = _time.GetUtcNow();
                 while (hits < MaxHitsPerGroup && _sink.Reader.TryRead(out MeasurementHit? hit))
@@ -52,6 +61,11 @@ internal sealed partial class HitPipeline
                         Ga4HitDecoder.Decode(hit, decoded);
                         foreach (DecodedEvent d in decoded)
                         {
+                            if (_gapFill is not null)
+                            {
+                                CollectTwinKeys(d, browserKeys, serverKeys, keyOwners);
+                            }
+
                             if (_factory.FromHit(d, hit, now) is { } e)
                             {
                                 events.Add(e);
@@ -62,6 +76,11 @@ internal sealed partial class HitPipeline
                     {
                         Log.HitUnreadable(_logger, ex);
                     }
+                }
+
+                if (_gapFill is not null && browserKeys.Count > 0)
+                {
+                    await RecordTwinsAsync(browserKeys, serverKeys, keyOwners, cancellationToken).ConfigureAwait(false);
                 }
 
                 if (events.Count == 0)
@@ -85,8 +104,38 @@ internal sealed partial class HitPipeline
         }
     }
 
+    private void CollectTwinKeys(DecodedEvent decoded, List<UInt128> browserKeys, List<UInt128> serverKeys, List<int> keyOwners)
+    {
+        Span<UInt128> browser = stackalloc UInt128[GapFillGate.MaxKeys];
+        Span<UInt128> server = stackalloc UInt128[GapFillGate.MaxKeys];
+        int n = _gapFill!.BrowserKeys(decoded, browser, server);
+        int owner = keyOwners.Count == 0 ? 0 : keyOwners[^1] + 1;
+        for (int k = 0; k < n; k++)
+        {
+            browserKeys.Add(browser[k]);
+            serverKeys.Add(server[k]);
+            keyOwners.Add(owner);
+        }
+    }
+
+    private async Task RecordTwinsAsync(List<UInt128> browserKeys, List<UInt128> serverKeys, List<int> keyOwners, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _gapFill!.RecordBrowserAsync(_store, browserKeys, serverKeys, keyOwners, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The store is away (Redis outage): a backend twin may then be sent too. Never stops the pipeline.
+            Log.TwinMarkFailed(_logger, ex);
+        }
+    }
+
     private static partial class Log
     {
+        [LoggerMessage(EventId = 5603, Level = LogLevel.Warning, Message = "CAPI google_analytics: browser conversions could not be recorded for the gap-fill")]
+        public static partial void TwinMarkFailed(ILogger logger, Exception exception);
+
         [LoggerMessage(EventId = 5202, Level = LogLevel.Debug, Message = "CAPI skipped an unreadable hit")]
         public static partial void HitUnreadable(ILogger logger, Exception exception);
     }

@@ -26,6 +26,18 @@ internal sealed class ServerEvent
 
     public string? ClientId { get; set; }
 
+    /// <summary>The visitor's <c>_ga</c> cookie value (GA1.1.&lt;client id&gt;): Google Analytics' client_id when client_id is absent.</summary>
+    public string? GaCookie { get; set; }
+
+    /// <summary>The first-party FPID cookie: Google Analytics' client_id when neither of the above is given.</summary>
+    public string? Fpid { get; set; }
+
+    /// <summary>The site's own user id, sent to Google Analytics as user_id (only there, and only as given).</summary>
+    public string? UserId { get; set; }
+
+    /// <summary>GA4 session id (the <c>_ga_&lt;stream&gt;</c> cookie's session), so the event lands in the visitor's session.</summary>
+    public string? SessionId { get; set; }
+
     public string? TransactionId { get; set; }
 
     public string? Currency { get; set; }

@@ -1,6 +1,10 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using TagGateway.Capi.Configuration;
+using TagGateway.Capi.Delivery;
+using TagGateway.Capi.Delivery.GoogleAnalytics;
+using TagGateway.Capi.GapFill;
 using TagGateway.Capi.Ingest;
 using TagGateway.Capi.Model;
 using TagGateway.Capi.Quality;
@@ -16,9 +20,13 @@ internal sealed class CapiManagementEndpoints
     private readonly EventFactory _factory;
     private readonly CapiOptions _options;
     private readonly CapiHitSink _sink;
+    private readonly GapFillGate? _gapFill;
+    private readonly IServiceProvider? _services;
 
-    public CapiManagementEndpoints(ICapiStore store, MatchQualityTracker quality, EventFactory factory, CapiOptions options, CapiHitSink sink)
+    public CapiManagementEndpoints(ICapiStore store, MatchQualityTracker quality, EventFactory factory, CapiOptions options, CapiHitSink sink, GapFillGate? gapFill = null, IServiceProvider? services = null)
     {
+        _gapFill = gapFill is { IsEnabled: true } ? gapFill : null;
+        _services = services;
         _store = store;
         _quality = quality;
         _factory = factory;
@@ -26,7 +34,7 @@ internal sealed class CapiManagementEndpoints
         _sink = sink;
     }
 
-    private const string UnknownDestination = "Unknown destination; use meta, tiktok, linkedin or google_ads.";
+    private const string UnknownDestination = "Unknown destination; use meta, tiktok, linkedin, google_ads or google_analytics.";
 
     /// <summary>The optional ?destination= filter: absent is null (every destination); false for a name we do not know.</summary>
     private static bool TryGetDestination(HttpContext context, out CapiDestination? destination)
@@ -120,7 +128,36 @@ internal sealed class CapiManagementEndpoints
 
     /// <summary>GET /capi/match-quality</summary>
     public Task MatchQualityAsync(HttpContext context) =>
-        Write(context, _quality.Report(_factory.Configured), CapiJsonContext.Default.MatchQualityReport);
+        Write(context, _quality.Report(_factory.Configured) with { GoogleAnalyticsGapFill = _gapFill?.Report() }, CapiJsonContext.Default.MatchQualityReport);
+
+    /// <summary>
+    /// POST /capi/google-analytics/validate: one sample purchase to Google's validation server (<c>/debug/mp/collect</c>,
+    /// which answers validation messages instead of a silent 2xx), so an operator checks the secret and the payload
+    /// before going live. 404 when Google Analytics is not configured.
+    /// </summary>
+    public async Task ValidateGoogleAnalyticsAsync(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (_services?.GetKeyedService<DestinationClient>(CapiDestination.GoogleAnalytics) is not GoogleAnalyticsClient client)
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            await context.Response.WriteAsync("Google Analytics is not configured (Capi:GoogleAnalytics:MeasurementId and ApiSecret).").ConfigureAwait(false);
+            return;
+        }
+
+        MpValidationResult result;
+        try
+        {
+            result = await client.ValidateAsync(_services.GetRequiredService<IHttpClientFactory>(), context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TimeoutException or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException)
+        {
+            result = new MpValidationResult { Error = ex.GetType().Name + ": the validation server could not be reached" };
+        }
+
+        context.Response.StatusCode = result.Valid ? StatusCodes.Status200OK : StatusCodes.Status422UnprocessableEntity;
+        await Write(context, result, CapiJsonContext.Default.MpValidationResult).ConfigureAwait(false);
+    }
 
     /// <summary>GET /capi/store</summary>
     public async Task StoreAsync(HttpContext context)

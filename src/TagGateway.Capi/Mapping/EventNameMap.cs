@@ -44,6 +44,15 @@ internal sealed class EventNameMap
         ["subscribe"] = "Subscribe",
     };
 
+    /// <summary>Google Analytics gets GA4 names as they are; only conversions are gap-filled by default.</summary>
+    internal static readonly IReadOnlyDictionary<string, string> GoogleAnalyticsDefaults = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["purchase"] = "purchase",
+        ["refund"] = "refund",
+        ["generate_lead"] = "generate_lead",
+        ["sign_up"] = "sign_up",
+    };
+
     private readonly FrozenDictionary<string, string>[] _maps = new FrozenDictionary<string, string>[CapiDestinations.Count];
 
     public EventNameMap(CapiOptions options)
@@ -53,6 +62,7 @@ internal sealed class EventNameMap
         _maps[(int)CapiDestination.TikTok] = Merge(TikTokDefaults, options.TikTok.Events);
         _maps[(int)CapiDestination.LinkedIn] = Merge(options.LinkedIn.Conversions, options.LinkedIn.Events);
         _maps[(int)CapiDestination.GoogleAds] = Merge(options.GoogleAds.ConversionActions, options.GoogleAds.Events);
+        _maps[(int)CapiDestination.GoogleAnalytics] = Merge(GoogleAnalyticsDefaults, options.GoogleAnalytics.Events);
     }
 
     /// <summary>The platform's name (or rule URN, or conversion action id) for a GA4 event, or null when it is not sent there.</summary>
@@ -60,6 +70,9 @@ internal sealed class EventNameMap
         _maps[(int)destination].TryGetValue(ga4Name, out string? name) ? name : null;
 
     public bool IsMapped(CapiDestination destination, string ga4Name) => _maps[(int)destination].ContainsKey(ga4Name);
+
+    /// <summary>The GA4 names a destination takes.</summary>
+    public IEnumerable<string> Names(CapiDestination destination) => _maps[(int)destination].Keys;
 
     private static FrozenDictionary<string, string> Merge(IReadOnlyDictionary<string, string> defaults, Dictionary<string, string> overrides)
     {

@@ -9,19 +9,23 @@ internal enum CapiDestination
     TikTok = 1,
     LinkedIn = 2,
     GoogleAds = 3,
+
+    /// <summary>GA4 Measurement Protocol: backend events the browser never reported (gap-fill, issue #13).</summary>
+    GoogleAnalytics = 4,
 }
 
 internal static class CapiDestinations
 {
-    public const int Count = 4;
+    public const int Count = 5;
 
-    public static readonly CapiDestination[] All = [CapiDestination.Meta, CapiDestination.TikTok, CapiDestination.LinkedIn, CapiDestination.GoogleAds];
+    public static readonly CapiDestination[] All = [CapiDestination.Meta, CapiDestination.TikTok, CapiDestination.LinkedIn, CapiDestination.GoogleAds, CapiDestination.GoogleAnalytics];
 
     public static ConsentDestination ToConsent(this CapiDestination destination) => destination switch
     {
         CapiDestination.Meta => ConsentDestination.Meta,
         CapiDestination.TikTok => ConsentDestination.TikTok,
         CapiDestination.LinkedIn => ConsentDestination.LinkedIn,
+        CapiDestination.GoogleAnalytics => ConsentDestination.GoogleAnalytics,
         _ => ConsentDestination.GoogleAds,
     };
 
@@ -31,6 +35,7 @@ internal static class CapiDestinations
         CapiDestination.Meta => "meta",
         CapiDestination.TikTok => "tiktok",
         CapiDestination.LinkedIn => "linkedin",
+        CapiDestination.GoogleAnalytics => "google_analytics",
         _ => "google_ads",
     };
 

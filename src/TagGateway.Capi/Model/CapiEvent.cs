@@ -40,6 +40,20 @@ internal sealed class CapiEvent
 
     public string? ClientId { get; set; }
 
+    /// <summary>Google Analytics' client_id for a backend event: client_id, else the _ga cookie's id, else FPID.</summary>
+    public string? GaClientId { get; set; }
+
+    /// <summary>The site's user id (Google Analytics user_id).</summary>
+    public string? UserId { get; set; }
+
+    /// <summary>The GA4 session id when the backend knows it.</summary>
+    public string? SessionId { get; set; }
+
+    /// <summary>The visitor's ad_user_data and ad_personalization as given ("GRANTED"/"DENIED"; null: not given), for the Measurement Protocol's consent object.</summary>
+    public string? AdUserData { get; set; }
+
+    public string? AdPersonalization { get; set; }
+
     public string? TransactionId { get; set; }
 
     public string? Currency { get; set; }

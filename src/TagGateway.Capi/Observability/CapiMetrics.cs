@@ -19,6 +19,7 @@ internal sealed class CapiMetrics
     private readonly Counter<long> _identityKeys;
     private readonly Counter<long> _unauthorized;
     private readonly Counter<long> _tokenRefreshes;
+    private readonly Counter<long> _gapFill;
 
     public CapiMetrics(IMeterFactory meterFactory)
     {
@@ -34,6 +35,7 @@ internal sealed class CapiMetrics
         _duration = Meter.CreateHistogram<double>("taggateway.capi.delivery.duration", "s", "Delivery request duration including retries, by destination.");
         _unauthorized = Meter.CreateCounter<long>("taggateway.capi.ingest.unauthorized", "{request}", "POST /capi/v1/events refused for a missing or wrong API key (logged at most once a minute).");
         _tokenRefreshes = Meter.CreateCounter<long>("taggateway.capi.oauth.refreshes", "{request}", "OAuth access-token refreshes, by destination and outcome (ok, refused, failed, redirect).");
+        _gapFill = Meter.CreateCounter<long>("taggateway.capi.gap_fill.events", "{event}", "Google Analytics gap-fill, by outcome (sent, cancelled_by_browser, late_browser_twin, dropped_stale).");
         _identityKeys = Meter.CreateCounter<long>("taggateway.capi.identity.keys", "{event}", "Delivered events carrying an identity key, by destination and key.");
     }
 
@@ -62,6 +64,8 @@ internal sealed class CapiMetrics
     }
 
     public void Unauthorized() => _unauthorized.Add(1);
+
+    public void GapFill(string outcome, int count) => _gapFill.Add(count, new KeyValuePair<string, object?>("outcome", outcome));
 
     public void TokenRefresh(CapiDestination d, string outcome) =>
         _tokenRefreshes.Add(1, Tag(d), new KeyValuePair<string, object?>("outcome", outcome));

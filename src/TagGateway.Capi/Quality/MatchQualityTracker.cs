@@ -45,7 +45,7 @@ internal sealed class MatchQualityTracker
         int mask = 0;
         if (userData)
         {
-            mask |= Has(destination == CapiDestination.GoogleAds ? identity.EmGoogle : identity.Em, 0);
+            mask |= Has(destination is CapiDestination.GoogleAds or CapiDestination.GoogleAnalytics ? identity.EmGoogle : identity.Em, 0);
             mask |= Has(destination switch
             {
                 CapiDestination.Meta => identity.Fbc,
@@ -164,6 +164,10 @@ internal sealed class MatchQualityTracker
     private static int Has(string? value, int bit) => value is null ? 0 : 1 << bit;
 }
 
-internal sealed record MatchQualityReport(string Formula, Dictionary<string, double> Weights, List<DestinationQuality> Destinations);
+internal sealed record MatchQualityReport(string Formula, Dictionary<string, double> Weights, List<DestinationQuality> Destinations)
+{
+    /// <summary>Google Analytics gap-fill counts (issue #13); absent when Google Analytics is not configured.</summary>
+    public GapFill.GapFillReport? GoogleAnalyticsGapFill { get; init; }
+}
 
 internal sealed record DestinationQuality(string Destination, long DeliveredEvents, double EstimatedScore, Dictionary<string, double> KeyShares);

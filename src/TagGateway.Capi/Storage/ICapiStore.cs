@@ -51,6 +51,21 @@ internal interface ICapiStore : IAsyncDisposable
 
     StoreStatistics Statistics();
 
+    /// <summary>
+    /// How much longer than the merge window a destination's events wait before they are ready (Google Analytics'
+    /// gap-fill window). Set before <see cref="OpenAsync"/>.
+    /// </summary>
+    void SetReadyDelay(CapiDestination destination, TimeSpan delay);
+
+    /// <summary>
+    /// Sets gap-fill marks (<c>DedupKey.Twin</c>) for the dedup TTL: in the journal (so they survive a restart) or in
+    /// Redis (so every instance sees them).
+    /// </summary>
+    ValueTask SetMarksAsync(IReadOnlyList<UInt128> keys, CancellationToken cancellationToken);
+
+    /// <summary>Whether each gap-fill mark is set.</summary>
+    ValueTask<bool[]> HasMarksAsync(IReadOnlyList<UInt128> keys, CancellationToken cancellationToken);
+
     /// <summary><see cref="Statistics"/> without blocking a thread on the network (Redis).</summary>
     ValueTask<StoreStatistics> StatisticsAsync(CancellationToken cancellationToken) => new(Statistics());
 }

@@ -54,6 +54,7 @@ internal sealed partial class JournalStore : ICapiStore
     private readonly SortedDictionary<long, SegmentInfo> _segments = [];
     private readonly TaskCompletionSource[] _signals = [.. Enumerable.Range(0, CapiDestinations.Count).Select(static _ => NewSignal())];
     private readonly int[] _signalled = new int[CapiDestinations.Count];
+    private readonly long[] _readyDelayMs = new long[CapiDestinations.Count];
 
     /// <summary>Full records not yet known to be in the file, in journal order (the writer's order).</summary>
     private readonly Queue<(Entry Entry, JournalOp Op)> _unwritten = new();
@@ -311,7 +312,7 @@ internal sealed partial class JournalStore : ICapiStore
                 }
 
                 Entry entry = _events[seq];
-                if (entry.ReadyMs > nowMs)
+                if (entry.ReadyMs + _readyDelayMs[(int)destination] > nowMs)
                 {
                     // New events become ready in sequence order; older (released or replayed) ones come first.
                     break;
@@ -439,6 +440,49 @@ internal sealed partial class JournalStore : ICapiStore
         }
     }
 
+    public void SetReadyDelay(CapiDestination destination, TimeSpan delay) =>
+        _readyDelayMs[(int)destination] = Math.Max(0, (long)delay.TotalMilliseconds);
+
+    public ValueTask SetMarksAsync(IReadOnlyList<UInt128> keys, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        lock (_gate)
+        {
+            EnsureOpen();
+            long now = NowMs();
+            long expires = now + _dedupTtlMs;
+            foreach (UInt128 key in keys)
+            {
+                if (_ledger.TryGetValue(key, out LedgerEntry known) && known.ExpiresMs > now)
+                {
+                    continue;
+                }
+
+                // A ledger record with no event (seq 0): replayed on open and carried by compaction like any kept key.
+                _ledger[key] = new LedgerEntry(0, expires);
+                AppendLedger(key, 0, expires);
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<bool[]> HasMarksAsync(IReadOnlyList<UInt128> keys, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var found = new bool[keys.Count];
+        lock (_gate)
+        {
+            long now = NowMs();
+            for (int i = 0; i < keys.Count; i++)
+            {
+                found[i] = _ledger.TryGetValue(keys[i], out LedgerEntry known) && known.ExpiresMs > now;
+            }
+        }
+
+        return ValueTask.FromResult(found);
+    }
+
     public async Task WaitForWorkAsync(CapiDestination destination, TimeSpan timeout, CancellationToken cancellationToken)
     {
         if (Interlocked.Exchange(ref _signalled[(int)destination], 0) == 1)
@@ -464,7 +508,7 @@ internal sealed partial class JournalStore : ICapiStore
         lock (_gate)
         {
             SortedSet<long> set = _pending[(int)destination];
-            return set.Count == 0 ? null : _events[set.Min].ReadyMs;
+            return set.Count == 0 ? null : _events[set.Min].ReadyMs + _readyDelayMs[(int)destination];
         }
     }
 

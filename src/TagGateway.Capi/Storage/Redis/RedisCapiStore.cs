@@ -47,6 +47,7 @@ internal sealed partial class RedisCapiStore : ICapiStore
     private readonly DestinationState[] _states;
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _drainGate = new(1, 1);
+    private readonly long[] _readyDelayMs = new long[CapiDestinations.Count];
 
     private ConnectionMultiplexer? _mux;
     private Task _background = Task.CompletedTask;
@@ -153,7 +154,7 @@ internal sealed partial class RedisCapiStore : ICapiStore
                 }
             }
 
-            List<Held> ready = state.TakeReady(nowMs, max);
+            List<Held> ready = state.TakeReady(nowMs - _readyDelayMs[(int)destination], max);
             if (ready.Count == 0)
             {
                 return 0;
@@ -298,7 +299,34 @@ internal sealed partial class RedisCapiStore : ICapiStore
         Interlocked.Exchange(ref state.Signalled, 0);
     }
 
-    public long? NextReadyMs(CapiDestination destination) => _states[(int)destination].NextReadyMs();
+    public long? NextReadyMs(CapiDestination destination) => _states[(int)destination].NextReadyMs() + _readyDelayMs[(int)destination];
+
+    public void SetReadyDelay(CapiDestination destination, TimeSpan delay) =>
+        _readyDelayMs[(int)destination] = Math.Max(0, (long)delay.TotalMilliseconds);
+
+    public async ValueTask SetMarksAsync(IReadOnlyList<UInt128> keys, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if (keys.Count == 0)
+        {
+            return;
+        }
+
+        // Shared by every instance: a browser hit through one cancels the gap-fill another would send. Pipelined.
+        TimeSpan ttl = TimeSpan.FromMilliseconds(_dedupTtlMs);
+        await Task.WhenAll(keys.Select(k => Db.StringSetAsync(MarkKey(k), 1, ttl))).ConfigureAwait(false);
+    }
+
+    public async ValueTask<bool[]> HasMarksAsync(IReadOnlyList<UInt128> keys, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if (keys.Count == 0)
+        {
+            return [];
+        }
+
+        return await Task.WhenAll(keys.Select(k => Db.KeyExistsAsync(MarkKey(k)))).ConfigureAwait(false);
+    }
 
     public IReadOnlyList<DeadLetter> DeadLetters(CapiDestination? destination, int limit) =>
         DeadLettersAsync(destination, limit, CancellationToken.None).AsTask().GetAwaiter().GetResult();
@@ -432,13 +460,13 @@ internal sealed partial class RedisCapiStore : ICapiStore
             e.Seq = ++seq;
             long ready = e.AcceptedMs + _mergeWindowMs;
             bodies[i] = JsonSerializer.SerializeToUtf8Bytes(e, CapiJsonContext.Default.CapiEvent);
-            var keys = new RedisKey[10];
+            var keys = new RedisKey[2 + (2 * CapiDestinations.Count)];
             keys[0] = EventKey(e.Seq);
             keys[1] = _prefix + "events";
             foreach (CapiDestination d in CapiDestinations.All)
             {
                 keys[2 + (int)d] = StreamKey(d);
-                keys[6 + (int)d] = LedgerKey(d, e.Name, e.EventId);
+                keys[2 + CapiDestinations.Count + (int)d] = LedgerKey(d, e.Name, e.EventId);
             }
 
             // Concurrent calls are pipelined on the one connection: a batch costs about one round trip.
@@ -832,6 +860,8 @@ internal sealed partial class RedisCapiStore : ICapiStore
 
     private RedisKey LedgerKey(CapiDestination d, string name, string eventId) =>
         _prefix + "dd:" + DedupKey.Of(d, name, eventId).ToString("x32", CultureInfo.InvariantCulture);
+
+    private RedisKey MarkKey(UInt128 key) => _prefix + "tw:" + key.ToString("x32", CultureInfo.InvariantCulture);
 
     private RedisKey DeadLetterKey => _prefix + "dl";
 

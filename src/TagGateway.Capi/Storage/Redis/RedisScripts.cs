@@ -9,24 +9,24 @@ namespace TagGateway.Capi.Storage.Redis;
 internal static class RedisScripts
 {
     /// <summary>
-    /// Accepts one event. KEYS: event hash, live-event counter, the four destination streams, the four ledger keys.
+    /// Accepts one event. KEYS: event hash, live-event counter, the five destination streams, the five ledger keys.
     /// ARGV: seq, destination mask, ledger TTL ms, event JSON, ready ms. For each destination asked for, SET NX of the
     /// ledger key ("seq:readyMs") decides new or twin; new destinations get a stream entry. Returns
-    /// {mask of new destinations, twin of destination 0, 1, 2, 3 ("" when none)}.
+    /// {mask of new destinations, twin of destination 0 … 4 ("" when none)}.
     /// </summary>
     public const string Accept = """
         local mask = tonumber(ARGV[2])
         local remaining = 0
         local count = 0
-        local out = {0, '', '', '', ''}
-        for i = 0, 3 do
+        local out = {0, '', '', '', '', ''}
+        for i = 0, 4 do
           local bit = 2 ^ i
           if math.floor(mask / bit) % 2 == 1 then
-            if redis.call('SET', KEYS[7 + i], ARGV[1] .. ':' .. ARGV[5], 'NX', 'PX', ARGV[3]) then
+            if redis.call('SET', KEYS[8 + i], ARGV[1] .. ':' .. ARGV[5], 'NX', 'PX', ARGV[3]) then
               remaining = remaining + bit
               count = count + 1
             else
-              out[i + 2] = redis.call('GET', KEYS[7 + i]) or ''
+              out[i + 2] = redis.call('GET', KEYS[8 + i]) or ''
             end
           end
         end
@@ -34,7 +34,7 @@ internal static class RedisScripts
         if count > 0 then
           redis.call('HSET', KEYS[1], 'b', ARGV[4], 'n', count, 'r', ARGV[5])
           redis.call('INCR', KEYS[2])
-          for i = 0, 3 do
+          for i = 0, 4 do
             if math.floor(remaining / 2 ^ i) % 2 == 1 then
               redis.call('XADD', KEYS[3 + i], '*', 's', ARGV[1], 'r', ARGV[5])
             end
