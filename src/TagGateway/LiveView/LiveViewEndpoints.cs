@@ -26,7 +26,7 @@ internal static class LiveViewEndpoints
     {
         ArgumentNullException.ThrowIfNull(management);
         var ui = management.MapGroup("/ui");
-        management.MapGet("/ui", static () => TypedResults.Redirect("/ui/"));
+        // Routing matches /ui and /ui/ alike; the page links its assets absolutely, so either works.
         ui.MapGet("/", static (HttpContext context) => Asset(context, "index.html"));
         ui.MapGet("/{asset}", static (HttpContext context, string asset) => Asset(context, asset));
 
