@@ -233,6 +233,32 @@ public sealed class LiveViewTests
         }
     }
 
+    [Fact]
+    public async Task Demo_page_shows_the_set_cookie_headers_without_values_and_links_to_the_live_view()
+    {
+        await using var gateway = await GatewayInstance.StartAsync(new()
+        {
+            ["Gateway:PublicUrl"] = "http://127.0.0.1:0",
+            ["Gateway:ManagementUrl"] = "http://127.0.0.1:0",
+            ["Gateway:Demo:UpstreamUrl"] = FakeUpstream.ClosedOrigin().GetLeftPart(UriPartial.Authority),
+            ["Logging:LogLevel:Default"] = "Warning",
+        });
+
+        Assert.Contains("/demo/set-cookies", await gateway.Public.GetStringAsync("/"), StringComparison.Ordinal);
+        using var hit = await gateway.Public.PostAsync("/metrics/g/collect?v=2&tid=G-DEMO1234&cid=1.2&en=page_view", new StringContent("en=scroll"));
+        var value = Assert.Single(hit.Headers.GetValues("Set-Cookie")).Split(';')[0].Split('=', 2)[1];
+
+        var body = await gateway.Public.GetStringAsync("/demo/set-cookies");
+        using var json = JsonDocument.Parse(body);
+        var header = Assert.Single(json.RootElement.GetProperty("setCookie").EnumerateArray()).GetString();
+        Assert.Equal("Set-Cookie: FPID=…; Max-Age=34560000 (400 days); HttpOnly", header);
+        Assert.DoesNotContain(value, body, StringComparison.Ordinal);
+        var liveView = new Uri(json.RootElement.GetProperty("liveView").GetString()!);
+        using var ui = await gateway.Management.GetAsync(liveView.PathAndQuery);
+        Assert.Equal(HttpStatusCode.OK, ui.StatusCode);
+        Assert.Equal(gateway.Management.BaseAddress!.Port, liveView.Port);
+    }
+
     private static JsonElement Line(JsonElement setup, string id) =>
         setup.GetProperty("lines").EnumerateArray().Single(l => l.GetProperty("id").GetString() == id);
 
