@@ -11,6 +11,7 @@ using TagGateway.Configuration;
 using TagGateway.Demo;
 using TagGateway.Forwarding;
 using TagGateway.Hits;
+using TagGateway.LiveView;
 using TagGateway.Management;
 using TagGateway.Observability;
 using TagGateway.Routing;
@@ -83,6 +84,10 @@ public static class GatewayHost
         services.AddTagGatewayCapi(builder.Configuration);
         services.AddSingleton<ForwardedHitObserver>();
 
+        // The live view's ring of the last requests (always there: the hit path records into it; off, it records nothing).
+        services.AddSingleton<LiveRecorder>();
+        services.AddSingleton<SetupCheck>();
+
         // The host's lifetime, with the drain on SIGTERM: not ready, serve for ShutdownDelay, then stop accepting and finish in-flight requests.
         services.AddSingleton<ShutdownDrain>();
         services.AddSingleton<IHostLifetime>(static sp => sp.GetRequiredService<ShutdownDrain>());
@@ -100,6 +105,10 @@ public static class GatewayHost
         var management = app.MapManagement();
         management.MapConsentExplain();
         management.MapCapiManagement();
+        if (options.Management.UiEnabled)
+        {
+            management.MapLiveView();
+        }
         app.MapPublic(options);
         LogStartup(app, options);
         return app;

@@ -55,6 +55,10 @@ public sealed class GatewayOptions
     [ValidateObjectMembers]
     public DemoOptions Demo { get; set; } = new();
 
+    /// <summary>The management listener's own pages (<c>Gateway:Management</c>).</summary>
+    [ValidateObjectMembers]
+    public ManagementOptions Management { get; set; } = new();
+
     /// <summary>Connection limits and timeouts of the listeners (<c>Gateway:Limits</c>).</summary>
     [ValidateObjectMembers]
     public LimitsOptions Limits { get; set; } = new();
@@ -185,6 +189,16 @@ public sealed class ForwardingOptions
 
     [Range(256, 64 * 1024)]
     public int MaxRequestLineBytes { get; set; } = 8 * 1024;
+}
+
+public sealed class ManagementOptions
+{
+    /// <summary>Serves the live view, setup check and signal-health report on <c>/ui/</c> of the management listener.</summary>
+    public bool UiEnabled { get; set; } = true;
+
+    /// <summary>How many of the last requests the live view keeps (a preallocated ring of fixed-size records).</summary>
+    [Range(16, 10_000)]
+    public int LiveViewCapacity { get; set; } = 500;
 }
 
 public sealed class DemoOptions

@@ -51,6 +51,22 @@ internal sealed class PrometheusExporter : IDisposable
         return text.ToString();
     }
 
+    /// <summary>
+    /// The same values as <see cref="Render"/>, one per series (a histogram gives its <c>_count</c> and <c>_sum</c>),
+    /// for the signal-health report: its numbers are the counters, never a second count that could drift from them.
+    /// </summary>
+    public List<MetricSample> Samples()
+    {
+        _listener.RecordObservableInstruments();
+        var samples = new List<MetricSample>();
+        foreach (var series in _instruments.Values.OrderBy(static s => s.Name, StringComparer.Ordinal))
+        {
+            series.AddSamples(samples);
+        }
+
+        return samples;
+    }
+
     public void Dispose() => _listener.Dispose();
 
     private sealed class InstrumentSeries
@@ -118,6 +134,25 @@ internal sealed class PrometheusExporter : IDisposable
             }
         }
 
+        public void AddSamples(List<MetricSample> samples)
+        {
+            var labels = new StringBuilder();
+            foreach (var series in _series.Values)
+            {
+                labels.Clear();
+                series.Key.Render(labels, null, null);
+                if (_histogram)
+                {
+                    samples.Add(new MetricSample(Name + "_count", labels.ToString(), series.Count));
+                    samples.Add(new MetricSample(Name + "_sum", labels.ToString(), series.Value));
+                }
+                else
+                {
+                    samples.Add(new MetricSample(Name, labels.ToString(), series.Value));
+                }
+            }
+        }
+
         private static string PrometheusName(Instrument instrument, bool counter)
         {
             var name = new StringBuilder(instrument.Name.Length + 16);
@@ -153,6 +188,8 @@ internal sealed class PrometheusExporter : IDisposable
         public TagKey Key { get; } = key;
 
         public double Value => Volatile.Read(ref _value);
+
+        public long Count => Volatile.Read(ref _count);
 
         public void Add(double value)
         {
@@ -278,3 +315,6 @@ internal sealed class PrometheusExporter : IDisposable
         }
     }
 }
+
+/// <summary>One series' value: its Prometheus name, its labels as the exposition renders them (<c>{k="v"}</c> or empty).</summary>
+internal sealed record MetricSample(string Name, string Labels, double Value);

@@ -5,6 +5,7 @@ using TagGateway.Consent.Policy;
 using TagGateway.Consent.Signals;
 using TagGateway.Forwarding;
 using TagGateway.Hits;
+using TagGateway.LiveView;
 using TagGateway.Observability;
 using TagGateway.Scripts;
 using TagGateway.Consent.Wire;
@@ -28,9 +29,10 @@ internal sealed partial class MeasurementRequestHandler
     private readonly ForwardedHitObserver _observer;
     private readonly IConsentPolicy _consent;
     private readonly GatewayMetrics _metrics;
+    private readonly LiveRecorder _live;
     private readonly ILogger<MeasurementRequestHandler> _logger;
 
-    public MeasurementRequestHandler(GatewayOptions options, TagRegistry tags, UpstreamResolver upstreams, ClientInfoResolver clients, ScriptEndpoint scripts, HitForwarder forwarder, ForwardedHitObserver observer, IConsentPolicy consent, GatewayMetrics metrics, ILogger<MeasurementRequestHandler> logger)
+    public MeasurementRequestHandler(GatewayOptions options, TagRegistry tags, UpstreamResolver upstreams, ClientInfoResolver clients, ScriptEndpoint scripts, HitForwarder forwarder, ForwardedHitObserver observer, IConsentPolicy consent, GatewayMetrics metrics, LiveRecorder live, ILogger<MeasurementRequestHandler> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         _measurementPath = options.MeasurementPath;
@@ -42,6 +44,7 @@ internal sealed partial class MeasurementRequestHandler
         _observer = observer;
         _consent = consent;
         _metrics = metrics;
+        _live = live;
         _logger = logger;
     }
 
@@ -108,7 +111,24 @@ internal sealed partial class MeasurementRequestHandler
         // A script load carries no consent signal of its own; the region's default is what the cookie rules see.
         var gpc = IsGlobalPrivacyControl(context);
         var consent = _consent.Decide(ConsentSignals.FromQuery(target.Query, gpc), client.CountryRegion);
-        return _scripts.HandleAsync(context, target, load, upstream, client, consent);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var served = _scripts.HandleAsync(context, target, load, upstream, client, consent);
+
+        // The live view keeps the configured ID's string (no copy of the query); a learned ID shows as none.
+        _tags.TryGet(load.Id(target.Query), out var tag);
+        if (served.IsCompletedSuccessfully)
+        {
+            _live.RecordScript(context, tag, client, consent, started);
+            return served;
+        }
+
+        return RecordScriptAsync(served, context, tag, client, consent, started);
+    }
+
+    private async Task RecordScriptAsync(Task served, HttpContext context, string tag, ClientInfo client, ConsentDecision consent, long started)
+    {
+        await served;
+        _live.RecordScript(context, tag, client, consent, started);
     }
 
     /// <summary>
@@ -167,10 +187,13 @@ internal sealed partial class MeasurementRequestHandler
                 _metrics.UserDataStripped();
             }
 
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             if (await _forwarder.ForwardAsync(context, upstream, hit.Client, hit.Consent, route, hit) == ForwarderError.None)
             {
                 _observer.OnForwarded(context, hit);
             }
+
+            _live.RecordHit(context, hit, started);
         }
     }
 
@@ -208,6 +231,7 @@ internal sealed partial class MeasurementRequestHandler
     {
         LogRefused(context.Request.Method, status, reason, context.Connection.RemoteIpAddress);
         _metrics.Rejected(reason);
+        _live.RecordRefused(status, reason);
         context.Response.StatusCode = status;
         context.Response.Headers.CacheControl = "no-store";
         return Task.CompletedTask;

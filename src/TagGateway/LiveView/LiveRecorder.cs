@@ -1,0 +1,258 @@
+using System.Diagnostics;
+using TagGateway.ClientIdentity;
+using TagGateway.Configuration;
+using TagGateway.Consent.Policy;
+using TagGateway.Consent.Signals;
+using TagGateway.Consent.Wire;
+using TagGateway.Hits;
+
+namespace TagGateway.LiveView;
+
+/// <summary>
+/// The last requests through the public listener, for the live view: a preallocated ring of <see cref="LiveRecord"/>
+/// values written in place. A hit costs one slot copy and no allocation; text is only built when the page asks
+/// (<see cref="LiveViewModel"/>). Writers never wait: a reader checks each slot's sequence before and after its copy
+/// and skips one that was being overwritten.
+/// </summary>
+internal sealed class LiveRecorder
+{
+    /// <summary>The response header <see cref="Scripts.ScriptResponder"/> sets to a constant naming the cache outcome.</summary>
+    private const string CacheHeader = "X-TagGateway-Cache";
+
+    private readonly LiveRecord[] _ring;
+    private readonly TimeProvider _time;
+    private readonly bool _enabled;
+    private long _next;
+
+    public LiveRecorder(GatewayOptions options, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _enabled = options.Management.UiEnabled;
+        _ring = new LiveRecord[_enabled ? options.Management.LiveViewCapacity : 1];
+        _time = time;
+    }
+
+    public int Capacity => _ring.Length;
+
+    /// <summary>The sequence of the newest record (0 before the first).</summary>
+    public long Newest => Volatile.Read(ref _next);
+
+    /// <summary>A hit after the forwarder answered (or failed): status, latency, consent, the cookies its response set.</summary>
+    public void RecordHit(HttpContext context, HitRequest hit, long startedTimestamp)
+    {
+        if (!_enabled)
+        {
+            return;
+        }
+
+        ref var record = ref Begin(out var sequence);
+        record.Route = hit.Kind switch
+        {
+            HitKind.GoogleAnalytics => LiveRoute.GoogleAnalytics,
+            HitKind.GoogleAds => LiveRoute.GoogleAds,
+            _ => LiveRoute.OtherHit,
+        };
+        record.Status = (short)context.Response.StatusCode;
+        record.LatencyMicroseconds = (int)Math.Min(int.MaxValue, Stopwatch.GetElapsedTime(startedTimestamp).Ticks / 10);
+        record.Detail = null;
+        SetClient(ref record, hit.Client, hit.GlobalPrivacyControl);
+        record.TagLength = Copy(hit.DestinationId, record.Tag);
+        record.ClientIdLength = Copy(hit.ClientId, record.ClientId);
+        SetEvents(ref record, hit);
+        SetConsent(ref record, hit.Consent);
+        SetCookies(ref record, context.Response.Headers.SetCookie);
+        Publish(ref record, sequence);
+    }
+
+    /// <summary>A script load once its response is written: the cache outcome, the cookies a script response set.</summary>
+    public void RecordScript(HttpContext context, ReadOnlySpan<char> tagId, in ClientInfo client, in ConsentDecision consent, long startedTimestamp)
+    {
+        if (!_enabled)
+        {
+            return;
+        }
+
+        ref var record = ref Begin(out var sequence);
+        record.Route = LiveRoute.Script;
+        record.Status = (short)context.Response.StatusCode;
+        record.LatencyMicroseconds = (int)Math.Min(int.MaxValue, Stopwatch.GetElapsedTime(startedTimestamp).Ticks / 10);
+        record.Detail = context.Response.Headers[CacheHeader] is { Count: 1 } cache ? cache[0] : null;
+        SetClient(ref record, client, consent.Signals.GlobalPrivacyControl);
+        record.TagLength = Copy(tagId, record.Tag);
+        record.ClientIdLength = 0;
+        record.EventNameLength = 0;
+        record.EventCount = 0;
+        SetConsent(ref record, consent);
+        SetCookies(ref record, context.Response.Headers.SetCookie);
+        Publish(ref record, sequence);
+    }
+
+    /// <summary>A request refused before anything went upstream; <paramref name="reason"/> is a constant.</summary>
+    public void RecordRefused(int status, string reason)
+    {
+        if (!_enabled)
+        {
+            return;
+        }
+
+        ref var record = ref Begin(out var sequence);
+        record.Route = LiveRoute.Refused;
+        record.Status = (short)status;
+        record.LatencyMicroseconds = 0;
+        record.Detail = reason;
+        record.Region = null;
+        record.Client = LiveClientFlags.None;
+        record.TagLength = 0;
+        record.ClientIdLength = 0;
+        record.EventNameLength = 0;
+        record.EventCount = 0;
+        SetConsent(ref record, default);
+        record.CookieCount = 0;
+        Publish(ref record, sequence);
+    }
+
+    /// <summary>Copies the records newer than <paramref name="after"/>, newest first, at most the ring's capacity.</summary>
+    public int CopyNewest(long after, Span<LiveRecord> destination)
+    {
+        var newest = Volatile.Read(ref _next);
+        var oldest = Math.Max(after + 1, newest - _ring.Length + 1);
+        var count = 0;
+        for (var sequence = newest; sequence >= oldest && count < destination.Length; sequence--)
+        {
+            ref var slot = ref _ring[(int)((sequence - 1) % _ring.Length)];
+            if (Volatile.Read(ref slot.Sequence) != sequence)
+            {
+                continue;
+            }
+
+            destination[count] = slot;
+            Interlocked.MemoryBarrier();
+            if (Volatile.Read(ref slot.Sequence) == sequence)
+            {
+                count++;
+            }
+        }
+
+        return count;
+    }
+
+    private ref LiveRecord Begin(out long sequence)
+    {
+        sequence = Interlocked.Increment(ref _next);
+        ref var record = ref _ring[(int)((sequence - 1) % _ring.Length)];
+
+        // Marks the slot as being written, so a reader copying it meanwhile discards its copy.
+        Volatile.Write(ref record.Sequence, 0);
+        record.UnixMilliseconds = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        return ref record;
+    }
+
+    private static void Publish(ref LiveRecord record, long sequence) => Volatile.Write(ref record.Sequence, sequence);
+
+    private static void SetClient(ref LiveRecord record, in ClientInfo client, bool gpc)
+    {
+        record.Region = client.CountryRegion;
+        record.Client = (client.FromTrustedEdge ? LiveClientFlags.FromTrustedEdge : 0)
+            | (client.IsHttps ? LiveClientFlags.Https : 0)
+            | (client.SiteHost is not null ? LiveClientFlags.SiteHostKnown : 0)
+            | (client.CountryRegion is not null ? LiveClientFlags.Geolocated : 0)
+            | (gpc ? LiveClientFlags.GlobalPrivacyControl : 0);
+    }
+
+    private static void SetEvents(ref LiveRecord record, HitRequest hit)
+    {
+        var body = hit.BodyBytes;
+        if (body.IsEmpty)
+        {
+            record.EventNameLength = Copy(hit.EventName, record.EventName);
+            record.EventCount = (short)(hit.EventName.IsEmpty ? 0 : 1);
+            return;
+        }
+
+        // A batched GA4 body: one event per line; the first line's name is shown when the URL has none.
+        short count = 0;
+        record.EventNameLength = Copy(hit.EventName, record.EventName);
+        foreach (var line in HitBody.EnumerateLines(body))
+        {
+            if (count++ == 0 && record.EventNameLength == 0 && QueryPairs.TryGetFirstRawValue(line, "en", out var name))
+            {
+                record.EventNameLength = CopyAscii(name, record.EventName);
+            }
+        }
+
+        record.EventCount = count;
+    }
+
+    private static void SetConsent(ref LiveRecord record, in ConsentDecision consent)
+    {
+        record.RegionProfile = consent.RegionProfile;
+        var analytics = consent.Consent.Get(ConsentType.AnalyticsStorage);
+        var ads = consent.Consent.Get(ConsentType.AdStorage);
+        (record.AnalyticsStorageGranted, record.AnalyticsStorageSource) = (analytics.IsGranted, analytics.Source);
+        (record.AdStorageGranted, record.AdStorageSource) = (ads.IsGranted, ads.Source);
+        record.Analytics = Reduce(consent.For(ConsentDestination.GoogleAnalytics));
+        record.Ads = Reduce(consent.For(ConsentDestination.GoogleAds));
+    }
+
+    private static LiveConsent Reduce(DestinationDecision decision) => new()
+    {
+        MaySend = decision.MaySend,
+        MayUseIdentifiers = decision.MayUseIdentifiers,
+        MayAttachUserData = decision.MayAttachUserData,
+    };
+
+    /// <summary>Names and lifetimes of the response's cookies; the value between '=' and ';' is never read.</summary>
+    private static void SetCookies(ref LiveRecord record, Microsoft.Extensions.Primitives.StringValues headers)
+    {
+        byte count = 0;
+        foreach (var header in headers)
+        {
+            if (count == LiveCookies.Capacity || header is null)
+            {
+                break;
+            }
+
+            var text = header.AsSpan();
+            var equals = text.IndexOf('=');
+            if (equals <= 0)
+            {
+                continue;
+            }
+
+            ref var cookie = ref record.Cookies[count++];
+            cookie.NameLength = Copy(text[..equals].Trim(), cookie.Name);
+            var semicolon = text.IndexOf(';');
+            var attributes = semicolon < 0 ? [] : text[(semicolon + 1)..];
+            cookie.HttpOnly = attributes.Contains("HttpOnly", StringComparison.OrdinalIgnoreCase);
+            cookie.Secure = attributes.Contains("Secure", StringComparison.OrdinalIgnoreCase);
+            cookie.MaxAge = -1;
+            var maxAge = attributes.IndexOf("Max-Age=", StringComparison.OrdinalIgnoreCase);
+            if (maxAge >= 0)
+            {
+                var value = attributes[(maxAge + "Max-Age=".Length)..];
+                var end = value.IndexOf(';');
+                cookie.MaxAge = int.TryParse(end < 0 ? value : value[..end], System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var seconds) ? Math.Max(0, seconds) : -1;
+            }
+        }
+
+        record.CookieCount = count;
+    }
+
+    private static byte Copy(ReadOnlySpan<char> source, Span<char> destination)
+    {
+        var length = Math.Min(source.Length, destination.Length);
+        source[..length].CopyTo(destination);
+        return (byte)length;
+    }
+
+    private static byte CopyAscii(ReadOnlySpan<byte> source, Span<char> destination)
+    {
+        var length = Math.Min(source.Length, destination.Length);
+        for (var i = 0; i < length; i++)
+        {
+            destination[i] = source[i] < 0x80 ? (char)source[i] : '?';
+        }
+
+        return (byte)length;
+    }
+}
