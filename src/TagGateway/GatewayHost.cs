@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using TagGateway.Capi;
 using TagGateway.ClientIdentity;
+using TagGateway.CommandLine;
 using TagGateway.Consent;
 using TagGateway.Consent.Management;
 using TagGateway.Cookies;
@@ -34,7 +35,8 @@ public static class GatewayHost
         builder.Configuration.Sources.Insert(0, EmbeddedDefaults());
         configure?.Invoke(builder);
 
-        var options = BindAndValidate(builder.Configuration);
+        var options = BindAndValidate(builder.Configuration, out var warnings);
+        ResolveDataPaths(builder.Configuration, options);
         ConfigureLogging(builder);
         UseInlineSocketCompletions();
 
@@ -54,6 +56,7 @@ public static class GatewayHost
         // One options instance, bound by the generator and validated above before anything listens.
         services.AddSingleton(options);
         services.AddSingleton(Options.Create(options));
+        services.AddSingleton(new ConfigurationWarnings(warnings));
         services.TryAddSingleton(TimeProvider.System);
 
         // Observability: instruments, and their Prometheus rendering for the management listener.
@@ -105,10 +108,19 @@ public static class GatewayHost
         return app;
     }
 
-    private static GatewayOptions BindAndValidate(ConfigurationManager configuration)
+    private static GatewayOptions BindAndValidate(ConfigurationManager configuration, out List<string> warnings)
     {
         var options = new GatewayOptions();
         var errors = new List<string>();
+
+        // Enum values are checked against their names before any section binds (the binder would stop at the first one,
+        // naming the CLR type instead of the allowed values), and keys no option binds are found in every section.
+        var (unknown, enumErrors) = KnownKeys.Check(configuration);
+        if (enumErrors.Count > 0)
+        {
+            throw new GatewayConfigurationException(enumErrors);
+        }
+
         try
         {
             configuration.GetSection(GatewayOptions.SectionName).Bind(options);
@@ -120,6 +132,10 @@ public static class GatewayHost
         }
 
         ApplyDefaults(options);
+
+        // A misspelled key is an error when serving real tags, and a warning in the demo (a first try should still start).
+        warnings = [];
+        (options.Demo.Enabled is true ? warnings : errors).AddRange(unknown);
         foreach (var validator in new IValidateOptions<GatewayOptions>[] { new GatewayOptionsAttributeValidator(), new GatewayOptionsValidator() })
         {
             var result = validator.Validate(Options.DefaultName, options);
@@ -145,6 +161,32 @@ public static class GatewayHost
         }
 
         return options;
+    }
+
+    /// <summary>
+    /// Relative store paths (the CAPI journal, the Redis spill, the consent log) resolve against <c>Gateway:DataPath</c>,
+    /// never the working directory (under <c>dotnet run</c> that is the source tree). The modules read absolute paths.
+    /// </summary>
+    private static void ResolveDataPaths(ConfigurationManager configuration, GatewayOptions options)
+    {
+        options.DataPath = DataPath.Resolve(options.DataPath);
+        var capiDefaults = new Capi.Configuration.CapiOptions();
+        var resolved = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        Resolve("Capi:Store:Path", capiDefaults.Store.Path);
+        Resolve("Capi:Store:Redis:SpillPath", capiDefaults.Store.Redis.SpillPath);
+        Resolve("Consent:Log:Path", null);
+
+        // Added last, above every source, so the modules bind the absolute paths (check-config names the original source).
+        ((IConfigurationBuilder)configuration).Add(new ResolvedPathsSource(resolved));
+
+        void Resolve(string key, string? fallback)
+        {
+            string? value = configuration[key] is { Length: > 0 } configured ? configured : fallback;
+            if (value is not null && !Path.IsPathRooted(value))
+            {
+                resolved[key] = Path.Combine(options.DataPath, value);
+            }
+        }
     }
 
     /// <summary>Defaults that depend on what else was configured (lists are merged by index, so never pre-filled).</summary>
@@ -250,6 +292,11 @@ public static class GatewayHost
             var (publicEndPoint, managementEndPoint) = (listeners.EndPointOf(ListenerKind.Public), listeners.EndPointOf(ListenerKind.Management));
             var tags = string.Join(", ", options.TagIds);
             HostLog.Started(logger, publicEndPoint, managementEndPoint, options.MeasurementPath, options.Mode, tags);
+            foreach (string warning in app.Services.GetRequiredService<ConfigurationWarnings>().Items)
+            {
+                HostLog.ConfigurationWarning(logger, warning);
+            }
+
             if (options.Demo.Enabled is true)
             {
                 var demoEndPoint = listeners.EndPointOf(ListenerKind.DemoUpstream);
@@ -276,6 +323,9 @@ internal static partial class HostLog
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Demo mode: the upstream is the built-in stand-in for Google on {Upstream}. Set Gateway__Demo__Enabled=false to serve real tags.")]
     public static partial void DemoMode(ILogger logger, System.Net.IPEndPoint? upstream);
+
+    [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "Configuration: {Warning} (the demo starts anyway; serving real tags, this stops the start).")]
+    public static partial void ConfigurationWarning(ILogger logger, string warning);
 
     [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Gateway:ClientIdentity:Edge is {Edge}: no visitor geolocation reaches the gateway, so every visitor gets the strictest consent default (an unknown region counts as strict, as the EEA does). Set Gateway:ClientIdentity:Edge to the edge in front of the gateway (Cloudflare, CloudflareWorker, GoogleLoadBalancer, ReverseProxy); edge-config/ shows how each passes the visitor's location.")]
     public static partial void NoGeolocation(ILogger logger, EdgeKind edge);
