@@ -19,7 +19,7 @@ switch (command.Command)
         break;
 }
 
-WebApplication? app = null;
+TagGateway.Configuration.GatewayOptions? options = null;
 try
 {
     if (command.Command == GatewayCommand.CheckConfig)
@@ -28,7 +28,8 @@ try
         return 0;
     }
 
-    app = GatewayHost.Create(command.HostArgs);
+    var app = GatewayHost.Create(command.HostArgs);
+    options = app.Services.GetRequiredService<TagGateway.Configuration.GatewayOptions>();
     await app.RunAsync();
     return 0;
 }
@@ -41,7 +42,7 @@ catch (GatewayConfigurationException ex)
 catch (IOException ex) when (ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
 {
     // The exit says it plainly, with the key to change, instead of an unhandled-exception abort (134).
-    await Console.Error.WriteLineAsync(StartupErrors.AddressInUse(ex, app));
+    await Console.Error.WriteLineAsync(StartupErrors.AddressInUse(ex, options));
     return 1;
 }
 catch (Microsoft.Extensions.Options.OptionsValidationException ex)

@@ -5,9 +5,10 @@ namespace TagGateway.CommandLine;
 /// <summary>Start-up failures told as what to change, without a stack trace.</summary>
 internal static class StartupErrors
 {
-    public static string AddressInUse(IOException ex, WebApplication? app)
+    /// <param name="ex">Kestrel's bind failure.</param>
+    /// <param name="options">The bound options (read before the run: the host disposes its services when start fails).</param>
+    public static string AddressInUse(IOException ex, GatewayOptions? options)
     {
-        var options = app?.Services.GetService<GatewayOptions>();
         (string Key, string? Url)[] listeners =
         [
             ("Gateway:PublicUrl", options?.PublicUrl),
@@ -21,7 +22,7 @@ internal static class StartupErrors
             if (url is not null && Uri.TryCreate(url, UriKind.Absolute, out var uri)
                 && ex.Message.Contains($":{uri.Port}", StringComparison.Ordinal))
             {
-                return $"Cannot start: {url} is already in use by another process. Stop that process, or choose another port "
+                return $"Cannot start: {url}: address already in use (another process listens there). Stop it, or choose another port "
                     + $"with {key} (environment: {key.Replace(":", "__", StringComparison.Ordinal)}=http://127.0.0.1:<port>; command line: --{key}=http://127.0.0.1:<port>).";
             }
         }
