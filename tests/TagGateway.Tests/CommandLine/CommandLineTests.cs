@@ -166,4 +166,35 @@ public sealed class CommandLineTests
         Assert.Contains("Consent:Log:Path", run.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("The configuration is valid.", run.Stdout, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task The_start_up_banner_says_upstream_edge_consent_defaults_capi_and_management_one_line_each()
+    {
+        using var run = GatewayProcess.Start([], new()
+        {
+            ["Gateway__ClientIdentity__Edge"] = "ReverseProxy",
+            ["Capi__Meta__PixelId"] = "1234567890",
+            ["Capi__Meta__AccessToken"] = "token",
+            ["Capi__Meta__BaseUrl"] = "http://127.0.0.1:9",
+            ["Capi__Store__Path"] = "banner-store",
+        });
+
+        Assert.True(await run.WaitForOutputAsync("Management (health, readiness, metrics): http://127.0.0.1:", TimeSpan.FromSeconds(30)), run.Stdout + run.Stderr);
+        string output = run.Stdout;
+        Assert.Contains("Upstream (TagGateway mode): http://127.0.0.1:", output, StringComparison.Ordinal);
+        Assert.Contains("Edge: ReverseProxy; visitor geolocation expected from the edge; edge secret not set", output, StringComparison.Ordinal);
+        Assert.Contains("Consent defaults without a signal: strict regions (EEA, GB, CH, unknown) ad_storage Denied", output, StringComparison.Ordinal);
+
+        // The relative store path resolved beside the binary (Gateway:DataPath unset, no systemd), not the working directory.
+        Assert.Contains("CAPI destinations on: Meta; store Journal at " + Path.Combine(AppContext.BaseDirectory, "banner-store"), output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Logs_are_json_when_stdout_is_not_a_terminal_unless_a_formatter_is_configured()
+    {
+        using var run = GatewayProcess.Start([], new() { ["Logging__Console__FormatterName"] = null });
+
+        Assert.True(await run.WaitForOutputAsync("\"EventId\":26", TimeSpan.FromSeconds(30)), run.Stdout + run.Stderr);
+        Assert.All(run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries), static line => Assert.StartsWith("{", line, StringComparison.Ordinal));
+    }
 }
