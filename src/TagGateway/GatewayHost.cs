@@ -4,7 +4,9 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using TagGateway.Capi;
 using TagGateway.ClientIdentity;
+using TagGateway.CommandLine;
 using TagGateway.Consent;
+using TagGateway.Consent.Configuration;
 using TagGateway.Consent.Management;
 using TagGateway.Cookies;
 using TagGateway.Configuration;
@@ -35,7 +37,8 @@ public static class GatewayHost
         builder.Configuration.Sources.Insert(0, EmbeddedDefaults());
         configure?.Invoke(builder);
 
-        var options = BindAndValidate(builder.Configuration);
+        var options = BindAndValidate(builder.Configuration, out var warnings);
+        ResolveDataPaths(builder.Configuration, options);
         ConfigureLogging(builder);
         UseInlineSocketCompletions();
 
@@ -55,6 +58,7 @@ public static class GatewayHost
         // One options instance, bound by the generator and validated above before anything listens.
         services.AddSingleton(options);
         services.AddSingleton(Options.Create(options));
+        services.AddSingleton(new ConfigurationWarnings(warnings));
         services.TryAddSingleton(TimeProvider.System);
 
         // Observability: instruments, and their Prometheus rendering for the management listener.
@@ -114,10 +118,19 @@ public static class GatewayHost
         return app;
     }
 
-    private static GatewayOptions BindAndValidate(ConfigurationManager configuration)
+    private static GatewayOptions BindAndValidate(ConfigurationManager configuration, out List<string> warnings)
     {
         var options = new GatewayOptions();
         var errors = new List<string>();
+
+        // Enum values are checked against their names before any section binds (the binder would stop at the first one,
+        // naming the CLR type instead of the allowed values), and keys no option binds are found in every section.
+        var (unknown, enumErrors) = KnownKeys.Check(configuration);
+        if (enumErrors.Count > 0)
+        {
+            throw new GatewayConfigurationException(enumErrors);
+        }
+
         try
         {
             configuration.GetSection(GatewayOptions.SectionName).Bind(options);
@@ -129,6 +142,10 @@ public static class GatewayHost
         }
 
         ApplyDefaults(options);
+
+        // A misspelled key is an error when serving real tags, and a warning in the demo (a first try should still start).
+        warnings = [];
+        (options.Demo.Enabled is true ? warnings : errors).AddRange(unknown);
         foreach (var validator in new IValidateOptions<GatewayOptions>[] { new GatewayOptionsAttributeValidator(), new GatewayOptionsValidator() })
         {
             var result = validator.Validate(Options.DefaultName, options);
@@ -156,6 +173,32 @@ public static class GatewayHost
         return options;
     }
 
+    /// <summary>
+    /// Relative store paths (the CAPI journal, the Redis spill, the consent log) resolve against <c>Gateway:DataPath</c>,
+    /// never the working directory (under <c>dotnet run</c> that is the source tree). The modules read absolute paths.
+    /// </summary>
+    private static void ResolveDataPaths(ConfigurationManager configuration, GatewayOptions options)
+    {
+        options.DataPath = DataPath.Resolve(options.DataPath);
+        var capiDefaults = new Capi.Configuration.CapiOptions();
+        var resolved = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        Resolve("Capi:Store:Path", capiDefaults.Store.Path);
+        Resolve("Capi:Store:Redis:SpillPath", capiDefaults.Store.Redis.SpillPath);
+        Resolve("Consent:Log:Path", null);
+
+        // Added last, above every source, so the modules bind the absolute paths (check-config names the original source).
+        ((IConfigurationBuilder)configuration).Add(new ResolvedPathsSource(resolved));
+
+        void Resolve(string key, string? fallback)
+        {
+            string? value = configuration[key] is { Length: > 0 } configured ? configured : fallback;
+            if (value is not null && !Path.IsPathRooted(value))
+            {
+                resolved[key] = Path.Combine(options.DataPath, value);
+            }
+        }
+    }
+
     /// <summary>Defaults that depend on what else was configured (lists are merged by index, so never pre-filled).</summary>
     internal static void ApplyDefaults(GatewayOptions options)
     {
@@ -171,7 +214,8 @@ public static class GatewayHost
     {
         builder.Logging.ClearProviders();
         var formatter = builder.Configuration["Logging:Console:FormatterName"];
-        var json = formatter is not null ? formatter == "json" : !builder.Environment.IsDevelopment();
+        // Unset: readable lines on a terminal (and in Development), JSON when stdout goes to a collector (journald, Docker).
+        var json = formatter is not null ? formatter == "json" : !builder.Environment.IsDevelopment() && Console.IsOutputRedirected;
         if (json)
         {
             builder.Logging.AddJsonConsole(static o => o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ");
@@ -259,6 +303,12 @@ public static class GatewayHost
             var (publicEndPoint, managementEndPoint) = (listeners.EndPointOf(ListenerKind.Public), listeners.EndPointOf(ListenerKind.Management));
             var tags = string.Join(", ", options.TagIds);
             HostLog.Started(logger, publicEndPoint, managementEndPoint, options.MeasurementPath, options.Mode, tags);
+            LogBanner(app, logger, options);
+            foreach (string warning in app.Services.GetRequiredService<ConfigurationWarnings>().Items)
+            {
+                HostLog.ConfigurationWarning(logger, warning);
+            }
+
             if (options.Demo.Enabled is true)
             {
                 var demoEndPoint = listeners.EndPointOf(ListenerKind.DemoUpstream);
@@ -269,6 +319,48 @@ public static class GatewayHost
                 HostLog.NoGeolocation(logger, options.ClientIdentity.Edge);
             }
         });
+    }
+
+    /// <summary>What this instance does, one line each, so the first screen of a start answers "what is on?".</summary>
+    private static void LogBanner(WebApplication app, ILogger logger, GatewayOptions options)
+    {
+        var upstream = options.Mode == GatewayMode.TagGateway
+            ? options.Upstreams.TagGatewayOrigin
+            : $"scripts {options.Upstreams.TagManager}, hits {options.Upstreams.Analytics}, ads {options.Upstreams.Ads}";
+        HostLog.Upstream(logger, options.Mode, upstream);
+        bool geolocation = GeolocationHealth.EdgeCanSupply(options.ClientIdentity.Edge);
+        HostLog.Edge(logger, options.ClientIdentity.Edge, geolocation ? "expected from the edge" : "none (every visitor gets the strict defaults)", options.ClientIdentity.EdgeSecret is { Length: > 0 } ? "required" : "not set");
+
+        var consent = app.Services.GetRequiredService<IOptions<ConsentOptions>>().Value;
+        string strict = Describe(consent.StrictDefaults), other = Describe(consent.OtherDefaults);
+        HostLog.Consent(logger, strict, other, consent.RegionDefaults.Count, consent.Log.Mode);
+
+        // The Capi module registers itself only when a destination is configured; its options say which.
+        var capi = app.Services.GetService<IOptions<Capi.Configuration.CapiOptions>>()?.Value;
+        if (capi is null || app.Services.GetService<IConfiguration>() is not { } configuration)
+        {
+            HostLog.CapiOff(logger);
+        }
+        else
+        {
+            (string Name, bool Enabled)[] destinations = [("Meta", capi.Meta.Enabled), ("TikTok", capi.TikTok.Enabled), ("LinkedIn", capi.LinkedIn.Enabled), ("GoogleAds", capi.GoogleAds.Enabled)];
+            var on = destinations.Where(d => d.Enabled && configuration.GetSection("Capi:" + d.Name).Exists()).Select(static d => d.Name).ToArray();
+            if (on.Length == 0)
+            {
+                HostLog.CapiOff(logger);
+            }
+            else
+            {
+                var store = capi.Store.Kind == Capi.Configuration.CapiStoreKind.Redis ? capi.Store.Redis.Configuration + " (spill " + capi.Store.Redis.SpillPath + ")" : capi.Store.Path;
+                string names = string.Join(", ", on);
+                HostLog.Capi(logger, names, capi.Store.Kind, store);
+            }
+        }
+
+        HostLog.ManagementUrl(logger, options.ManagementUrl);
+
+        static string Describe(RegionDefaultOptions d) =>
+            $"ad_storage {d.AdStorage}, analytics_storage {d.AnalyticsStorage}, ad_user_data {d.AdUserData}, ad_personalization {d.AdPersonalization}";
     }
 
     private static JsonStreamConfigurationSource EmbeddedDefaults() => new()
@@ -285,6 +377,27 @@ internal static partial class HostLog
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Demo mode: the upstream is the built-in stand-in for Google on {Upstream}. Set Gateway__Demo__Enabled=false to serve real tags.")]
     public static partial void DemoMode(ILogger logger, System.Net.IPEndPoint? upstream);
+
+    [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "Configuration: {Warning} (the demo starts anyway; serving real tags, this stops the start).")]
+    public static partial void ConfigurationWarning(ILogger logger, string warning);
+
+    [LoggerMessage(EventId = 21, Level = LogLevel.Information, Message = "Upstream ({Mode} mode): {Upstream}")]
+    public static partial void Upstream(ILogger logger, GatewayMode mode, string upstream);
+
+    [LoggerMessage(EventId = 22, Level = LogLevel.Information, Message = "Edge: {Edge}; visitor geolocation {Geolocation}; edge secret {Secret}")]
+    public static partial void Edge(ILogger logger, EdgeKind edge, string geolocation, string secret);
+
+    [LoggerMessage(EventId = 23, Level = LogLevel.Information, Message = "Consent defaults without a signal: strict regions (EEA, GB, CH, unknown) {Strict}; elsewhere {Other}; {Overrides} region overrides; consent log {LogMode}")]
+    public static partial void Consent(ILogger logger, string strict, string other, int overrides, TagGateway.Consent.Configuration.ConsentLogMode logMode);
+
+    [LoggerMessage(EventId = 24, Level = LogLevel.Information, Message = "CAPI destinations on: {Destinations}; store {Kind} at {Store}")]
+    public static partial void Capi(ILogger logger, string destinations, TagGateway.Capi.Configuration.CapiStoreKind kind, string store);
+
+    [LoggerMessage(EventId = 25, Level = LogLevel.Information, Message = "CAPI off: no destination configured (Capi:Meta, Capi:TikTok, Capi:LinkedIn, Capi:GoogleAds)")]
+    public static partial void CapiOff(ILogger logger);
+
+    [LoggerMessage(EventId = 26, Level = LogLevel.Information, Message = "Management (health, readiness, metrics): {Url}")]
+    public static partial void ManagementUrl(ILogger logger, string url);
 
     [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Gateway:ClientIdentity:Edge is {Edge}: no visitor geolocation reaches the gateway, so every visitor gets the strictest consent default (an unknown region counts as strict, as the EEA does). Set Gateway:ClientIdentity:Edge to the edge in front of the gateway (Cloudflare, CloudflareWorker, GoogleLoadBalancer, ReverseProxy); edge-config/ shows how each passes the visitor's location.")]
     public static partial void NoGeolocation(ILogger logger, EdgeKind edge);

@@ -1,10 +1,35 @@
 using TagGateway;
+using TagGateway.CommandLine;
 
 // TagGateway: Google's tags and measurement hits from the site's own domain.
 // Configuration: embedded defaults < appsettings.json < environment (Gateway__*) < command line.
+var command = GatewayCommandLine.Parse(args);
+switch (command.Command)
+{
+    case GatewayCommand.Help:
+        Console.Out.Write(HelpText.Usage + Environment.NewLine);
+        return 0;
+    case GatewayCommand.Version:
+        Console.Out.Write(HelpText.Version() + Environment.NewLine);
+        return 0;
+    case GatewayCommand.Error:
+        await Console.Error.WriteLineAsync(command.Error);
+        return 2;
+    default:
+        break;
+}
+
+TagGateway.Configuration.GatewayOptions? options = null;
 try
 {
-    var app = GatewayHost.Create(args);
+    if (command.Command == GatewayCommand.CheckConfig)
+    {
+        Console.Out.Write(CheckConfig.Run(command.HostArgs) + Environment.NewLine);
+        return 0;
+    }
+
+    var app = GatewayHost.Create(command.HostArgs);
+    options = app.Services.GetRequiredService<TagGateway.Configuration.GatewayOptions>();
     await app.RunAsync();
     return 0;
 }
@@ -16,8 +41,8 @@ catch (GatewayConfigurationException ex)
 }
 catch (IOException ex) when (ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
 {
-    // The host has logged it already; the exit says it plainly instead of an unhandled-exception abort (134).
-    await Console.Error.WriteLineAsync(ex.Message);
+    // The exit says it plainly, with the key to change, instead of an unhandled-exception abort (134).
+    await Console.Error.WriteLineAsync(StartupErrors.AddressInUse(ex, options));
     return 1;
 }
 catch (Microsoft.Extensions.Options.OptionsValidationException ex)

@@ -69,6 +69,13 @@ public sealed class GatewayOptions
     /// probes to see it.
     /// </summary>
     public TimeSpan ShutdownDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Where relative store paths (<c>Capi:Store:Path</c>, <c>Capi:Store:Redis:SpillPath</c>, <c>Consent:Log:Path</c>)
+    /// resolve. Unset: <c>$STATE_DIRECTORY</c> under systemd (<c>StateDirectory=</c>), else the binary's folder; a relative
+    /// value resolves against the binary's folder. Never the working directory.
+    /// </summary>
+    public string? DataPath { get; set; }
 }
 
 /// <summary>Every upstream origin is configuration, so tests and staging point them at loopback.</summary>

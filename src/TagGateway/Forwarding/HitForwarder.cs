@@ -91,7 +91,7 @@ internal sealed partial class HitForwarder
             catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException or BadHttpRequestException)
             {
                 var error = ClassifySendFailure(ex, content, cts, context.RequestAborted);
-                LogUpstreamFailure(error, target.UrlForLog, ex);
+                LogUpstreamFailure(error, target.UrlForLog, FailureCause(ex), ex);
                 return Reject(context, error, route);
             }
 
@@ -386,8 +386,22 @@ internal sealed partial class HitForwarder
         return array;
     }
 
-    [LoggerMessage(EventId = 1100, Level = LogLevel.Warning, Message = "Upstream request to {Url} failed: {Error}")]
-    private partial void LogUpstreamFailure(ForwarderError error, string url, Exception exception);
+    [LoggerMessage(EventId = 1100, Level = LogLevel.Warning, Message = "Upstream request to {Url} failed: {Error} ({Cause})")]
+    private partial void LogUpstreamFailure(ForwarderError error, string url, string cause, Exception exception);
+
+    /// <summary>The socket's own error when there is one (connection refused, host unreachable, name not resolved), else the innermost message.</summary>
+    internal static string FailureCause(Exception exception)
+    {
+        for (var inner = exception; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is System.Net.Sockets.SocketException socket)
+            {
+                return $"socket error {socket.SocketErrorCode} ({socket.ErrorCode}): {socket.Message}";
+            }
+        }
+
+        return exception.GetBaseException().Message;
+    }
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Upstream response body from {Url} failed after the response started; connection aborted")]
     private partial void LogResponseBodyFailed(string url, Exception exception);

@@ -234,6 +234,26 @@ internal sealed partial class MeasurementRequestHandler
         _live.RecordRefused(status, reason);
         context.Response.StatusCode = status;
         context.Response.Headers.CacheControl = "no-store";
+
+        // One plain-text line that says why (as script refusals do), from a fixed set: nothing of the request is echoed.
+        // UTF-8 literals written into Kestrel's pipe: no allocation, and the host flushes when the request ends.
+        ReadOnlySpan<byte> text = reason switch
+        {
+            "method" => "this method is not allowed here; the Allow header lists the ones that are\n"u8,
+            "not_origin_form" => "the request target must be a path (origin form), not a URL\n"u8,
+            "path_traversal" => "the path must not contain dot segments or encoded separators\n"u8,
+            "no_upstream_for_path" => "this path under the measurement path is not a Google tag or measurement endpoint\n"u8,
+            "malformed_tag_id" => "tid is not a Google tag ID (G-, GT-, GTM-, AW- or DC- and 4-16 upper-case letters or digits)\n"u8,
+            "ambiguous_tag_id" => "a hit names its tag once: tid appears more than once, or is spelled so a decoder might read it as tid\n"u8,
+            _ => "the request was refused\n"u8,
+        };
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        context.Response.ContentLength = text.Length;
+        if (!HttpMethods.IsHead(context.Request.Method))
+        {
+            System.Buffers.BuffersExtensions.Write(context.Response.BodyWriter, text);
+        }
+
         return Task.CompletedTask;
     }
 
