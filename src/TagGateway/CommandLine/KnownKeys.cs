@@ -36,6 +36,7 @@ internal static class KnownKeys
         "Gateway:Limits:MaxConnections", "Gateway:Limits:MaxManagementConnections", "Gateway:Limits:MaxUpgradedConnections",
         "Gateway:Limits:KeepAliveTimeout", "Gateway:Limits:RequestHeadersTimeout", "Gateway:Limits:MinRequestBodyBytesPerSecond",
         "Gateway:Limits:MinRequestBodyGracePeriod",
+        "Gateway:Management:UiEnabled", "Gateway:Management:LiveViewCapacity",
 
         // Consent (ConsentOptions)
         .. Region("Consent:StrictDefaults"), .. Region("Consent:OtherDefaults"), .. Region("Consent:RegionDefaults:*"),
@@ -59,6 +60,8 @@ internal static class KnownKeys
         "Capi:GoogleAds:ConversionActions:*", "Capi:GoogleAds:ValidateOnly", "Capi:GoogleAds:RefreshToken", "Capi:GoogleAds:RefreshTokenFile",
         "Capi:GoogleAds:ClientId", "Capi:GoogleAds:ClientIdFile", "Capi:GoogleAds:ClientSecret", "Capi:GoogleAds:ClientSecretFile",
         "Capi:GoogleAds:TokenEndpoint", "Capi:GoogleAds:TokenRefreshMargin",
+        .. Destination("Capi:GoogleAnalytics"), "Capi:GoogleAnalytics:MeasurementId", "Capi:GoogleAnalytics:ApiSecret",
+        "Capi:GoogleAnalytics:ApiSecretFile", "Capi:GoogleAnalytics:GapFillWindow",
         "Capi:Ingest:ApiKeys:*", "Capi:Ingest:ApiKeyFile", "Capi:Ingest:MaxRequestBytes", "Capi:Ingest:MaxEventsPerRequest",
         "Capi:Ingest:MaxFutureSkew",
         "Capi:Store:Kind", "Capi:Store:Path", "Capi:Store:MaxBytes", "Capi:Store:MaxMemoryBytes", "Capi:Store:SegmentBytes",
