@@ -86,6 +86,11 @@ public sealed class GoogleOAuthTests : IAsyncLifetime
         Assert.True(await Wait.UntilAsync(() => _fake.For("google").Count() == 1), string.Join("; ", _fake.Rejections));
         Assert.Equal(1, _fake.TokenRequests);
 
+        // The fake platform counts the batch before it answers. Until the worker has recorded the delivery (5101),
+        // the resilience pipeline's timeouts run on this fake clock: jumping an hour then would time the first send
+        // out and park the worker in a retry delay no one advances, so the second batch would never go.
+        Assert.True(await Wait.UntilAsync(() => gateway.Logs.GetSnapshot().Any(static r => r.Id.Id == 5101)));
+
         // An hour passes: Google has expired the first token (using it now would be a 401).
         time.Advance(TimeSpan.FromHours(1));
         _fake.ExpireGoogleAccessTokens();

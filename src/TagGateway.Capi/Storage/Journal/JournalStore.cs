@@ -485,12 +485,15 @@ internal sealed partial class JournalStore : ICapiStore
 
     public async Task WaitForWorkAsync(CapiDestination destination, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        // The signal is read before the flag is tested: Signal sets the flag before it swaps the signal, so one that
+        // lands in between is seen either as the flag or as the completion of the signal read here. Tested the other
+        // way round, it was lost until the poll timeout (forever under a fake clock).
+        Task signal = Volatile.Read(ref _signals[(int)destination]).Task;
         if (Interlocked.Exchange(ref _signalled[(int)destination], 0) == 1)
         {
             return;
         }
 
-        Task signal = Volatile.Read(ref _signals[(int)destination]).Task;
         try
         {
             await signal.WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);

@@ -281,6 +281,8 @@ internal sealed partial class RedisCapiStore : ICapiStore
     public async Task WaitForWorkAsync(CapiDestination destination, TimeSpan timeout, CancellationToken cancellationToken)
     {
         DestinationState state = _states[(int)destination];
+        // Read before the flag is tested (see JournalStore.WaitForWorkAsync): otherwise a signal in between is lost.
+        Task signal = Volatile.Read(ref state.SignalSource).Task;
         if (Interlocked.Exchange(ref state.Signalled, 0) == 1)
         {
             return;
@@ -289,7 +291,7 @@ internal sealed partial class RedisCapiStore : ICapiStore
         try
         {
             // Other instances' events arrive by polling: blocking reads would stall the multiplexed connection.
-            await Volatile.Read(ref state.SignalSource).Task.WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
+            await signal.WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
