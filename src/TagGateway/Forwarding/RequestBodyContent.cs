@@ -13,8 +13,6 @@ internal sealed class RequestBodyContent : HttpContent
     private readonly Stream? _source;
     private byte[]? _buffer;
     private readonly int _bufferedLength;
-    private byte[]? _capture;
-    private int _captured;
     private bool _borrowed;
 
     private RequestBodyContent(Stream? source, byte[]? buffer, int bufferedLength)
@@ -24,22 +22,13 @@ internal sealed class RequestBodyContent : HttpContent
         _bufferedLength = bufferedLength;
     }
 
-    /// <summary>The bytes sent upstream, when capture was asked for (a tee, not a second read of the body).</summary>
-    public ReadOnlySpan<byte> Captured => _buffer is not null ? _buffer.AsSpan(0, _bufferedLength) : _capture.AsSpan(0, _captured);
-
     /// <summary>Set when reading the visitor's body failed (as opposed to writing upstream).</summary>
     public Exception? ClientError { get; private set; }
 
-    /// <param name="capture">Keep a copy of what streams past (pooled, at most the declared length) for observers.</param>
-    public static RequestBodyContent Streaming(Stream source, long contentLength, bool capture = false)
+    public static RequestBodyContent Streaming(Stream source, long contentLength)
     {
         var content = new RequestBodyContent(source, null, 0);
         content.Headers.ContentLength = contentLength;
-        if (capture && contentLength > 0)
-        {
-            content._capture = ArrayPool<byte>.Shared.Rent((int)contentLength);
-        }
-
         return content;
     }
 
@@ -146,13 +135,6 @@ internal sealed class RequestBodyContent : HttpContent
                     return;
                 }
 
-                if (_capture is { } capture)
-                {
-                    var room = Math.Min(read, capture.Length - _captured);
-                    buffer.AsSpan(0, room).CopyTo(capture.AsSpan(_captured));
-                    _captured += room;
-                }
-
                 await stream.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
             }
         }
@@ -177,12 +159,6 @@ internal sealed class RequestBodyContent : HttpContent
             {
                 ArrayPool<byte>.Shared.Return(buffer);
             }
-        }
-
-        if (disposing && _capture is { } capture)
-        {
-            _capture = null;
-            ArrayPool<byte>.Shared.Return(capture);
         }
 
         base.Dispose(disposing);

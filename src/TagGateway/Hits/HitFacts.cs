@@ -72,7 +72,7 @@ internal readonly record struct HitFacts(
                     hasUserData = true;
                     break;
                 default:
-                    if (WireNames.LooksLike(pair.Name, "tid"))
+                    if (WireNames.IsDisguised(pair.Name, "tid"))
                     {
                         facts = default;
                         return HitRefusal.AmbiguousDestinationId;
@@ -114,7 +114,7 @@ internal readonly record struct HitFacts(
                         return HitRefusal.MalformedDestinationId;
                     }
                 }
-                else if (WireNames.LooksLike(pair.Name, "tid"u8))
+                else if (WireNames.IsDisguised(pair.Name, "tid"))
                 {
                     return HitRefusal.AmbiguousDestinationId;
                 }

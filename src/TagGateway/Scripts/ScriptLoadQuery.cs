@@ -2,6 +2,8 @@ using System.Buffers;
 using TagGateway.Configuration;
 using TagGateway.Routing;
 
+using TagGateway.Hits;
+
 namespace TagGateway.Scripts;
 
 /// <summary>What the parameter set of a script load decided.</summary>
@@ -73,7 +75,6 @@ internal readonly struct ScriptLoadQuery
     private static readonly SearchValues<char> KeyedValueChars = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~-$");
 
     // A name that needs the slow look: escapes, '+' (a space), brackets or whitespace around it.
-    private static readonly SearchValues<char> NameNeedsDecoding = SearchValues.Create("%+[ \t");
 
     private readonly Range _id;
     private readonly Range _l;
@@ -296,85 +297,6 @@ internal readonly struct ScriptLoadQuery
         return false;
     }
 
-    /// <summary>
-    /// A name that is not exactly <c>id</c> but that some server (Google's front end, a framework's query parser)
-    /// could read as <c>id</c>: another case, percent-encoded (also twice), <c>+</c> or spaces around it, or a bracket
-    /// suffix (<c>id[]</c>, <c>id[0]</c>).
-    /// </summary>
-    internal static bool IsIdInDisguise(ReadOnlySpan<char> name)
-    {
-        if (name is "id")
-        {
-            return false;
-        }
-
-        if (!name.ContainsAny(NameNeedsDecoding))
-        {
-            // The common case: a plain name is "id" in disguise only as another case of it.
-            return name.Equals("id", StringComparison.OrdinalIgnoreCase);
-        }
-
-        const int StackLength = 128;
-        char[]? rented = null;
-        var buffer = name.Length <= StackLength ? stackalloc char[StackLength] : (rented = ArrayPool<char>.Shared.Rent(name.Length));
-        try
-        {
-            var decoded = buffer[..name.Length];
-            name.CopyTo(decoded);
-
-            // Decoding can only shorten a name; a few rounds undo %2569 (double) and %252569 (triple) encoding.
-            for (var round = 0; round < 4; round++)
-            {
-                var before = decoded.Length;
-                decoded = decoded[..PercentDecodeInPlace(decoded)];
-                if (decoded.Length == before && !decoded.Contains('+'))
-                {
-                    break;
-                }
-            }
-
-            var plain = decoded.Trim();
-            var bracket = plain.IndexOf('[');
-            if (bracket >= 0)
-            {
-                plain = plain[..bracket].Trim();
-            }
-
-            return plain.Equals("id", StringComparison.OrdinalIgnoreCase);
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                ArrayPool<char>.Shared.Return(rented);
-            }
-        }
-    }
-
-    /// <summary>Decodes <c>%XX</c> escapes (as bytes below 0x80: a tag name is ASCII) and <c>+</c> in place; returns the new length.</summary>
-    private static int PercentDecodeInPlace(Span<char> text)
-    {
-        var write = 0;
-        for (var read = 0; read < text.Length; read++)
-        {
-            var c = text[read];
-            if (c == '+')
-            {
-                c = ' ';
-            }
-            else if (c == '%' && read + 2 < text.Length && IsHex(text[read + 1]) && IsHex(text[read + 2]))
-            {
-                c = (char)((HexValue(text[read + 1]) << 4) | HexValue(text[read + 2]));
-                read += 2;
-            }
-
-            text[write++] = c;
-        }
-
-        return write;
-    }
-
-    private static bool IsHex(char c) => char.IsAsciiHexDigit(c);
-
-    private static int HexValue(char c) => c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+    /// <summary>A name a lenient decoder would read as <c>id</c> though it is not <c>id</c> verbatim (<see cref="WireNames"/>).</summary>
+    internal static bool IsIdInDisguise(ReadOnlySpan<char> name) => WireNames.IsDisguised(name, "id");
 }
