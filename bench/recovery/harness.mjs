@@ -2,7 +2,7 @@
 //
 //   node harness.mjs --gateway-bin PATH --work DIR [--quick] [--visitors N] [--seed S] [--blocker-share X]
 //        [--safari-share X] [--concurrency N] [--region CC-RR] [--banner-timing before|after] [--results DIR]
-//        [--command TEXT] [--ga4-gap-fill yes|no]
+//        [--command TEXT] [--ga4-gap-fill yes|no] [--ga4-window SECONDS]
 import { chromium } from "playwright-core";
 import { FiltersEngine } from "@ghostery/adblocker";
 import { readFileSync, writeFileSync, mkdirSync, statSync } from "node:fs";
@@ -11,6 +11,7 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { makePopulation, summarize, DEFAULT_MIX } from "./lib/population.mjs";
 import { figures } from "./lib/counting.mjs";
+import { gapFillFigures, gapFillChecks, gapFillMetrics } from "./lib/gap-fill.mjs";
 import { chartOf, printSummary } from "./lib/report.mjs";
 import { startLab, SHOP_HOST } from "./lab/server.mjs";
 import { startNginx, startGateway, makeCertificate, freePort, THIRD_PARTY_HOSTS } from "./lab/infra.mjs";
@@ -35,8 +36,15 @@ const options = {
   command: opt("command", `node harness.mjs ${args.join(" ")}`),
   gatewaySource: opt("gateway-source", "unknown"),
   ga4GapFill: opt("ga4-gap-fill", "no") === "yes",
+  // The gap-fill window the run's gateway waits for a browser twin (production default 2 min); the run waits it out.
+  ga4WindowSeconds: Number(opt("ga4-window", 10)),
 };
 const mix = { ...DEFAULT_MIX, blockerShare: Number(opt("blocker-share", DEFAULT_MIX.blockerShare)), safariShare: Number(opt("safari-share", DEFAULT_MIX.safariShare)) };
+if (!(options.ga4WindowSeconds >= 5 && options.ga4WindowSeconds <= 59)) {
+  // At least the CAPI merge window (5 s, the gap-fill window includes it); under a minute keeps the run short.
+  console.error("--ga4-window must be 5 to 59 seconds");
+  process.exit(2);
+}
 if (!options.work || !options.gatewayBin) {
   console.error("usage: node harness.mjs --gateway-bin PATH --work DIR [--quick] [options] (bash run.sh --help)");
   process.exit(2);
@@ -97,7 +105,7 @@ async function main() {
     managementPort,
     measurementPath: MEASUREMENT_PATH,
     tagIds: [GA4_ID, ADS_ID],
-    capi: { apiKey, metaPixel: META_PIXEL, ga4Id: GA4_ID },
+    capi: { apiKey, metaPixel: META_PIXEL, ga4Id: GA4_ID, ga4WindowSeconds: options.ga4WindowSeconds },
     ga4GapFill: options.ga4GapFill,
   });
   stops.push(gw.stop);
@@ -139,8 +147,11 @@ async function main() {
       }
     };
     await Promise.all(Array.from({ length: options.concurrency }, worker));
-    if (scenario.key === "gateway") await drainCapi(managementPort);
-    else await new Promise((r) => setTimeout(r, 500));
+    let gatewayMetrics = null;
+    if (scenario.key === "gateway") {
+      await drainCapi(managementPort, options.ga4GapFill ? options.ga4WindowSeconds : 0);
+      gatewayMetrics = await fetch(`http://127.0.0.1:${managementPort}/metrics`).then((r) => r.text()).catch(() => null);
+    } else await new Promise((r) => setTimeout(r, 500));
     const { records, unmatched } = lab.takeRecords();
     // Every event as recorded, for inspection (run.sh --keep keeps the scratch folder).
     writeFileSync(join(options.work, `records-${scenario.key}.json`), JSON.stringify(records, null, 1));
@@ -158,6 +169,12 @@ async function main() {
       visitsNotSettled: stats.unsettled,
       errors: stats.errors,
     };
+    // GA4 per purchase: what reached the fake GA by the browser and by the Measurement Protocol (lib/gap-fill.mjs).
+    const ga4 = gapFillFigures(records, visitors);
+    results[scenario.key].ga4Purchases = ga4;
+    if (scenario.key === "gateway" && options.ga4GapFill) {
+      results[scenario.key].ga4GapFill = { windowSeconds: options.ga4WindowSeconds, checks: gapFillChecks(ga4, { invalidMpRequests: unmatched.filter((u) => u.startsWith("invalid Measurement Protocol")).length }), gatewayMetrics: gatewayMetrics === null ? null : gapFillMetrics(gatewayMetrics) };
+    }
     console.log(`${scenario.key}: ${results[scenario.key].seconds} s, ${records.length} events recorded, ${stats.errors.length} errors`);
   }
 
@@ -175,7 +192,7 @@ async function main() {
     blocker: { engine: `@ghostery/adblocker ${npmVersion("@ghostery/adblocker")} (network rules)`, lists: lists.map(({ file, sha256, modified, rules }) => ({ file, sha256, modified, rules })), package: `webext-ublock-origin-chromium ${pkgVersion("webext-ublock-origin-chromium")}` },
     region: options.region,
     bannerTiming: options.bannerTiming,
-    ga4GapFill: options.ga4GapFill ? "configured (Capi:GoogleAnalytics)" : "not available: this gateway has no GA4 conversion destination yet (issue #13)",
+    ga4GapFill: options.ga4GapFill ? `configured (Capi:GoogleAnalytics, GapFillWindow ${options.ga4WindowSeconds} s in this run)` : "not available: this gateway has no GA4 conversion destination yet (issue #13)",
     destinations: DESTS,
     scenarios: results,
     capiStoreAfter: capiStore,
@@ -188,7 +205,9 @@ async function main() {
   }
   printSummary(output);
   const failed = Object.values(results).some((r) => r.errors.length > 0);
-  return failed ? 1 : 0;
+  // The gap-fill's done criterion (issue #13) fails the run, as errors do.
+  const checksFailed = (results.gateway?.ga4GapFill?.checks ?? []).some((c) => !c.ok);
+  return failed || checksFailed ? 1 : 0;
 }
 
 function countBy(items, key) {
@@ -197,8 +216,12 @@ function countBy(items, key) {
   return Object.fromEntries(Object.entries(out).sort());
 }
 
-/** Waits until the gateway's CAPI store has nothing pending (the merge window, then delivery), at most 60 s. */
-async function drainCapi(managementPort) {
+/**
+ * Waits until the gateway's CAPI store has nothing pending (the merge window, then delivery), at most 60 s after the
+ * GA4 gap-fill window (which the last backend report's GA copy waits out before it is sent or cancelled).
+ */
+async function drainCapi(managementPort, gapFillWindowSeconds) {
+  await new Promise((r) => setTimeout(r, gapFillWindowSeconds * 1000));
   const until = Date.now() + 60_000;
   let quiet = 0;
   while (Date.now() < until) {

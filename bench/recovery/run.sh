@@ -13,6 +13,7 @@
 #   --concurrency N        visitors driven at once (default 3)
 #   --region CC-RR         the visitors' region as the edge reports it (default DE-BE)
 #   --banner-timing WHEN   before: tags wait for the consent banner's answer (default); after: they fire first
+#   --ga4-window SECONDS   the GA4 gap-fill window of the run's gateway (default 10; production's is 2 min), waited out
 #   --gateway-bin PATH     use this published TagGateway (binary or .dll) instead of publishing one
 #   --label TEXT           what that build is (e.g. "cad346a, framework-dependent"), for the results
 #   --aot                  publish Native AOT (what ships; slower to build) instead of a framework-dependent build
@@ -27,14 +28,14 @@ PASS=() GATEWAY_BIN="" LABEL="" AOT=0 RESULTS="$REPO/bench/results" KEEP=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) PASS+=(--quick); shift ;;
-    --visitors|--seed|--blocker-share|--safari-share|--concurrency|--region|--banner-timing) PASS+=("$1" "$2"); shift 2 ;;
+    --visitors|--seed|--blocker-share|--safari-share|--concurrency|--region|--banner-timing|--ga4-window) PASS+=("$1" "$2"); shift 2 ;;
     --gateway-bin) GATEWAY_BIN="$(realpath "$2")"; shift 2 ;;
     --label) LABEL="$2"; shift 2 ;;
     --aot) AOT=1; shift ;;
     --results) RESULTS="$(realpath -m "$2")"; shift 2 ;;
     --no-results) RESULTS=""; shift ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done

@@ -113,8 +113,14 @@ export async function startGateway({ gatewayBin, work, labPort, gatewayPort, man
       Capi__GoogleAds__BaseUrl: lab,
     });
     if (ga4GapFill) {
-      // The names issue #13 is expected to use; only set when this gateway has the destination at all.
-      Object.assign(env, { Capi__GoogleAnalytics__MeasurementId: capi.ga4Id, Capi__GoogleAnalytics__ApiSecret: "lab-secret", Capi__GoogleAnalytics__BaseUrl: lab });
+      // Only set when this gateway has the destination at all. The window is short (default 2 min in production) so
+      // the run can wait it out before counting; every browser hit of a purchase precedes the backend's report here.
+      Object.assign(env, {
+        Capi__GoogleAnalytics__MeasurementId: capi.ga4Id,
+        Capi__GoogleAnalytics__ApiSecret: "lab-secret",
+        Capi__GoogleAnalytics__BaseUrl: lab,
+        Capi__GoogleAnalytics__GapFillWindow: `00:00:${String(capi.ga4WindowSeconds).padStart(2, "0")}`,
+      });
     }
   }
   const isDll = gatewayBin.endsWith(".dll");

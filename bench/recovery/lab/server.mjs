@@ -30,6 +30,19 @@ const GOOGLE_ID_COOKIE = /^(_ga.*|_gid|_gcl_.*|FP[A-Z].*)$/;
 const EVENT = { PageView: "page_view", Purchase: "purchase", page_view: "page_view", purchase: "purchase" };
 const pick = (o, ...keys) => keys.map((k) => o?.[k]).find((v) => v !== undefined && v !== null);
 
+/** What Google's Measurement Protocol reference requires of a /mp/collect request that the gateway could get wrong. */
+export function mpProblems(query, json) {
+  const out = [];
+  if (!/^G-[A-Z0-9]+$/.test(query.get("measurement_id") ?? "")) out.push("measurement_id missing");
+  if (!query.get("api_secret")) out.push("api_secret missing");
+  if (typeof json?.client_id !== "string" || json.client_id === "") out.push("client_id missing");
+  const events = Array.isArray(json?.events) ? json.events : [];
+  if (events.length === 0 || events.length > 25) out.push(`${events.length} events (1 to 25)`);
+  if (json?.timestamp_micros !== undefined && !(Number(json.timestamp_micros) > Date.now() * 1000 - 72 * 3600e6)) out.push("timestamp_micros older than 72 h");
+  for (const e of events) if (!/^[A-Za-z][A-Za-z0-9_]{0,39}$/.test(e?.name ?? "")) out.push(`event name "${e?.name}"`);
+  return out;
+}
+
 export function startLab({ port = 0, measurementPath = "/metrics" } = {}) {
   const state = { mode: "pixel", records: [], unmatched: [] };
   const record = (r) => state.records.push({ at: Date.now(), ...r });
@@ -131,8 +144,15 @@ export function startLab({ port = 0, measurementPath = "/metrics" } = {}) {
       return;
     }
     if (req.method === "POST" && p === "/mp/collect") {
-      // GA4 Measurement Protocol: the gap-fill destination, once the gateway has one (issue #13).
+      // GA4 Measurement Protocol: the gap-fill destination (issue #13). Google's collect endpoint answers 2xx to
+      // anything, so what it would silently discard is listed with the unmatched requests instead.
       const json = JSON.parse(body.toString("utf8"));
+      const problems = mpProblems(q, json);
+      if (problems.length) {
+        for (const problem of problems) state.unmatched.push(`invalid Measurement Protocol request: ${problem}`);
+        res.writeHead(204).end();
+        return;
+      }
       for (const e of json.events ?? []) {
         const txn = e.params?.transaction_id ?? null;
         const ev = EVENT[e.name] ?? e.name;

@@ -16,10 +16,17 @@ export function chartOf(o) {
       panel("… under the Safari cookie model", (f) => f.continuitySafari.rate),
     ],
     footnotes: [
-      `Identified data sent for visitors who refused: ${refused}. GA4 gap-fill (CAPI to GA4): ${o.ga4GapFill.startsWith("not available") ? "not available yet (issue #13)" : "on"}.`,
+      `Identified data sent for visitors who refused: ${refused}. GA4 gap-fill (CAPI to GA4): ${gapFillNote(o)}.`,
       `Region ${o.region}; consent banner answered ${o.bannerTiming ?? "before"} the tags fire; blocker: ${o.blocker.engine.split(" (")[0]} with Debian's EasyList + EasyPrivacy.`,
     ],
   });
+}
+
+function gapFillNote(o) {
+  if (o.ga4GapFill.startsWith("not available")) return "not available yet (issue #13)";
+  const f = o.scenarios.gateway?.ga4Purchases;
+  if (!f) return "on";
+  return `on; GA4 got ${f.reachedViaBrowser} purchases by browser + ${f.reachedViaMp} by Measurement Protocol of ${f.consented} consented, ${f.reachedTwice} twice`;
 }
 
 export function printSummary(o) {
@@ -31,5 +38,13 @@ export function printSummary(o) {
       const f = s.figures[d.key];
       console.log(`${k.padEnd(9)} ${d.key.padEnd(6)} ${`${f.purchases.delivered}/${f.purchases.consented} ${p(f.purchases.rate)}`.padEnd(16)} ${p(f.continuity.rate).padEnd(9)} ${p(f.continuitySafari.rate).padEnd(17)} ${String(f.purchases.countedTwice).padEnd(14)} ${f.refused.identified}/${f.refused.anonymous}`);
     }
+  }
+  const g = o.scenarios.gateway?.ga4GapFill;
+  if (g) {
+    const f = o.scenarios.gateway.ga4Purchases;
+    const m = g.gatewayMetrics;
+    console.log(`\nGA4 gap-fill (window ${g.windowSeconds} s): ${f.purchases} purchases, ${f.consented} consented (${f.consentedBlocked} with the blocker); reached GA by browser ${f.reachedViaBrowser}, by MP ${f.reachedViaMp}, twice ${f.reachedTwice}, missing ${f.missing}; refused ${f.refused}: by MP ${f.refusedViaMp}, identified ${f.refusedIdentified}, cookieless pings ${f.refusedCookieless}`);
+    if (m) console.log(`gateway /metrics: sent ${m.sent}, cancelled by the browser twin ${m.cancelledByBrowser}, late twins ${m.lateBrowserTwin}, stale ${m.droppedStale}; GA dropped ${JSON.stringify(m.droppedByReason)}`);
+    for (const c of g.checks) console.log(`${c.ok ? "ok  " : "FAIL"} ${c.check}: ${c.value}`);
   }
 }

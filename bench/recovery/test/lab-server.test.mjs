@@ -56,3 +56,24 @@ test("the shop's pages carry the scenario's tag source", async (t) => {
   lab.setMode("gateway");
   assert.match(await get(), /src="\/metrics\/gtag\/js\?id=G-LAB12345"/);
 });
+
+test("a Measurement Protocol event is a GA4 server record; a request Google would discard is listed, not recorded", async (t) => {
+  const lab = await startLab({});
+  t.after(() => lab.close());
+  const mp = (query, body) => fetch(`http://127.0.0.1:${lab.port}/mp/collect?${query}`, { method: "POST", body: JSON.stringify(body) });
+  const purchase = { name: "purchase", params: { transaction_id: "T-v0003-2", value: 12, currency: "EUR", page_location: "https://www.lab-shop.test/thanks?lab=v0003.2" } };
+  assert.equal((await mp("measurement_id=G-LAB12345&api_secret=s", { client_id: "11.22", timestamp_micros: Date.now() * 1000, events: [purchase] })).status, 204);
+  assert.equal((await mp("measurement_id=G-LAB12345", { client_id: "11.22", events: [purchase] })).status, 204);
+  assert.equal((await mp("measurement_id=G-LAB12345&api_secret=s", { events: [purchase] })).status, 204);
+  assert.equal((await mp("measurement_id=G-LAB12345&api_secret=s", { client_id: "11.22", events: Array(26).fill(purchase) })).status, 204);
+  const { records, unmatched } = lab.takeRecords();
+  assert.deepEqual(
+    records.map(({ dest, channel, via, event, visitor, visit, txn, dedupKey, id, identified }) => ({ dest, channel, via, event, visitor, visit, txn, dedupKey, id, identified })),
+    [{ dest: "ga4", channel: "server", via: "capi", event: "purchase", visitor: "v0003", visit: 2, txn: "T-v0003-2", dedupKey: "T-v0003-2", id: "11.22", identified: true }],
+  );
+  assert.deepEqual(unmatched, [
+    "invalid Measurement Protocol request: api_secret missing",
+    "invalid Measurement Protocol request: client_id missing",
+    "invalid Measurement Protocol request: 26 events (1 to 25)",
+  ]);
+});
