@@ -153,7 +153,10 @@ internal sealed class DoctorSite : IAsyncDisposable
     {
         var listen = shape.Tls ? " ssl http2" : string.Empty;
         var geo = shape.Geolocation ? "proxy_set_header X-Forwarded-CountryRegion \"DE-BE\";" : string.Empty;
+        // As root, nginx's default worker user is nobody:nobody, and Debian has no group nobody.
+        var user = Environment.UserName == "root" ? "user root root;" : string.Empty;
         var config = $$"""
+            {{user}}
             worker_processes 1;
             daemon off;
             pid {{_directory}}/nginx.pid;
@@ -170,6 +173,7 @@ internal sealed class DoctorSite : IAsyncDisposable
                     listen 127.0.0.1:{{Port}}{{listen}};
                     listen 127.1.0.1:{{Port}}{{listen}};
                     server_name {{PageHost}} m.example.test;
+                    ssl_protocols TLSv1.2 TLSv1.3;
                     ssl_certificate {{_directory}}/cert.pem;
                     ssl_certificate_key {{_directory}}/key.pem;
                     location /metrics/ {
