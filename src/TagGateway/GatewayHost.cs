@@ -71,6 +71,7 @@ public static class GatewayHost
         services.AddSingleton<UpstreamResolver>();
         services.AddSingleton<ClientInfoResolver>();
         services.AddSingleton<GeolocationHealth>();
+        services.AddSingleton<EdgeDiagnostic>();
         services.AddSingleton<MeasurementRequestHandler>();
 
         // Forwarding and scripts.

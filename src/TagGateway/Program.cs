@@ -12,6 +12,8 @@ switch (command.Command)
     case GatewayCommand.Version:
         Console.Out.Write(HelpText.Version() + Environment.NewLine);
         return 0;
+    case GatewayCommand.Doctor:
+        return await TagGateway.CommandLine.Doctor.DoctorCommand.RunAsync(command.HostArgs, Console.Out, Console.Error);
     case GatewayCommand.Error:
         await Console.Error.WriteLineAsync(command.Error);
         return 2;

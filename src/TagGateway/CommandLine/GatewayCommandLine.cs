@@ -6,6 +6,7 @@ internal enum GatewayCommand
     Help,
     Version,
     CheckConfig,
+    Doctor,
     Error,
 }
 
@@ -38,6 +39,9 @@ internal static class GatewayCommandLine
                     case "check-config":
                         command = GatewayCommand.CheckConfig;
                         continue;
+                    case "doctor":
+                        // The doctor reads its own options (a site URL, --tag-id …), none of them configuration.
+                        return new(GatewayCommand.Doctor, args[1..]);
                     case "help":
                         return new(GatewayCommand.Help, []);
                     case "version":

@@ -14,6 +14,11 @@ internal static class HelpText
           TagGateway check-config [--Section:Key=value ...]
                                                      validate the configuration as start-up does, print it (secrets
                                                      masked) with where each value came from; exit 0 or 2
+          TagGateway doctor <site-url> [--tag-id G-XXXX] [--send-test-hit] [--json] ...
+                                                     check a live deployment from outside (TLS and HTTP/2, health,
+                                                     loader, test hit, cookie domain, edge, geolocation, Safari);
+                                                     one line per check with the fix; exit 0, 1 (a red check) or 2;
+                                                     TagGateway doctor --help for its options
           TagGateway --help                          this text
           TagGateway --version                       version, commit, build date, runtime, optional features
 

@@ -36,7 +36,7 @@ internal static class KnownKeys
         "Gateway:Limits:MaxConnections", "Gateway:Limits:MaxManagementConnections", "Gateway:Limits:MaxUpgradedConnections",
         "Gateway:Limits:KeepAliveTimeout", "Gateway:Limits:RequestHeadersTimeout", "Gateway:Limits:MinRequestBodyBytesPerSecond",
         "Gateway:Limits:MinRequestBodyGracePeriod",
-        "Gateway:Management:UiEnabled", "Gateway:Management:LiveViewCapacity",
+        "Gateway:Management:UiEnabled", "Gateway:Management:LiveViewCapacity", "Gateway:Management:DiagnosticToken",
 
         // Consent (ConsentOptions)
         .. Region("Consent:StrictDefaults"), .. Region("Consent:OtherDefaults"), .. Region("Consent:RegionDefaults:*"),

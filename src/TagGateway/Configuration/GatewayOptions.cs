@@ -206,6 +206,12 @@ public sealed class ManagementOptions
     /// <summary>How many of the last requests the live view keeps (a preallocated ring of fixed-size records).</summary>
     [Range(16, 10_000)]
     public int LiveViewCapacity { get; set; } = 500;
+
+    /// <summary>
+    /// A secret that authorises <c>TagGateway doctor</c>'s diagnostic request under the measurement path (the edge secret
+    /// does too). Unset, and without an edge secret, the diagnostic does not exist. Never logged.
+    /// </summary>
+    public string? DiagnosticToken { get; set; }
 }
 
 public sealed class DemoOptions

@@ -8,6 +8,7 @@ namespace TagGateway.Management;
 /// <summary>Every JSON wire type of the host, serialized by generated code (no reflection under Native AOT).</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = true)]
 [JsonSerializable(typeof(DemoHit))]
+[JsonSerializable(typeof(TagGateway.ClientIdentity.EdgeDiagnosticReport))]
 [JsonSerializable(typeof(DemoSetCookies))]
 [JsonSerializable(typeof(LivePage))]
 [JsonSerializable(typeof(SetupReport))]

@@ -24,6 +24,7 @@ internal sealed partial class MeasurementRequestHandler
     private readonly TagRegistry _tags;
     private readonly UpstreamResolver _upstreams;
     private readonly ClientInfoResolver _clients;
+    private readonly EdgeDiagnostic _diagnostic;
     private readonly ScriptEndpoint _scripts;
     private readonly HitForwarder _forwarder;
     private readonly ForwardedHitObserver _observer;
@@ -32,13 +33,14 @@ internal sealed partial class MeasurementRequestHandler
     private readonly LiveRecorder _live;
     private readonly ILogger<MeasurementRequestHandler> _logger;
 
-    public MeasurementRequestHandler(GatewayOptions options, TagRegistry tags, UpstreamResolver upstreams, ClientInfoResolver clients, ScriptEndpoint scripts, HitForwarder forwarder, ForwardedHitObserver observer, IConsentPolicy consent, GatewayMetrics metrics, LiveRecorder live, ILogger<MeasurementRequestHandler> logger)
+    public MeasurementRequestHandler(GatewayOptions options, TagRegistry tags, UpstreamResolver upstreams, ClientInfoResolver clients, EdgeDiagnostic diagnostic, ScriptEndpoint scripts, HitForwarder forwarder, ForwardedHitObserver observer, IConsentPolicy consent, GatewayMetrics metrics, LiveRecorder live, ILogger<MeasurementRequestHandler> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         _measurementPath = options.MeasurementPath;
         _tags = tags;
         _upstreams = upstreams;
         _clients = clients;
+        _diagnostic = diagnostic;
         _scripts = scripts;
         _forwarder = forwarder;
         _observer = observer;
@@ -75,6 +77,14 @@ internal sealed partial class MeasurementRequestHandler
             context.Response.Headers.CacheControl = "no-store";
             _metrics.RequestCompleted(MetricTags.Health, MetricTags.Ok);
             return context.Response.Body.WriteAsync(Ok).AsTask();
+        }
+
+        if (route == MeasurementRoute.Diagnostic)
+        {
+            // Unauthorised, it is any unknown path: the same 404 and text, and the token is not logged.
+            return HttpMethods.IsGet(method) && _diagnostic.TryAnswer(context, out var answered)
+                ? answered
+                : Refuse(context, StatusCodes.Status404NotFound, "no_upstream_for_path");
         }
 
         var allowed = route == MeasurementRoute.Script

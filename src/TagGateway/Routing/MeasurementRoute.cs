@@ -6,6 +6,9 @@ internal enum MeasurementRoute
     /// <summary><c>/healthy</c>: answered <c>ok</c> by the gateway itself, as GTG does.</summary>
     Health,
 
+    /// <summary><c>/tg-doctor</c>: what the gateway saw of the edge, for <c>TagGateway doctor</c> (authorised requests only).</summary>
+    Diagnostic,
+
     /// <summary>A tag loader or dependency: cached, compressed, revalidated.</summary>
     Script,
 
@@ -24,6 +27,11 @@ internal static class MeasurementRoutes
         if (rest is "/healthy")
         {
             return MeasurementRoute.Health;
+        }
+
+        if (rest is ClientIdentity.EdgeDiagnostic.Path)
+        {
+            return MeasurementRoute.Diagnostic;
         }
 
         foreach (var prefix in ScriptPrefixes)
