@@ -27,7 +27,7 @@ else
     -c src bench/TagGateway.Benchmarks Directory.Build.props Directory.Packages.props global.json .editorconfig | tar -x -C "$WORK"
 fi
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
-(cd "$WORK" && dotnet run -c Release --project bench/TagGateway.Benchmarks -- --filter "$FILTER" --job "$JOB" \
+(cd "$WORK" && dotnet run -c Release --project bench/TagGateway.Benchmarks -- --filter "$FILTER" --job "$JOB" --buildTimeout 1200 \
   --exporters markdown --artifacts "$WORK/artifacts" 2>&1 | tee "$WORK/bdn.log" | grep -E '^\| |^// \* Summary|Run time|Global total' || true)
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 
