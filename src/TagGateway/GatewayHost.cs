@@ -18,6 +18,8 @@ using TagGateway.Management;
 using TagGateway.Observability;
 using TagGateway.Routing;
 using TagGateway.Scripts;
+using TagGateway.Hosting;
+using TagGateway.Pipeline;
 
 namespace TagGateway;
 

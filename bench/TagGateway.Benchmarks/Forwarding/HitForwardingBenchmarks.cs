@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using TagGateway.Routing;
+using TagGateway.Pipeline;
 
 namespace TagGateway.Benchmarks.Forwarding;
 

@@ -10,6 +10,7 @@ using TagGateway.Consent.Signals;
 using TagGateway.Hits;
 using TagGateway.LiveView;
 using TagGateway.Routing;
+using TagGateway.Pipeline;
 
 namespace TagGateway.Benchmarks.LiveView;
 

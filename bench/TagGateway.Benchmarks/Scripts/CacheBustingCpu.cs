@@ -4,6 +4,7 @@ using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using TagGateway.Routing;
+using TagGateway.Pipeline;
 
 namespace TagGateway.Benchmarks.Scripts;
 

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using TagGateway.Routing;
+using TagGateway.Pipeline;
 
 namespace TagGateway.Benchmarks.Scripts;
 

@@ -1,5 +1,5 @@
 using TagGateway.Configuration;
-using TagGateway.Observability;
+using TagGateway.Logging;
 
 namespace TagGateway.ClientIdentity;
 

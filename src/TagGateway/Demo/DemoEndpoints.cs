@@ -1,6 +1,7 @@
 using TagGateway.Configuration;
 using TagGateway.LiveView;
 using TagGateway.Management;
+using TagGateway.Hosting;
 
 namespace TagGateway.Demo;
 

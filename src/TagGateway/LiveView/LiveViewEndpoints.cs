@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Reflection;
 using TagGateway.Management;
 using TagGateway.Observability;
+using TagGateway.Demo;
 
 namespace TagGateway.LiveView;
 

@@ -1,5 +1,6 @@
 using TagGateway.ClientIdentity;
 using TagGateway.Observability;
+using TagGateway.Hosting;
 
 namespace TagGateway.Management;
 

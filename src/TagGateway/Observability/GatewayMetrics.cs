@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using TagGateway.ClientIdentity;
 using TagGateway.Management;
+using TagGateway.Hosting;
 
 namespace TagGateway.Observability;
 

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using TagGateway.Management;
+using TagGateway.Hosting;
 
 namespace TagGateway.Tests.Infrastructure;
 

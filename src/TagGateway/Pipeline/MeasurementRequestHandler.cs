@@ -7,10 +7,11 @@ using TagGateway.Forwarding;
 using TagGateway.Hits;
 using TagGateway.LiveView;
 using TagGateway.Observability;
+using TagGateway.Routing;
 using TagGateway.Scripts;
 using TagGateway.Consent.Wire;
 
-namespace TagGateway.Routing;
+namespace TagGateway.Pipeline;
 
 /// <summary>
 /// Everything the public listener answers. The raw request target is checked first; then only the measurement

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 using TagGateway.Demo;
 using TagGateway.LiveView;
 
-namespace TagGateway.Management;
+namespace TagGateway.Demo;
 
 /// <summary>Every JSON wire type of the host, serialized by generated code (no reflection under Native AOT).</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = true)]

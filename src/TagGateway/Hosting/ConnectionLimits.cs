@@ -1,8 +1,8 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using TagGateway.Configuration;
-using TagGateway.Observability;
+using TagGateway.Logging;
 
-namespace TagGateway.Management;
+namespace TagGateway.Hosting;
 
 /// <summary>
 /// A ceiling on one listener's open connections. Kestrel's own <c>MaxConcurrentConnections</c> gives every endpoint the
