@@ -1,7 +1,6 @@
 using TagGateway.Configuration;
-using TagGateway.LiveView;
-using TagGateway.Management;
 using TagGateway.Hosting;
+using TagGateway.LiveView;
 
 namespace TagGateway.Demo;
 
@@ -15,8 +14,8 @@ internal static class DemoEndpoints
         {
             context.Response.Headers.CacheControl = "no-store";
             return demo.LastHit is { } hit
-                ? Results.Json(hit, GatewayJsonContext.Default.DemoHit)
-                : Results.Json<DemoHit?>(null, GatewayJsonContext.Default.DemoHit);
+                ? Results.Json(hit, DemoJsonContext.Default.DemoHit)
+                : Results.Json<DemoHit?>(null, DemoJsonContext.Default.DemoHit);
         });
 
         // The Set-Cookie headers of the newest response that set any (a page's script cannot read them: HttpOnly, and
@@ -26,7 +25,7 @@ internal static class DemoEndpoints
             context.Response.Headers.CacheControl = "no-store";
             var management = listeners.EndPointOf(ListenerKind.Management);
             var liveView = options.Management.UiEnabled && management is not null ? $"http://{management}/ui/" : null;
-            return TypedResults.Json(new DemoSetCookies(liveView, LastSetCookies(live)), GatewayJsonContext.Default.DemoSetCookies);
+            return TypedResults.Json(new DemoSetCookies(liveView, LastSetCookies(live)), DemoJsonContext.Default.DemoSetCookies);
         });
     }
 
