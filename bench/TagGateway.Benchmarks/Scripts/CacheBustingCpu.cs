@@ -1,10 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using TagGateway.Routing;
 using TagGateway.Pipeline;
+using TagGateway.Routing;
 
 namespace TagGateway.Benchmarks.Scripts;
 

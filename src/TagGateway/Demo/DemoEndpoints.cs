@@ -13,9 +13,7 @@ internal static class DemoEndpoints
         endpoints.MapGet("/demo/last-hit", static (DemoSite demo, HttpContext context) =>
         {
             context.Response.Headers.CacheControl = "no-store";
-            return demo.LastHit is { } hit
-                ? Results.Json(hit, DemoJsonContext.Default.DemoHit)
-                : Results.Json<DemoHit?>(null, DemoJsonContext.Default.DemoHit);
+            return TypedResults.Json(demo.LastHit, DemoJsonContext.Default.DemoHit);
         });
 
         // The Set-Cookie headers of the newest response that set any (a page's script cannot read them: HttpOnly, and
