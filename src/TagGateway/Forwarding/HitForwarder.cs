@@ -6,8 +6,8 @@ using TagGateway.ClientIdentity;
 using TagGateway.Configuration;
 using TagGateway.Consent.Policy;
 using TagGateway.Cookies.Issuing;
-using TagGateway.Hits;
 using TagGateway.Observability;
+using TagGateway.Hits;
 using TagGateway.Routing;
 
 namespace TagGateway.Forwarding;
