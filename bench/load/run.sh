@@ -19,6 +19,7 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+source "$REPO/bench/lib.sh"
 ROUNDS=3 DURATION=15 WARMUP=5 CONNECTIONS=64 COLD=5 SCENARIOS="collect,script-br,script-304,capi"
 PEER_CPUS="" DRIVER_CPUS="" GATEWAY_BIN="" LABEL="" FROM_HEAD=0 RESULTS="$REPO/bench/results" BDN=0 KEEP=0
 COMMAND="bash bench/load/run.sh $*"
@@ -43,42 +44,19 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-# Debian's packages, installed once (apt-get update first, only when something is missing).
-need=()
-for pkg in nginx libnginx-mod-http-brotli-static wrk brotli python3 clang zlib1g-dev; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
-done
-if [[ ${#need[@]} -gt 0 ]]; then
-  echo "installing: ${need[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-
-WORK="$(mktemp -d /tmp/tg-bench.XXXXXX)"
-HARNESS_PID=""
-cleanup() {
-  if [[ -n "$HARNESS_PID" ]] && kill -0 "$HARNESS_PID" 2>/dev/null; then
-    kill -TERM "$HARNESS_PID" 2>/dev/null || true
-    wait "$HARNESS_PID" 2>/dev/null || true
-  fi
-  if [[ "$KEEP" == 1 ]]; then echo "scratch folder kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_install_missing nginx libnginx-mod-http-brotli-static wrk brotli python3 clang zlib1g-dev
+bench_scratch tg-bench
 
 # The gateway: a Native AOT publish of a snapshot (bin/obj excluded), so a build in the working tree cannot interfere.
 if [[ -z "$GATEWAY_BIN" ]]; then
-  mkdir -p "$WORK/src"
   if [[ "$FROM_HEAD" == 1 ]]; then
+    mkdir -p "$WORK/src"
     git -C "$REPO" archive HEAD | tar -x -C "$WORK/src"
   else
-    tar -C "$REPO" --exclude=bin --exclude=obj --exclude=BenchmarkDotNet.Artifacts --exclude=node_modules \
-      -c src Directory.Build.props Directory.Packages.props global.json .editorconfig $(cd "$REPO" && ls nuget.config NuGet.config 2>/dev/null) \
-      | tar -x -C "$WORK/src"
+    bench_snapshot_src "$WORK/src"
   fi
   echo "publishing the gateway (Native AOT, about a minute)..."
-  dotnet publish "$WORK/src/src/TagGateway/TagGateway.csproj" -c Release -r linux-x64 -o "$WORK/gateway" -nologo -v q >"$WORK/publish.log" 2>&1 \
-    || { tail -30 "$WORK/publish.log"; exit 1; }
+  bench_publish_gateway "$WORK/gateway" -r linux-x64
   GATEWAY_BIN="$WORK/gateway/TagGateway"
   SOURCE="$(git -C "$REPO" rev-parse --short HEAD)$([[ "$FROM_HEAD" == 1 ]] || { git -C "$REPO" diff --quiet HEAD -- src 2>/dev/null && echo ' (working tree = HEAD for src/)' || echo ' + uncommitted changes in src/'; })"
 else
@@ -90,13 +68,10 @@ echo "building the YARP peer..."
 dotnet build "$REPO/bench/YarpPeer/YarpPeer.csproj" -c Release -o "$WORK/yarp" -nologo -v q >"$WORK/yarp-build.log" 2>&1 \
   || { tail -30 "$WORK/yarp-build.log"; exit 1; }
 
-python3 "$REPO/bench/load/harness.py" --work "$WORK" --gateway-bin "$GATEWAY_BIN" --yarp-dll "$WORK/yarp/YarpPeer.dll" \
+bench_run_harness python3 "$REPO/bench/load/harness.py" --work "$WORK" --gateway-bin "$GATEWAY_BIN" --yarp-dll "$WORK/yarp/YarpPeer.dll" \
   --results "$RESULTS" --command "$COMMAND" --source "$SOURCE" --rounds "$ROUNDS" --duration "$DURATION" --warmup "$WARMUP" \
-  --connections "$CONNECTIONS" --cold-starts "$COLD" --scenarios "$SCENARIOS" --peer-cpus "$PEER_CPUS" --driver-cpus "$DRIVER_CPUS" &
-HARNESS_PID=$!
-status=0
-wait "$HARNESS_PID" || status=$?
-HARNESS_PID=""
+  --connections "$CONNECTIONS" --cold-starts "$COLD" --scenarios "$SCENARIOS" --peer-cpus "$PEER_CPUS" --driver-cpus "$DRIVER_CPUS"
+status=$STATUS
 
 if [[ "$BDN" == 1 ]]; then
   bash "$REPO/bench/load/bdn.sh" --results "$RESULTS/benchmarkdotnet" || status=$?

@@ -22,6 +22,7 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+source "$REPO/bench/lib.sh"
 HERE="$REPO/bench/recovery"
 COMMAND="bash bench/recovery/run.sh $*"
 PASS=() GATEWAY_BIN="" LABEL="" AOT=0 RESULTS="$REPO/bench/results" KEEP=0
@@ -40,53 +41,27 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-need=()
-for pkg in chromium nginx webext-ublock-origin-chromium openssl; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
-done
-# Node may come from another repository (NodeSource's nodejs bundles npm): ask for Debian's only when none is there.
-command -v node >/dev/null || need+=(nodejs)
-command -v npm >/dev/null || need+=(npm)
-[[ "$AOT" == 0 ]] || for pkg in clang zlib1g-dev; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
-done
-if [[ ${#need[@]} -gt 0 ]]; then
-  echo "installing: ${need[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+# Node may come from another repository (NodeSource's nodejs bundles npm): Debian's is asked for only when none is there.
+extra=(cmd:node cmd:npm)
+[[ "$AOT" == 0 ]] || extra+=(clang zlib1g-dev)
+bench_install_missing chromium nginx webext-ublock-origin-chromium openssl "${extra[@]}"
 if [[ ! -d "$HERE/node_modules/@ghostery/adblocker" || ! -d "$HERE/node_modules/playwright-core" ]]; then
   # playwright-core never downloads a browser: Debian's /usr/bin/chromium is used.
   (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-WORK="$(mktemp -d /tmp/tg-recovery.XXXXXX)"
-HARNESS_PID=""
-cleanup() {
-  if [[ -n "$HARNESS_PID" ]] && kill -0 "$HARNESS_PID" 2>/dev/null; then
-    kill -TERM "$HARNESS_PID" 2>/dev/null || true
-    wait "$HARNESS_PID" 2>/dev/null || true
-  fi
-  if [[ "$KEEP" == 1 ]]; then echo "scratch folder kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_scratch tg-recovery
 
 # The gateway: one publish of a snapshot of src/ (bin/obj excluded, so a build in the working tree cannot interfere).
 if [[ -z "$GATEWAY_BIN" ]]; then
-  mkdir -p "$WORK/src"
-  tar -C "$REPO" --exclude=bin --exclude=obj --exclude=node_modules \
-    -c src Directory.Build.props Directory.Packages.props global.json $(cd "$REPO" && ls .editorconfig nuget.config NuGet.config 2>/dev/null) \
-    | tar -x -C "$WORK/src"
+  bench_snapshot_src "$WORK/src"
   if [[ "$AOT" == 1 ]]; then
     echo "publishing the gateway (Native AOT)..."
-    dotnet publish "$WORK/src/src/TagGateway/TagGateway.csproj" -c Release -r linux-x64 -o "$WORK/gateway" -nologo -v q >"$WORK/publish.log" 2>&1 \
-      || { tail -30 "$WORK/publish.log"; exit 1; }
+    bench_publish_gateway "$WORK/gateway" -r linux-x64
     GATEWAY_BIN="$WORK/gateway/TagGateway"
   else
     echo "publishing the gateway (framework-dependent Release build; --aot for the native binary)..."
-    dotnet publish "$WORK/src/src/TagGateway/TagGateway.csproj" -c Release -p:PublishAot=false -o "$WORK/gateway" -nologo -v q >"$WORK/publish.log" 2>&1 \
-      || { tail -30 "$WORK/publish.log"; exit 1; }
+    bench_publish_gateway "$WORK/gateway" -p:PublishAot=false
     GATEWAY_BIN="$WORK/gateway/TagGateway.dll"
   fi
   SOURCE="$(git -C "$REPO" rev-parse --short HEAD)$(git -C "$REPO" diff --quiet HEAD -- src 2>/dev/null && echo '' || echo ' + uncommitted changes in src/')$([[ "$AOT" == 1 ]] && echo ', Native AOT' || echo ', framework-dependent')"
@@ -100,10 +75,6 @@ fi
 GA4=no
 grep -q "GoogleAnalyticsOptions GoogleAnalytics" "$REPO/src/TagGateway.Capi/Configuration/CapiOptions.cs" 2>/dev/null && GA4=yes
 
-node "$HERE/harness.mjs" --work "$WORK" --gateway-bin "$GATEWAY_BIN" --gateway-source "$SOURCE" --ga4-gap-fill "$GA4" \
-  ${RESULTS:+--results "$RESULTS"} --command "$COMMAND" "${PASS[@]}" &
-HARNESS_PID=$!
-status=0
-wait "$HARNESS_PID" || status=$?
-HARNESS_PID=""
-exit "$status"
+bench_run_harness node "$HERE/harness.mjs" --work "$WORK" --gateway-bin "$GATEWAY_BIN" --gateway-source "$SOURCE" --ga4-gap-fill "$GA4" \
+  ${RESULTS:+--results "$RESULTS"} --command "$COMMAND" "${PASS[@]}"
+exit "$STATUS"

@@ -5,24 +5,26 @@ using Microsoft.Extensions.Options;
 using TagGateway.Capi;
 using TagGateway.ClientIdentity;
 using TagGateway.CommandLine;
+using TagGateway.Configuration;
 using TagGateway.Consent;
 using TagGateway.Consent.Configuration;
 using TagGateway.Consent.Management;
 using TagGateway.Cookies;
-using TagGateway.Configuration;
 using TagGateway.Demo;
 using TagGateway.Forwarding;
 using TagGateway.Hits;
+using TagGateway.Hosting;
 using TagGateway.LiveView;
 using TagGateway.Management;
 using TagGateway.Observability;
+using TagGateway.Pipeline;
 using TagGateway.Routing;
 using TagGateway.Scripts;
 
 namespace TagGateway;
 
 /// <summary>Builds the gateway: the binary's entry point and the integration tests both start it from here.</summary>
-public static class GatewayHost
+public static partial class GatewayHost
 {
     /// <summary>Creates the application; throws <see cref="GatewayConfigurationException"/> listing every configuration error.</summary>
     /// <param name="args">Command-line arguments (configuration overrides such as <c>--Gateway:MeasurementPath=/m</c>).</param>
@@ -192,7 +194,7 @@ public static class GatewayHost
 
         void Resolve(string key, string? fallback)
         {
-            string? value = configuration[key] is { Length: > 0 } configured ? configured : fallback;
+            var value = configuration[key] is { Length: > 0 } configured ? configured : fallback;
             if (value is not null && !Path.IsPathRooted(value))
             {
                 resolved[key] = Path.Combine(options.DataPath, value);
@@ -303,21 +305,21 @@ public static class GatewayHost
             var listeners = app.Services.GetRequiredService<Listeners>();
             var (publicEndPoint, managementEndPoint) = (listeners.EndPointOf(ListenerKind.Public), listeners.EndPointOf(ListenerKind.Management));
             var tags = string.Join(", ", options.TagIds);
-            HostLog.Started(logger, publicEndPoint, managementEndPoint, options.MeasurementPath, options.Mode, tags);
+            Log.Started(logger, publicEndPoint, managementEndPoint, options.MeasurementPath, options.Mode, tags);
             LogBanner(app, logger, options);
-            foreach (string warning in app.Services.GetRequiredService<ConfigurationWarnings>().Items)
+            foreach (var warning in app.Services.GetRequiredService<ConfigurationWarnings>().Items)
             {
-                HostLog.ConfigurationWarning(logger, warning);
+                Log.ConfigurationWarning(logger, warning);
             }
 
             if (options.Demo.Enabled is true)
             {
                 var demoEndPoint = listeners.EndPointOf(ListenerKind.DemoUpstream);
-                HostLog.DemoMode(logger, demoEndPoint);
+                Log.DemoMode(logger, demoEndPoint);
             }
             else if (!GeolocationHealth.EdgeCanSupply(options.ClientIdentity.Edge))
             {
-                HostLog.NoGeolocation(logger, options.ClientIdentity.Edge);
+                Log.NoGeolocation(logger, options.ClientIdentity.Edge);
             }
         });
     }
@@ -328,19 +330,19 @@ public static class GatewayHost
         var upstream = options.Mode == GatewayMode.TagGateway
             ? options.Upstreams.TagGatewayOrigin
             : $"scripts {options.Upstreams.TagManager}, hits {options.Upstreams.Analytics}, ads {options.Upstreams.Ads}";
-        HostLog.Upstream(logger, options.Mode, upstream);
-        bool geolocation = GeolocationHealth.EdgeCanSupply(options.ClientIdentity.Edge);
-        HostLog.Edge(logger, options.ClientIdentity.Edge, geolocation ? "expected from the edge" : "none (every visitor gets the strict defaults)", options.ClientIdentity.EdgeSecret is { Length: > 0 } ? "required" : "not set");
+        Log.Upstream(logger, options.Mode, upstream);
+        var geolocation = GeolocationHealth.EdgeCanSupply(options.ClientIdentity.Edge);
+        Log.Edge(logger, options.ClientIdentity.Edge, geolocation ? "expected from the edge" : "none (every visitor gets the strict defaults)", options.ClientIdentity.EdgeSecret is { Length: > 0 } ? "required" : "not set");
 
         var consent = app.Services.GetRequiredService<IOptions<ConsentOptions>>().Value;
         string strict = Describe(consent.StrictDefaults), other = Describe(consent.OtherDefaults);
-        HostLog.Consent(logger, strict, other, consent.RegionDefaults.Count, consent.Log.Mode);
+        Log.Consent(logger, strict, other, consent.RegionDefaults.Count, consent.Log.Mode);
 
         // The Capi module registers itself only when a destination is configured; its options say which.
         var capi = app.Services.GetService<IOptions<Capi.Configuration.CapiOptions>>()?.Value;
         if (capi is null || app.Services.GetService<IConfiguration>() is not { } configuration)
         {
-            HostLog.CapiOff(logger);
+            Log.CapiOff(logger);
         }
         else
         {
@@ -348,17 +350,17 @@ public static class GatewayHost
             var on = destinations.Where(d => d.Enabled && configuration.GetSection("Capi:" + d.Name).Exists()).Select(static d => d.Name).ToArray();
             if (on.Length == 0)
             {
-                HostLog.CapiOff(logger);
+                Log.CapiOff(logger);
             }
             else
             {
                 var store = capi.Store.Kind == Capi.Configuration.CapiStoreKind.Redis ? capi.Store.Redis.Configuration + " (spill " + capi.Store.Redis.SpillPath + ")" : capi.Store.Path;
-                string names = string.Join(", ", on);
-                HostLog.Capi(logger, names, capi.Store.Kind, store);
+                var names = string.Join(", ", on);
+                Log.Capi(logger, names, capi.Store.Kind, store);
             }
         }
 
-        HostLog.ManagementUrl(logger, options.ManagementUrl);
+        Log.ManagementUrl(logger, options.ManagementUrl);
 
         static string Describe(RegionDefaultOptions d) =>
             $"ad_storage {d.AdStorage}, analytics_storage {d.AnalyticsStorage}, ad_user_data {d.AdUserData}, ad_personalization {d.AdPersonalization}";
@@ -369,37 +371,37 @@ public static class GatewayHost
         Stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("TagGateway.appsettings.json")
             ?? throw new InvalidOperationException("The embedded default configuration is missing."),
     };
-}
 
-internal static partial class HostLog
-{
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "TagGateway listening on {Public} (management {Management}), measurement path {Path}, mode {Mode}, tags {Tags}")]
-    public static partial void Started(ILogger logger, System.Net.IPEndPoint? @public, System.Net.IPEndPoint? management, string path, GatewayMode mode, string tags);
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "TagGateway listening on {Public} (management {Management}), measurement path {Path}, mode {Mode}, tags {Tags}")]
+        public static partial void Started(ILogger logger, System.Net.IPEndPoint? @public, System.Net.IPEndPoint? management, string path, GatewayMode mode, string tags);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Demo mode: the upstream is the built-in stand-in for Google on {Upstream}. Set Gateway__Demo__Enabled=false to serve real tags.")]
-    public static partial void DemoMode(ILogger logger, System.Net.IPEndPoint? upstream);
+        [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "Demo mode: the upstream is the built-in stand-in for Google on {Upstream}. Set Gateway__Demo__Enabled=false to serve real tags.")]
+        public static partial void DemoMode(ILogger logger, System.Net.IPEndPoint? upstream);
 
-    [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "Configuration: {Warning} (the demo starts anyway; serving real tags, this stops the start).")]
-    public static partial void ConfigurationWarning(ILogger logger, string warning);
+        [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "Configuration: {Warning} (the demo starts anyway; serving real tags, this stops the start).")]
+        public static partial void ConfigurationWarning(ILogger logger, string warning);
 
-    [LoggerMessage(EventId = 21, Level = LogLevel.Information, Message = "Upstream ({Mode} mode): {Upstream}")]
-    public static partial void Upstream(ILogger logger, GatewayMode mode, string upstream);
+        [LoggerMessage(EventId = 21, Level = LogLevel.Information, Message = "Upstream ({Mode} mode): {Upstream}")]
+        public static partial void Upstream(ILogger logger, GatewayMode mode, string upstream);
 
-    [LoggerMessage(EventId = 22, Level = LogLevel.Information, Message = "Edge: {Edge}; visitor geolocation {Geolocation}; edge secret {Secret}")]
-    public static partial void Edge(ILogger logger, EdgeKind edge, string geolocation, string secret);
+        [LoggerMessage(EventId = 22, Level = LogLevel.Information, Message = "Edge: {Edge}; visitor geolocation {Geolocation}; edge secret {Secret}")]
+        public static partial void Edge(ILogger logger, EdgeKind edge, string geolocation, string secret);
 
-    [LoggerMessage(EventId = 23, Level = LogLevel.Information, Message = "Consent defaults without a signal: strict regions (EEA, GB, CH, unknown) {Strict}; elsewhere {Other}; {Overrides} region overrides; consent log {LogMode}")]
-    public static partial void Consent(ILogger logger, string strict, string other, int overrides, TagGateway.Consent.Configuration.ConsentLogMode logMode);
+        [LoggerMessage(EventId = 23, Level = LogLevel.Information, Message = "Consent defaults without a signal: strict regions (EEA, GB, CH, unknown) {Strict}; elsewhere {Other}; {Overrides} region overrides; consent log {LogMode}")]
+        public static partial void Consent(ILogger logger, string strict, string other, int overrides, TagGateway.Consent.Configuration.ConsentLogMode logMode);
 
-    [LoggerMessage(EventId = 24, Level = LogLevel.Information, Message = "CAPI destinations on: {Destinations}; store {Kind} at {Store}")]
-    public static partial void Capi(ILogger logger, string destinations, TagGateway.Capi.Configuration.CapiStoreKind kind, string store);
+        [LoggerMessage(EventId = 24, Level = LogLevel.Information, Message = "CAPI destinations on: {Destinations}; store {Kind} at {Store}")]
+        public static partial void Capi(ILogger logger, string destinations, TagGateway.Capi.Configuration.CapiStoreKind kind, string store);
 
-    [LoggerMessage(EventId = 25, Level = LogLevel.Information, Message = "CAPI off: no destination configured (Capi:Meta, Capi:TikTok, Capi:LinkedIn, Capi:GoogleAds)")]
-    public static partial void CapiOff(ILogger logger);
+        [LoggerMessage(EventId = 25, Level = LogLevel.Information, Message = "CAPI off: no destination configured (Capi:Meta, Capi:TikTok, Capi:LinkedIn, Capi:GoogleAds)")]
+        public static partial void CapiOff(ILogger logger);
 
-    [LoggerMessage(EventId = 26, Level = LogLevel.Information, Message = "Management (health, readiness, metrics): {Url}")]
-    public static partial void ManagementUrl(ILogger logger, string url);
+        [LoggerMessage(EventId = 26, Level = LogLevel.Information, Message = "Management (health, readiness, metrics): {Url}")]
+        public static partial void ManagementUrl(ILogger logger, string url);
 
-    [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Gateway:ClientIdentity:Edge is {Edge}: no visitor geolocation reaches the gateway, so every visitor gets the strictest consent default (an unknown region counts as strict, as the EEA does). Set Gateway:ClientIdentity:Edge to the edge in front of the gateway (Cloudflare, CloudflareWorker, GoogleLoadBalancer, ReverseProxy); edge-config/ shows how each passes the visitor's location.")]
-    public static partial void NoGeolocation(ILogger logger, EdgeKind edge);
+        [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Gateway:ClientIdentity:Edge is {Edge}: no visitor geolocation reaches the gateway, so every visitor gets the strictest consent default (an unknown region counts as strict, as the EEA does). Set Gateway:ClientIdentity:Edge to the edge in front of the gateway (Cloudflare, CloudflareWorker, GoogleLoadBalancer, ReverseProxy); edge-config/ shows how each passes the visitor's location.")]
+        public static partial void NoGeolocation(ILogger logger, EdgeKind edge);
+    }
 }

@@ -19,16 +19,16 @@ public class AllocationTests
     [Fact]
     public void Decoding_a_batched_hit_and_deciding_allocates_nothing()
     {
-        SnapshotPolicy policy = TestPolicies.Create();
-        int sink = Run(policy); // warm up: JIT and static initialisation
+        var policy = TestPolicies.Create();
+        var sink = Run(policy); // warm up: JIT and static initialisation
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 1000; i++)
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
         {
             sink += Run(policy);
         }
 
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
         Assert.Equal(0, allocated);
         Assert.NotEqual(0, sink);
@@ -36,13 +36,13 @@ public class AllocationTests
 
     private static int Run(SnapshotPolicy policy)
     {
-        int sent = 0;
-        ConsentSignals url = ConsentSignals.FromQuery(Query, globalPrivacyControl: true);
+        var sent = 0;
+        var url = ConsentSignals.FromQuery(Query, globalPrivacyControl: true);
         sent += ConsentSignals.FromQuery(LongTcQuery, globalPrivacyControl: false).TcfConsent == SignalPresence.WellFormed ? 1 : 0;
-        foreach (ReadOnlySpan<byte> line in HitBody.EnumerateLines(Body))
+        foreach (var line in HitBody.EnumerateLines(Body))
         {
-            ConsentDecision decision = policy.Decide(url.WithOverrides(line), "US-CA");
-            for (int d = 0; d < decision.DestinationCount; d++)
+            var decision = policy.Decide(url.WithOverrides(line), "US-CA");
+            for (var d = 0; d < decision.DestinationCount; d++)
             {
                 sent += decision.For((ConsentDestination)d).MaySend ? 1 : 0;
             }

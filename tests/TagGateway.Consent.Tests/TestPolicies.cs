@@ -26,7 +26,7 @@ internal sealed class SnapshotPolicy(ConsentPolicySnapshot snapshot) : IConsentP
 
     public bool TryGetDestination(ReadOnlySpan<char> name, out ConsentDestination destination)
     {
-        bool found = Snapshot.Destinations.TryGetIndex(name, out int index);
+        var found = Snapshot.Destinations.TryGetIndex(name, out var index);
         destination = found ? (ConsentDestination)index : (ConsentDestination)(-1);
         return found;
     }

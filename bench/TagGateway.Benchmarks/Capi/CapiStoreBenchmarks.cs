@@ -1,4 +1,3 @@
-using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.Logging.Abstractions;
 using TagGateway.Capi.Configuration;
 using TagGateway.Capi.Model;
@@ -43,12 +42,12 @@ public class CapiStoreBenchmarks
     public void Fill()
     {
         // Fresh event ids each iteration, so every event is new to the dedup ledger (the expensive path).
-        long round = Interlocked.Increment(ref _round);
-        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        for (int r = 0; r < _requests.Length; r++)
+        var round = Interlocked.Increment(ref _round);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        for (var r = 0; r < _requests.Length; r++)
         {
             var request = new CapiEvent[EventsPerRequest];
-            for (int i = 0; i < EventsPerRequest; i++)
+            for (var i = 0; i < EventsPerRequest; i++)
             {
                 request[i] = Sample(round, (r * EventsPerRequest) + i, now);
             }
@@ -67,9 +66,9 @@ public class CapiStoreBenchmarks
     [Benchmark(OperationsPerInvoke = EventsPerInvoke)]
     public async Task AcceptDurably()
     {
-        int next = -1;
+        var next = -1;
         var producers = new Task[Producers];
-        for (int p = 0; p < producers.Length; p++)
+        for (var p = 0; p < producers.Length; p++)
         {
             producers[p] = Task.Run(async () =>
             {

@@ -1,4 +1,3 @@
-using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.Logging.Abstractions;
 using TagGateway.Capi.GapFill;
 using TagGateway.Capi.Mapping;

@@ -1,4 +1,3 @@
-using BenchmarkDotNet.Attributes;
 using TagGateway.Capi.Identity;
 using TagGateway.Capi.Mapping;
 

@@ -1,6 +1,4 @@
 using System.Net;
-using BenchmarkDotNet.Attributes;
-using Microsoft.AspNetCore.Http;
 using TagGateway.ClientIdentity;
 using TagGateway.Configuration;
 

@@ -1,7 +1,5 @@
 using System.Text;
-using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using TagGateway.Consent;
 using TagGateway.Consent.Policy;
 using TagGateway.Consent.Signals;
@@ -51,9 +49,9 @@ public class ConsentDecodeBenchmarks
     [Benchmark]
     public int DecodeBatchedHit()
     {
-        int hash = 0;
-        ConsentSignals url = ConsentSignals.FromQuery(Query, globalPrivacyControl: true);
-        foreach (ReadOnlySpan<byte> line in HitBody.EnumerateLines(Body))
+        var hash = 0;
+        var url = ConsentSignals.FromQuery(Query, globalPrivacyControl: true);
+        foreach (var line in HitBody.EnumerateLines(Body))
         {
             hash ^= url.WithOverrides(line).GetHashCode();
         }
@@ -65,12 +63,12 @@ public class ConsentDecodeBenchmarks
     [Benchmark]
     public int DecodeAndDecideBatchedHit()
     {
-        int sent = 0;
-        ConsentSignals url = ConsentSignals.FromQuery(Query, globalPrivacyControl: false);
-        foreach (ReadOnlySpan<byte> line in HitBody.EnumerateLines(Body))
+        var sent = 0;
+        var url = ConsentSignals.FromQuery(Query, globalPrivacyControl: false);
+        foreach (var line in HitBody.EnumerateLines(Body))
         {
-            ConsentDecision decision = _policy.Decide(url.WithOverrides(line), "DE");
-            for (int d = 0; d < decision.DestinationCount; d++)
+            var decision = _policy.Decide(url.WithOverrides(line), "DE");
+            for (var d = 0; d < decision.DestinationCount; d++)
             {
                 sent += decision.For((ConsentDestination)d).MaySend ? 1 : 0;
             }

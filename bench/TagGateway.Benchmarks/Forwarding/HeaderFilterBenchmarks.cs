@@ -1,4 +1,3 @@
-using BenchmarkDotNet.Attributes;
 using TagGateway.Forwarding;
 
 namespace TagGateway.Benchmarks.Forwarding;

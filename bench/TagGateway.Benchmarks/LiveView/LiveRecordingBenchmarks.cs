@@ -1,14 +1,10 @@
 using System.Diagnostics;
-using BenchmarkDotNet.Attributes;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.DependencyInjection;
 using TagGateway.ClientIdentity;
 using TagGateway.Consent.Policy;
 using TagGateway.Consent.Signals;
 using TagGateway.Hits;
 using TagGateway.LiveView;
+using TagGateway.Pipeline;
 using TagGateway.Routing;
 
 namespace TagGateway.Benchmarks.LiveView;

@@ -1,4 +1,3 @@
-using BenchmarkDotNet.Attributes;
 using TagGateway.Hits;
 using TagGateway.Routing;
 using TagGateway.Scripts;

@@ -1,8 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
+using TagGateway.Pipeline;
 using TagGateway.Routing;
 
 namespace TagGateway.Benchmarks.Scripts;

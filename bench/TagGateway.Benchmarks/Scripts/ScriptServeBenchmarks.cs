@@ -1,10 +1,6 @@
 using System.Net;
 using System.Text;
-using BenchmarkDotNet.Attributes;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.DependencyInjection;
+using TagGateway.Pipeline;
 using TagGateway.Routing;
 
 namespace TagGateway.Benchmarks.Scripts;

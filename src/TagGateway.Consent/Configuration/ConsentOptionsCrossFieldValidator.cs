@@ -28,7 +28,7 @@ internal sealed class ConsentOptionsCrossFieldValidator : IValidateOptions<Conse
         }
 
         var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        foreach ((string key, RegionDefaultOptions? value) in options.RegionDefaults ?? [])
+        foreach ((var key, var value) in options.RegionDefaults ?? [])
         {
             if (!RegionTable.TryGetCountry(key, out _))
             {
@@ -50,10 +50,10 @@ internal sealed class ConsentOptionsCrossFieldValidator : IValidateOptions<Conse
     {
         var builtIn = new HashSet<string>(ConsentMatrix.BuiltIn.Select(r => r.Name), StringComparer.OrdinalIgnoreCase);
         var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        int added = 0;
-        foreach ((string key, DestinationOptions? value) in options.Destinations ?? [])
+        var added = 0;
+        foreach ((var key, var value) in options.Destinations ?? [])
         {
-            string path = $"Consent:Destinations:{key}";
+            var path = $"Consent:Destinations:{key}";
             if (!IsValidName(key))
             {
                 errors.Add($"{path}: a destination name is 1-64 letters, digits, '_', '-' or '.', starting with a letter.");
@@ -75,10 +75,10 @@ internal sealed class ConsentOptionsCrossFieldValidator : IValidateOptions<Conse
                 continue;
             }
 
-            DestinationRule inherited = ConsentMatrix.BuiltIn.FirstOrDefault(r => string.Equals(r.Name, key, StringComparison.OrdinalIgnoreCase))
+            var inherited = ConsentMatrix.BuiltIn.FirstOrDefault(r => string.Equals(r.Name, key, StringComparison.OrdinalIgnoreCase))
                 ?? ConsentMatrix.DefaultForConfigured(key);
-            PersonalizationDeniedAction action = value.WhenPersonalizationDenied ?? inherited.WhenPersonalizationDenied;
-            RestrictedForm form = value.RestrictedForm ?? inherited.RestrictedForm;
+            var action = value.WhenPersonalizationDenied ?? inherited.WhenPersonalizationDenied;
+            var form = value.RestrictedForm ?? inherited.RestrictedForm;
             if (action == PersonalizationDeniedAction.Restrict && form == RestrictedForm.None)
             {
                 errors.Add($"{path}: WhenPersonalizationDenied is Restrict but no RestrictedForm is set; use Block if the destination has no restricted form.");
@@ -117,7 +117,7 @@ internal sealed class ConsentOptionsCrossFieldValidator : IValidateOptions<Conse
             return false;
         }
 
-        foreach (char c in name)
+        foreach (var c in name)
         {
             if (!char.IsAsciiLetterOrDigit(c) && c is not ('_' or '-' or '.'))
             {

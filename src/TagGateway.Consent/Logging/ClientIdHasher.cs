@@ -20,12 +20,12 @@ internal static class ClientIdHasher
             return null;
         }
 
-        int maxBytes = Encoding.UTF8.GetMaxByteCount(clientId.Length);
+        var maxBytes = Encoding.UTF8.GetMaxByteCount(clientId.Length);
         byte[]? rented = null;
-        Span<byte> utf8 = maxBytes <= StackLimit ? stackalloc byte[StackLimit] : (rented = ArrayPool<byte>.Shared.Rent(maxBytes));
+        var utf8 = maxBytes <= StackLimit ? stackalloc byte[StackLimit] : (rented = ArrayPool<byte>.Shared.Rent(maxBytes));
         try
         {
-            int length = Encoding.UTF8.GetBytes(clientId, utf8);
+            var length = Encoding.UTF8.GetBytes(clientId, utf8);
             Span<byte> hash = stackalloc byte[HMACSHA256.HashSizeInBytes];
             HMACSHA256.HashData(key, utf8[..length], hash);
             return Convert.ToHexStringLower(hash[..16]);

@@ -37,8 +37,8 @@ internal sealed class ConsentLogFormatter : IDisposable
 
     internal static void Write(Utf8JsonWriter writer, in ConsentLogEntry entry)
     {
-        ConsentDecision decision = entry.Decision;
-        ConsentSignals signals = decision.Signals;
+        var decision = entry.Decision;
+        var signals = decision.Signals;
 
         writer.WriteStartObject();
         writer.WriteString("time"u8, entry.Time.UtcDateTime);
@@ -63,10 +63,10 @@ internal sealed class ConsentLogFormatter : IDisposable
         writer.WriteEndObject();
 
         writer.WriteStartObject("consent"u8);
-        foreach (ConsentType type in ConsentNames.Types)
+        foreach (var type in ConsentNames.Types)
         {
-            ConsentTypeSignal signal = signals.Get(type);
-            ConsentResolution resolution = decision.Consent.Get(type);
+            var signal = signals.Get(type);
+            var resolution = decision.Consent.Get(type);
             writer.WriteStartObject(ConsentNames.Of(type));
             writer.WriteString("effective"u8, ConsentNames.Of(resolution.State));
             writer.WriteString("source"u8, ConsentNames.Of(resolution.Source));
@@ -80,9 +80,9 @@ internal sealed class ConsentLogFormatter : IDisposable
         writer.WriteEndObject();
 
         writer.WriteStartObject("destinations"u8);
-        for (int i = 0; i < decision.DestinationCount; i++)
+        for (var i = 0; i < decision.DestinationCount; i++)
         {
-            DestinationDecision destination = decision.For((ConsentDestination)i);
+            var destination = decision.For((ConsentDestination)i);
             writer.WriteStartObject(destination.Name ?? "unknown");
             writer.WriteString("outcome"u8, ConsentNames.Of(destination.Outcome));
             writer.WriteBoolean("send"u8, destination.MaySend);

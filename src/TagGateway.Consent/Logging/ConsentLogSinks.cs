@@ -48,13 +48,13 @@ internal sealed class StreamLogSink : IConsentLogSink
     public async ValueTask FlushAsync(CancellationToken cancellationToken)
     {
         WriteBuffer();
-        await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+        await _stream.FlushAsync(cancellationToken);
     }
 
     public async ValueTask DisposeAsync()
     {
         WriteBuffer();
-        await _stream.DisposeAsync().ConfigureAwait(false);
+        await _stream.DisposeAsync();
     }
 
     private void WriteBuffer()
@@ -88,7 +88,7 @@ internal sealed class RotatingFileLogSink : IConsentLogSink
         _maxBytes = maxBytes;
         _maxFiles = maxFiles;
 
-        string? directory = Path.GetDirectoryName(_path);
+        var directory = Path.GetDirectoryName(_path);
         if (!string.IsNullOrEmpty(directory))
         {
             Directory.CreateDirectory(directory);
@@ -126,9 +126,9 @@ internal sealed class RotatingFileLogSink : IConsentLogSink
         else
         {
             File.Delete(RotatedName(_maxFiles - 1));
-            for (int i = _maxFiles - 2; i >= 1; i--)
+            for (var i = _maxFiles - 2; i >= 1; i--)
             {
-                string source = RotatedName(i);
+                var source = RotatedName(i);
                 if (File.Exists(source))
                 {
                     File.Move(source, RotatedName(i + 1), overwrite: true);

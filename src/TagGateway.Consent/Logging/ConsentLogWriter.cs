@@ -58,43 +58,43 @@ internal sealed partial class ConsentLogWriter : BackgroundService
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            string failedMode = ConsentNames.Of(_options.Mode);
+            var failedMode = ConsentNames.Of(_options.Mode);
             Log.SinkOpenFailed(_logger, failedMode, _options.Path, ex);
             return;
         }
 
-        string mode = ConsentNames.Of(_options.Mode);
+        var mode = ConsentNames.Of(_options.Mode);
         Log.Started(_logger, mode, _options.SampleRate);
         using var formatter = new ConsentLogFormatter();
-        await using (sink.ConfigureAwait(false))
+        await using (sink)
         {
             try
             {
-                while (await _queue.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+                while (await _queue.Reader.WaitToReadAsync(stoppingToken))
                 {
-                    await DrainAsync(sink, formatter, stoppingToken).ConfigureAwait(false);
+                    await DrainAsync(sink, formatter, stoppingToken);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
                 // Shutting down: write what is already queued, then stop.
-                await DrainAsync(sink, formatter, CancellationToken.None).ConfigureAwait(false);
+                await DrainAsync(sink, formatter, CancellationToken.None);
             }
         }
     }
 
     private async Task DrainAsync(IConsentLogSink sink, ConsentLogFormatter formatter, CancellationToken cancellationToken)
     {
-        int written = 0;
+        var written = 0;
         try
         {
-            while (_queue.Reader.TryRead(out ConsentLogEntry entry))
+            while (_queue.Reader.TryRead(out var entry))
             {
                 sink.WriteLine(formatter.Format(entry));
                 written++;
             }
 
-            await sink.FlushAsync(cancellationToken).ConfigureAwait(false);
+            await sink.FlushAsync(cancellationToken);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -107,7 +107,7 @@ internal sealed partial class ConsentLogWriter : BackgroundService
             _metrics.LogWritten(written);
         }
 
-        long dropped = _queue.TakeDroppedCount();
+        var dropped = _queue.TakeDroppedCount();
         if (dropped > 0)
         {
             Log.EntriesDropped(_logger, dropped);

@@ -24,7 +24,7 @@ internal sealed class ConsentMetrics
     public ConsentMetrics(IMeterFactory meterFactory)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
-        Meter meter = meterFactory.Create(MeterName);
+        var meter = meterFactory.Create(MeterName);
         meter.CreateObservableCounter("taggateway.consent.decisions", ObserveDecisions, "{decision}", "Per-destination consent decisions, by destination and outcome.");
         _malformed = meter.CreateCounter<long>("taggateway.consent.signals.malformed", "{signal}", "Consent parameters present but unreadable, by parameter.");
         _unknownGcdLetters = meter.CreateCounter<long>("taggateway.consent.gcd.unknown_letters", "{letter}", "gcd letters outside the nine documented ones (read as not set), by letter.");
@@ -34,17 +34,17 @@ internal sealed class ConsentMetrics
 
     public void RecordDecision(in ConsentDecision decision)
     {
-        int count = Math.Min(decision.DestinationCount, MaxDestinations);
-        for (int i = 0; i < count; i++)
+        var count = Math.Min(decision.DestinationCount, MaxDestinations);
+        for (var i = 0; i < count; i++)
         {
-            DestinationDecision destination = decision.For((ConsentDestination)i);
+            var destination = decision.For((ConsentDestination)i);
             _destinationNames[i] ??= destination.Name;
             Interlocked.Increment(ref _decisionCounts[(i * OutcomeCount) + (int)destination.Outcome]);
         }
 
         if (_malformed.Enabled)
         {
-            ConsentSignals signals = decision.Signals;
+            var signals = decision.Signals;
             CountMalformed(signals.Gcs, "gcs");
             CountMalformed(signals.Gcd, "gcd");
             CountMalformed(signals.NpaPresence, "npa");
@@ -57,10 +57,10 @@ internal sealed class ConsentMetrics
 
         if (_unknownGcdLetters.Enabled && decision.Signals.HasUnknownGcdLetter)
         {
-            ConsentSignals signals = decision.Signals;
-            foreach (ConsentType type in ConsentNames.Types)
+            var signals = decision.Signals;
+            foreach (var type in ConsentNames.Types)
             {
-                char letter = signals.Get(type).UnknownGcdLetter;
+                var letter = signals.Get(type).UnknownGcdLetter;
                 if (letter != '\0')
                 {
                     _unknownGcdLetters.Add(1,
@@ -75,11 +75,11 @@ internal sealed class ConsentMetrics
 
     private IEnumerable<Measurement<long>> ObserveDecisions()
     {
-        for (int i = 0; i < MaxDestinations; i++)
+        for (var i = 0; i < MaxDestinations; i++)
         {
-            for (int outcome = 0; outcome < OutcomeCount; outcome++)
+            for (var outcome = 0; outcome < OutcomeCount; outcome++)
             {
-                long value = Volatile.Read(ref _decisionCounts[(i * OutcomeCount) + outcome]);
+                var value = Volatile.Read(ref _decisionCounts[(i * OutcomeCount) + outcome]);
                 if (value > 0)
                 {
                     yield return new Measurement<long>(value,

@@ -35,7 +35,7 @@ internal sealed class ConsentRecorder : IConsentRecorder, IDisposable
         _random = random;
 
         // The sink is fixed at start (see ConsentLogWriter); sampling and the salt follow reloads.
-        ConsentLogMode startMode = options.CurrentValue.Log.Mode;
+        var startMode = options.CurrentValue.Log.Mode;
         _settings = Settings.From(options.CurrentValue.Log, startMode);
         _subscription = options.OnChange(o => _settings = Settings.From(o.Log, startMode));
     }
@@ -44,7 +44,7 @@ internal sealed class ConsentRecorder : IConsentRecorder, IDisposable
     {
         _metrics.RecordDecision(decision);
 
-        Settings settings = _settings;
+        var settings = _settings;
         if (!settings.Enabled || settings.SampleRate <= 0 || (settings.SampleRate < 1 && _random.NextDouble() >= settings.SampleRate))
         {
             return;

@@ -29,7 +29,7 @@ public static partial class ConsentExplainEndpoints
     public static IEndpointConventionBuilder MapConsentExplain(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        RouteGroupBuilder group = endpoints.MapGroup("/consent");
+        var group = endpoints.MapGroup("/consent");
         group.MapGet("/explain", ExplainFromQuery).WithName("ConsentExplainGet");
         group.MapPost("/explain", ExplainFromBodyAsync).WithName("ConsentExplainPost");
         return group;
@@ -51,8 +51,8 @@ public static partial class ConsentExplainEndpoints
         [FromServices] IConsentPolicy policy,
         [FromServices] ILoggerFactory loggerFactory)
     {
-        HttpRequest request = context.Request;
-        string? text = await ReadBodyAsync(request.BodyReader, context.RequestAborted);
+        var request = context.Request;
+        var text = await ReadBodyAsync(request.BodyReader, context.RequestAborted);
         if (text is null)
         {
             return TypedResults.BadRequest(new ExplainError { Error = $"The request body is larger than {MaxBodyBytes} bytes." });
@@ -96,9 +96,9 @@ public static partial class ConsentExplainEndpoints
             return TypedResults.BadRequest(new ExplainError { Error = $"At most {ConsentExplainer.MaxEvents} event lines can be explained at once." });
         }
 
-        bool effectiveGpc = gpc ?? ConsentSignals.IsGlobalPrivacyControl(context.Request.Headers["Sec-GPC"].ToString());
-        ExplainResponse response = ConsentExplainer.Explain(policy, url, body, region, effectiveGpc);
-        ILogger logger = loggerFactory.CreateLogger(LogCategory);
+        var effectiveGpc = gpc ?? ConsentSignals.IsGlobalPrivacyControl(context.Request.Headers["Sec-GPC"].ToString());
+        var response = ConsentExplainer.Explain(policy, url, body, region, effectiveGpc);
+        var logger = loggerFactory.CreateLogger(LogCategory);
         Log.Explained(logger, response.Events.Count, region, effectiveGpc);
         return TypedResults.Ok(response);
     }
@@ -115,8 +115,8 @@ public static partial class ConsentExplainEndpoints
     {
         while (true)
         {
-            ReadResult result = await reader.ReadAsync(cancellationToken);
-            ReadOnlySequence<byte> buffer = result.Buffer;
+            var result = await reader.ReadAsync(cancellationToken);
+            var buffer = result.Buffer;
             if (buffer.Length > MaxBodyBytes)
             {
                 reader.AdvanceTo(buffer.Start, buffer.End);
@@ -125,7 +125,7 @@ public static partial class ConsentExplainEndpoints
 
             if (result.IsCompleted)
             {
-                string text = Encoding.UTF8.GetString(buffer);
+                var text = Encoding.UTF8.GetString(buffer);
                 reader.AdvanceTo(buffer.End);
                 return text;
             }

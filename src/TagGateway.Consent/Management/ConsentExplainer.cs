@@ -13,8 +13,8 @@ internal static class ConsentExplainer
     public static ExplainResponse Explain(IConsentPolicy policy, string url, string? body, string region, bool gpc)
     {
         ArgumentNullException.ThrowIfNull(policy);
-        ReadOnlySpan<char> query = ExtractQuery(url);
-        ConsentSignals urlSignals = ConsentSignals.FromQuery(query, gpc);
+        var query = ExtractQuery(url);
+        var urlSignals = ConsentSignals.FromQuery(query, gpc);
 
         var events = new List<ExplainEvent>();
         if (string.IsNullOrWhiteSpace(body))
@@ -23,8 +23,8 @@ internal static class ConsentExplainer
         }
         else
         {
-            int line = 0;
-            foreach (ReadOnlySpan<char> bodyLine in HitBody.EnumerateLines(body.AsSpan()))
+            var line = 0;
+            foreach (var bodyLine in HitBody.EnumerateLines(body.AsSpan()))
             {
                 line++;
                 events.Add(Describe(policy, line, urlSignals.WithOverrides(bodyLine), query, bodyLine, region));
@@ -36,8 +36,8 @@ internal static class ConsentExplainer
 
     public static int CountEvents(string? body)
     {
-        int count = 0;
-        foreach (ReadOnlySpan<char> _ in HitBody.EnumerateLines(body.AsSpan()))
+        var count = 0;
+        foreach (var _ in HitBody.EnumerateLines(body.AsSpan()))
         {
             count++;
         }
@@ -48,14 +48,14 @@ internal static class ConsentExplainer
     /// <summary>A full URL, a path with a query, "?a=b" or a bare "a=b&amp;c=d" → the query part.</summary>
     internal static ReadOnlySpan<char> ExtractQuery(string url)
     {
-        ReadOnlySpan<char> value = url.AsSpan().Trim();
-        int hash = value.IndexOf('#');
+        var value = url.AsSpan().Trim();
+        var hash = value.IndexOf('#');
         if (hash >= 0)
         {
             value = value[..hash];
         }
 
-        int question = value.IndexOf('?');
+        var question = value.IndexOf('?');
         if (question >= 0)
         {
             return value[(question + 1)..];
@@ -66,13 +66,13 @@ internal static class ConsentExplainer
 
     private static ExplainEvent Describe(IConsentPolicy policy, int line, ConsentSignals signals, ReadOnlySpan<char> query, ReadOnlySpan<char> bodyLine, string region)
     {
-        ConsentDecision decision = policy.Decide(signals, region);
+        var decision = policy.Decide(signals, region);
 
         var consent = new List<ExplainConsentType>(4);
-        foreach (ConsentType type in ConsentNames.Types)
+        foreach (var type in ConsentNames.Types)
         {
-            ConsentTypeSignal signal = signals.Get(type);
-            ConsentResolution resolution = decision.Consent.Get(type);
+            var signal = signals.Get(type);
+            var resolution = decision.Consent.Get(type);
             consent.Add(new ExplainConsentType
             {
                 Type = ConsentNames.Of(type),
@@ -87,9 +87,9 @@ internal static class ConsentExplainer
         }
 
         var destinations = new List<ExplainDestination>(decision.DestinationCount);
-        for (int i = 0; i < decision.DestinationCount; i++)
+        for (var i = 0; i < decision.DestinationCount; i++)
         {
-            DestinationDecision destination = decision.For((ConsentDestination)i);
+            var destination = decision.For((ConsentDestination)i);
             destinations.Add(new ExplainDestination
             {
                 Name = destination.Name ?? string.Empty,
@@ -131,7 +131,7 @@ internal static class ConsentExplainer
 
     // The body line's value wins over the URL's, as for the decision itself.
     private static string? Lookup(ReadOnlySpan<char> query, ReadOnlySpan<char> bodyLine, string name) =>
-        QueryPairs.TryGetRawValue(bodyLine, name, out ReadOnlySpan<char> value) || QueryPairs.TryGetRawValue(query, name, out value)
+        QueryPairs.TryGetRawValue(bodyLine, name, out var value) || QueryPairs.TryGetRawValue(query, name, out value)
             ? value.ToString()
             : null;
 
@@ -143,7 +143,7 @@ internal static class ConsentExplainer
         }
 
         // UnescapeDataString leaves broken escapes as they are, which is what an operator wants to see.
-        string decoded = Uri.UnescapeDataString(raw.Replace('+', ' '));
+        var decoded = Uri.UnescapeDataString(raw.Replace('+', ' '));
         return decoded.Length > MaxEchoLength ? decoded[..MaxEchoLength] : decoded;
     }
 }

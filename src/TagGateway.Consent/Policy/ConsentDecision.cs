@@ -23,15 +23,15 @@ public readonly struct ConsentDecision
         RegionProfile = regionProfile;
         _table = table;
 
-        ConsentTypes granted = consent.Granted;
-        ConsentTypes refused = consent.Withdrawn;
-        bool gpc = signals.GlobalPrivacyControl;
+        var granted = consent.Granted;
+        var refused = consent.Withdrawn;
+        var gpc = signals.GlobalPrivacyControl;
         ulong send = 0, identifiers = 0, userData = 0, restricted = 0, withdrawn = 0;
-        DestinationRule[] rules = table.Rules;
-        for (int i = 0; i < rules.Length; i++)
+        var rules = table.Rules;
+        for (var i = 0; i < rules.Length; i++)
         {
-            DestinationBits bits = rules[i].Evaluate(granted, gpc);
-            ulong bit = 1UL << i;
+            var bits = rules[i].Evaluate(granted, gpc);
+            var bit = 1UL << i;
             send |= (bits & DestinationBits.Send) != 0 ? bit : 0;
             identifiers |= (bits & DestinationBits.Identifiers) != 0 ? bit : 0;
             userData |= (bits & DestinationBits.UserData) != 0 ? bit : 0;
@@ -65,14 +65,14 @@ public readonly struct ConsentDecision
     /// <summary>The decision for a destination; configured destinations follow the built-ins.</summary>
     public DestinationDecision For(ConsentDestination destination)
     {
-        int index = (int)destination;
+        var index = (int)destination;
         if (_table is null || (uint)index >= (uint)_table.Count)
         {
             return default;
         }
 
-        DestinationRule rule = _table.Rules[index];
-        ulong bit = 1UL << index;
+        var rule = _table.Rules[index];
+        var bit = 1UL << index;
         var bits = DestinationBits.None;
         bits |= (_send & bit) != 0 ? DestinationBits.Send : 0;
         bits |= (_identifiers & bit) != 0 ? DestinationBits.Identifiers : 0;
@@ -84,7 +84,7 @@ public readonly struct ConsentDecision
 
     /// <summary>The decision for a destination by name (case-insensitive); an unknown name is blocked.</summary>
     public DestinationDecision For(ReadOnlySpan<char> name) =>
-        _table is not null && _table.TryGetIndex(name, out int index) ? For((ConsentDestination)index) : default;
+        _table is not null && _table.TryGetIndex(name, out var index) ? For((ConsentDestination)index) : default;
 }
 
 /// <summary>What one destination may receive for one event.</summary>

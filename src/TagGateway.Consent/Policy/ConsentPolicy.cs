@@ -27,7 +27,7 @@ internal sealed partial class ConsentPolicy : IConsentPolicy, IDisposable
 
     public bool TryGetDestination(ReadOnlySpan<char> name, out ConsentDestination destination)
     {
-        bool found = _snapshot.Destinations.TryGetIndex(name, out int index);
+        var found = _snapshot.Destinations.TryGetIndex(name, out var index);
         // Not found maps to an index no decision holds, so a caller that ignores the result still gets "blocked".
         destination = found ? (ConsentDestination)index : (ConsentDestination)(-1);
         return found;
@@ -39,7 +39,7 @@ internal sealed partial class ConsentPolicy : IConsentPolicy, IDisposable
     {
         try
         {
-            ConsentPolicySnapshot snapshot = ConsentPolicySnapshot.Create(options);
+            var snapshot = ConsentPolicySnapshot.Create(options);
             _snapshot = snapshot;
             Log.PolicyReloaded(_logger, snapshot.Destinations.Count, snapshot.Regions.Configured.Count);
         }

@@ -19,8 +19,8 @@ internal sealed class ConsentPolicySnapshot
 
     public ConsentDecision Decide(in ConsentSignals signals, ReadOnlySpan<char> region)
     {
-        (ConsentTypes regionGranted, RegionProfile profile) = Regions.Resolve(region, signals.GdprApplies == true);
-        ResolvedConsent consent = ResolvedConsent.Resolve(signals, regionGranted);
+        (var regionGranted, var profile) = Regions.Resolve(region, signals.GdprApplies == true);
+        var consent = ResolvedConsent.Resolve(signals, regionGranted);
         return new ConsentDecision(signals, consent, profile, Destinations);
     }
 
@@ -33,24 +33,24 @@ internal sealed class ConsentPolicySnapshot
 
     private static RegionTable BuildRegions(ConsentOptions options)
     {
-        ConsentTypes strict = options.StrictDefaults?.ApplyTo(ConsentTypes.None) ?? ConsentTypes.None;
-        ConsentTypes other = options.OtherDefaults?.ApplyTo(ConsentTypes.All) ?? ConsentTypes.All;
+        var strict = options.StrictDefaults?.ApplyTo(ConsentTypes.None) ?? ConsentTypes.None;
+        var other = options.OtherDefaults?.ApplyTo(ConsentTypes.All) ?? ConsentTypes.All;
         Dictionary<string, RegionDefaultOptions> configured = new(options.RegionDefaults ?? [], StringComparer.OrdinalIgnoreCase);
 
         var resolved = new Dictionary<string, ConsentTypes>(StringComparer.OrdinalIgnoreCase);
-        foreach ((string key, RegionDefaultOptions value) in configured)
+        foreach ((var key, var value) in configured)
         {
-            if (value is null || !RegionTable.TryGetCountry(key, out ReadOnlySpan<char> country))
+            if (value is null || !RegionTable.TryGetCountry(key, out var country))
             {
                 continue;
             }
 
             // Subdivision entries inherit from their country's entry, which inherits from the built-in profile.
-            string countryCode = country.ToString();
-            ConsentTypes baseline = RegionCatalog.StrictCountries.Contains(countryCode) || !RegionCatalog.KnownCountries.Contains(countryCode)
+            var countryCode = country.ToString();
+            var baseline = RegionCatalog.StrictCountries.Contains(countryCode) || !RegionCatalog.KnownCountries.Contains(countryCode)
                 ? strict
                 : other;
-            if (key.Length > 2 && configured.TryGetValue(countryCode, out RegionDefaultOptions? countryEntry) && countryEntry is not null)
+            if (key.Length > 2 && configured.TryGetValue(countryCode, out var countryEntry) && countryEntry is not null)
             {
                 baseline = countryEntry.ApplyTo(baseline);
             }
@@ -66,25 +66,25 @@ internal sealed class ConsentPolicySnapshot
         var rules = new List<DestinationRule>(ConsentMatrix.BuiltIn);
         Dictionary<string, DestinationOptions> configured = new(options.Destinations ?? [], StringComparer.OrdinalIgnoreCase);
 
-        for (int i = 0; i < rules.Count; i++)
+        for (var i = 0; i < rules.Count; i++)
         {
-            if (configured.TryGetValue(rules[i].Name, out DestinationOptions? overrides) && overrides is not null)
+            if (configured.TryGetValue(rules[i].Name, out var overrides) && overrides is not null)
             {
                 rules[i] = Apply(rules[i], overrides);
             }
         }
 
         // Added destinations in a stable order so their indexes do not depend on configuration provider order.
-        foreach ((string name, DestinationOptions value) in configured.OrderBy(p => p.Key, StringComparer.OrdinalIgnoreCase))
+        foreach ((var name, var value) in configured.OrderBy(p => p.Key, StringComparer.OrdinalIgnoreCase))
         {
             if (value is null || ConsentMatrix.BuiltIn.Any(r => string.Equals(r.Name, name, StringComparison.OrdinalIgnoreCase)))
             {
                 continue;
             }
 
-            DestinationRule defaults = ConsentMatrix.DefaultForConfigured(name);
-            ConsentTypes send = value.SendRequires ?? defaults.SendRequires;
-            ConsentTypes identifiers = value.IdentifiersRequire ?? (send == ConsentTypes.None ? ConsentTypes.AdStorage : send);
+            var defaults = ConsentMatrix.DefaultForConfigured(name);
+            var send = value.SendRequires ?? defaults.SendRequires;
+            var identifiers = value.IdentifiersRequire ?? (send == ConsentTypes.None ? ConsentTypes.AdStorage : send);
 
             // Unset columns follow the ones given: identifiers need what sending needs, user data adds ad_user_data.
             defaults = defaults with

@@ -26,8 +26,8 @@ internal sealed record DestinationRule(
     /// <summary>Evaluates this row for one event's effective consent. Pure; the decision bits are in <see cref="DestinationBits"/>.</summary>
     public DestinationBits Evaluate(ConsentTypes granted, bool globalPrivacyControl)
     {
-        bool personalizationDenied = (granted & ConsentTypes.AdPersonalization) == 0;
-        bool send = Enabled
+        var personalizationDenied = (granted & ConsentTypes.AdPersonalization) == 0;
+        var send = Enabled
             && !(BlockOnGpc && globalPrivacyControl)
             && (granted & SendRequires) == SendRequires
             && !(personalizationDenied && WhenPersonalizationDenied == PersonalizationDeniedAction.Block);

@@ -17,7 +17,7 @@ internal sealed class DestinationTable
 
         Rules = rules;
         var index = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
-        for (int i = 0; i < rules.Length; i++)
+        for (var i = 0; i < rules.Length; i++)
         {
             index.Add(rules[i].Name, i);
         }

@@ -37,7 +37,7 @@ internal sealed class RegionTable
     public (ConsentTypes Granted, RegionProfile Profile) Resolve(ReadOnlySpan<char> region, bool gdprApplies)
     {
         region = region.Trim();
-        (ConsentTypes granted, RegionProfile profile) = Lookup(region);
+        (var granted, var profile) = Lookup(region);
         if (gdprApplies && profile is (RegionProfile.Other or RegionProfile.Configured) && (granted & ~StrictGranted) != 0)
         {
             return (StrictGranted, RegionProfile.GdprApplies);
@@ -53,17 +53,17 @@ internal sealed class RegionTable
             return (StrictGranted, RegionProfile.Unknown);
         }
 
-        if (_configuredBySpan.TryGetValue(region, out ConsentTypes exact))
+        if (_configuredBySpan.TryGetValue(region, out var exact))
         {
             return (exact, RegionProfile.Configured);
         }
 
-        if (!TryGetCountry(region, out ReadOnlySpan<char> country))
+        if (!TryGetCountry(region, out var country))
         {
             return (StrictGranted, RegionProfile.Unknown);
         }
 
-        if (country.Length != region.Length && _configuredBySpan.TryGetValue(country, out ConsentTypes countryDefault))
+        if (country.Length != region.Length && _configuredBySpan.TryGetValue(country, out var countryDefault))
         {
             return (countryDefault, RegionProfile.Configured);
         }
@@ -101,7 +101,7 @@ internal sealed class RegionTable
             return false;
         }
 
-        foreach (char c in code)
+        foreach (var c in code)
         {
             if (!char.IsAsciiLetterOrDigit(c))
             {

@@ -87,7 +87,7 @@ public readonly struct ResolvedConsent : IEquatable<ResolvedConsent>
         get
         {
             var granted = ConsentTypes.None;
-            for (int type = 0; type < 4; type++)
+            for (var type = 0; type < 4; type++)
             {
                 if (((_bits >> (4 * type)) & 1) != 0)
                 {
@@ -108,7 +108,7 @@ public readonly struct ResolvedConsent : IEquatable<ResolvedConsent>
         get
         {
             var withdrawn = ConsentTypes.None;
-            for (int type = 0; type < 4; type++)
+            for (var type = 0; type < 4; type++)
             {
                 // Granted bit clear and source GcdUpdate.
                 if (((_bits >> (4 * type)) & 0xF) == ((int)ConsentSource.GcdUpdate << 1))
@@ -123,7 +123,7 @@ public readonly struct ResolvedConsent : IEquatable<ResolvedConsent>
 
     public ConsentResolution Get(ConsentType type)
     {
-        int bits = (_bits >> (4 * ((int)type & 3))) & 0xF;
+        var bits = (_bits >> (4 * ((int)type & 3))) & 0xF;
         return new ConsentResolution((bits & 1) != 0 ? ConsentState.Granted : ConsentState.Denied, (ConsentSource)(bits >> 1));
     }
 
@@ -133,14 +133,14 @@ public readonly struct ResolvedConsent : IEquatable<ResolvedConsent>
     /// </summary>
     internal static ResolvedConsent Resolve(in ConsentSignals signals, ConsentTypes regionGranted)
     {
-        int bits = 0;
-        bool gpc = signals.GlobalPrivacyControl;
-        bool npa = signals.NonPersonalizedAds == true;
-        for (int index = 0; index < 4; index++)
+        var bits = 0;
+        var gpc = signals.GlobalPrivacyControl;
+        var npa = signals.NonPersonalizedAds == true;
+        for (var index = 0; index < 4; index++)
         {
             var type = (ConsentType)index;
-            ConsentTypeSignal signal = signals.Get(type);
-            (ConsentState state, ConsentSource source) =
+            var signal = signals.Get(type);
+            (var state, var source) =
                 signal.Update != ConsentState.Unknown ? (signal.Update, ConsentSource.GcdUpdate)
                 : signal.Default != ConsentState.Unknown ? (signal.Default, ConsentSource.GcdDefault)
                 : signal.GcdUnreadable ? (ConsentState.Denied, ConsentSource.Unreadable)

@@ -30,7 +30,7 @@ public readonly struct ConsentSignals : IEquatable<ConsentSignals>
     {
         uint types = 0;
         uint unknownLetters = 0;
-        SignalFlags flags = globalPrivacyControl ? SignalFlags.Gpc : SignalFlags.None;
+        var flags = globalPrivacyControl ? SignalFlags.Gpc : SignalFlags.None;
         SignalParser.Apply(ref types, ref flags, ref unknownLetters, query);
         return new ConsentSignals(types, flags, unknownLetters);
     }
@@ -40,7 +40,7 @@ public readonly struct ConsentSignals : IEquatable<ConsentSignals>
     {
         uint types = 0;
         uint unknownLetters = 0;
-        SignalFlags flags = globalPrivacyControl ? SignalFlags.Gpc : SignalFlags.None;
+        var flags = globalPrivacyControl ? SignalFlags.Gpc : SignalFlags.None;
         SignalParser.Apply(ref types, ref flags, ref unknownLetters, query);
         return new ConsentSignals(types, flags, unknownLetters);
     }
@@ -48,9 +48,9 @@ public readonly struct ConsentSignals : IEquatable<ConsentSignals>
     /// <summary>The signals of one batched event: this (the URL's) with the body line's parameters applied over it.</summary>
     public ConsentSignals WithOverrides(ReadOnlySpan<char> bodyLine)
     {
-        uint types = _types;
-        uint unknownLetters = _unknownLetters;
-        SignalFlags flags = _flags;
+        var types = _types;
+        var unknownLetters = _unknownLetters;
+        var flags = _flags;
         SignalParser.Apply(ref types, ref flags, ref unknownLetters, bodyLine);
         return new ConsentSignals(types, flags, unknownLetters);
     }
@@ -58,9 +58,9 @@ public readonly struct ConsentSignals : IEquatable<ConsentSignals>
     /// <summary>The signals of one batched event whose body line is UTF-8.</summary>
     public ConsentSignals WithOverrides(ReadOnlySpan<byte> bodyLine)
     {
-        uint types = _types;
-        uint unknownLetters = _unknownLetters;
-        SignalFlags flags = _flags;
+        var types = _types;
+        var unknownLetters = _unknownLetters;
+        var flags = _flags;
         SignalParser.Apply(ref types, ref flags, ref unknownLetters, bodyLine);
         return new ConsentSignals(types, flags, unknownLetters);
     }
@@ -71,8 +71,8 @@ public readonly struct ConsentSignals : IEquatable<ConsentSignals>
     /// <summary>What gcs and gcd said about one consent type.</summary>
     public ConsentTypeSignal Get(ConsentType type)
     {
-        int shift = 8 * ((int)type & 3);
-        uint bits = _types >> shift;
+        var shift = 8 * ((int)type & 3);
+        var bits = _types >> shift;
         return new ConsentTypeSignal(
             (ConsentState)((bits >> SignalParser.DefaultShift) & SignalParser.StateMask),
             (ConsentState)((bits >> SignalParser.UpdateShift) & SignalParser.StateMask),

@@ -33,10 +33,10 @@ public ref struct HitBodyLineEnumerator<TChar>
 
     public bool MoveNext()
     {
-        TChar newLine = CodeUnit.From<TChar>('\n');
+        var newLine = CodeUnit.From<TChar>('\n');
         while (!_rest.IsEmpty)
         {
-            int end = _rest.IndexOf(newLine);
+            var end = _rest.IndexOf(newLine);
             ReadOnlySpan<TChar> line;
             if (end < 0)
             {
@@ -63,8 +63,8 @@ public ref struct HitBodyLineEnumerator<TChar>
 
     private static ReadOnlySpan<TChar> Trim(ReadOnlySpan<TChar> line)
     {
-        int start = 0;
-        int end = line.Length;
+        var start = 0;
+        var end = line.Length;
         while (start < end && IsBlank(line[start]))
         {
             start++;
@@ -80,7 +80,7 @@ public ref struct HitBodyLineEnumerator<TChar>
 
     private static bool IsBlank(TChar c)
     {
-        int value = CodeUnit.ToInt(c);
+        var value = CodeUnit.ToInt(c);
         return value is '\r' or ' ' or '\t';
     }
 }

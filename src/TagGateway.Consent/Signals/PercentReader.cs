@@ -35,7 +35,7 @@ internal ref struct PercentReader<TChar>
             return false;
         }
 
-        int c = CodeUnit.ToInt(_source[_index]);
+        var c = CodeUnit.ToInt(_source[_index]);
         if (c == '%')
         {
             if (_index + 2 >= _source.Length)
@@ -44,8 +44,8 @@ internal ref struct PercentReader<TChar>
                 return false;
             }
 
-            int hi = HexValue(CodeUnit.ToInt(_source[_index + 1]));
-            int lo = HexValue(CodeUnit.ToInt(_source[_index + 2]));
+            var hi = HexValue(CodeUnit.ToInt(_source[_index + 1]));
+            var lo = HexValue(CodeUnit.ToInt(_source[_index + 2]));
             if ((hi | lo) < 0)
             {
                 IsMalformed = true;
@@ -84,15 +84,15 @@ internal ref struct PercentReader<TChar>
         {
             if (typeof(TChar) == typeof(char))
             {
-                ReadOnlySpan<char> chars = MemoryMarshal.Cast<TChar, char>(source);
-                if (chars.IndexOfAny('%', '+') < 0 && Ascii.FromUtf16(chars, destination, out int written) == OperationStatus.Done)
+                var chars = MemoryMarshal.Cast<TChar, char>(source);
+                if (chars.IndexOfAny('%', '+') < 0 && Ascii.FromUtf16(chars, destination, out var written) == OperationStatus.Done)
                 {
                     return written;
                 }
             }
             else if (typeof(TChar) == typeof(byte))
             {
-                ReadOnlySpan<byte> bytes = MemoryMarshal.Cast<TChar, byte>(source);
+                var bytes = MemoryMarshal.Cast<TChar, byte>(source);
                 if (bytes.IndexOfAny((byte)'%', (byte)'+') < 0 && Ascii.IsValid(bytes))
                 {
                     bytes.CopyTo(destination);
@@ -102,8 +102,8 @@ internal ref struct PercentReader<TChar>
         }
 
         var reader = new PercentReader<TChar>(source);
-        int length = 0;
-        while (reader.TryRead(out byte b))
+        var length = 0;
+        while (reader.TryRead(out var b))
         {
             if ((uint)length >= (uint)destination.Length)
             {

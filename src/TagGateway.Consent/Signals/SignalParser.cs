@@ -43,14 +43,14 @@ internal static class SignalParser
         {
             // Most GA4 parameters (v, tid, _p, ep.*, pr1, ul, sr…) are rejected on their first character; consent
             // names all start with g, n or d (or an escape).
-            ReadOnlySpan<TChar> name = pair.Name;
+            var name = pair.Name;
             if (name.Length < 2 || CodeUnit.ToInt(name[0]) is not ('g' or 'n' or 'd' or '%'))
             {
                 continue;
             }
 
-            ReadOnlySpan<TChar> value = pair.Value;
-            ConsentParameter parameter = Identify(name);
+            var value = pair.Value;
+            var parameter = Identify(name);
             if (parameter != ConsentParameter.None)
             {
                 ApplyParameter(ref types, ref flags, ref unknownLetters, parameter, value);
@@ -116,10 +116,10 @@ internal static class SignalParser
 
         // Names are plain ASCII in practice: match them as they are, without a decode buffer.
         Span<byte> name = stackalloc byte[12];
-        int length = 0;
-        foreach (TChar c in rawName)
+        var length = 0;
+        foreach (var c in rawName)
         {
-            int value = CodeUnit.ToInt(c);
+            var value = CodeUnit.ToInt(c);
             if (value is '%' or '+' or > 0x7F)
             {
                 return IdentifyEscaped(rawName);
@@ -135,7 +135,7 @@ internal static class SignalParser
         where TChar : unmanaged, IBinaryInteger<TChar>
     {
         Span<byte> buffer = stackalloc byte[12];
-        int length = PercentReader<TChar>.Decode(rawName, buffer);
+        var length = PercentReader<TChar>.Decode(rawName, buffer);
         return length < 0 ? ConsentParameter.None : Match(buffer[..length]);
     }
 
@@ -162,12 +162,12 @@ internal static class SignalParser
         flags = (flags & ~SignalFlags.GcsFamily) | SignalFlags.GcsPresent;
 
         Span<byte> buffer = stackalloc byte[8];
-        int length = PercentReader<TChar>.Decode(raw, buffer);
-        ConsentState ad = ConsentState.Unknown;
-        ConsentState analytics = ConsentState.Unknown;
+        var length = PercentReader<TChar>.Decode(raw, buffer);
+        var ad = ConsentState.Unknown;
+        var analytics = ConsentState.Unknown;
 
         // Strict G1<ad><analytics>; '-' is accepted as "not set", which only ever falls back to the region default.
-        bool ok = length == 4 && buffer[0] == 'G' && buffer[1] == '1'
+        var ok = length == 4 && buffer[0] == 'G' && buffer[1] == '1'
             && TryGcsDigit(buffer[2], out ad) && TryGcsDigit(buffer[3], out analytics);
         if (!ok)
         {
@@ -199,7 +199,7 @@ internal static class SignalParser
         flags = (flags & ~SignalFlags.GcdFamily) | SignalFlags.GcdPresent;
 
         Span<byte> buffer = stackalloc byte[GcdMaxLength];
-        int length = PercentReader<TChar>.Decode(raw, buffer);
+        var length = PercentReader<TChar>.Decode(raw, buffer);
         if (length < 0 || !IsWellFormedGcd(buffer[..length]))
         {
             // A truncated or garbled gcd says nothing about any type.
@@ -208,10 +208,10 @@ internal static class SignalParser
             return;
         }
 
-        for (int type = 0; type < 4; type++)
+        for (var type = 0; type < 4; type++)
         {
-            byte letter = buffer[2 + (2 * type)];
-            if (TryDecodeGcdLetter(letter, out uint bits))
+            var letter = buffer[2 + (2 * type)];
+            if (TryDecodeGcdLetter(letter, out var bits))
             {
                 types |= bits << (8 * type);
             }
@@ -236,9 +236,9 @@ internal static class SignalParser
     /// </remarks>
     internal static bool TryDecodeGcdLetter(byte letter, out uint bits)
     {
-        int n = GcdAlphabetIndex(letter);
-        int defaultCode = (n >> 2) & 3;
-        int updateCode = n & 3;
+        var n = GcdAlphabetIndex(letter);
+        var defaultCode = (n >> 2) & 3;
+        var updateCode = n & 3;
         if (n is < 16 or > 31 || defaultCode == 0 || updateCode == 0)
         {
             bits = 0;
@@ -273,9 +273,9 @@ internal static class SignalParser
             return false;
         }
 
-        for (int i = 1; i < gcd.Length; i++)
+        for (var i = 1; i < gcd.Length; i++)
         {
-            bool ok = (i & 1) == 1 ? char.IsAsciiDigit((char)gcd[i]) : GcdAlphabetIndex(gcd[i]) >= 0;
+            var ok = (i & 1) == 1 ? char.IsAsciiDigit((char)gcd[i]) : GcdAlphabetIndex(gcd[i]) >= 0;
             if (!ok)
             {
                 return false;
@@ -289,7 +289,7 @@ internal static class SignalParser
         where TChar : unmanaged, IBinaryInteger<TChar>
     {
         Span<byte> buffer = stackalloc byte[4];
-        int length = PercentReader<TChar>.Decode(raw, buffer);
+        var length = PercentReader<TChar>.Decode(raw, buffer);
         if (length != 1 || buffer[0] is not ((byte)'0' or (byte)'1'))
         {
             return present | malformed;
@@ -309,13 +309,13 @@ internal static class SignalParser
 
         // Stack buffers are zeroed on entry, so short values (gpp_sid) get a small one.
         byte[]? rented = null;
-        Span<byte> buffer = raw.Length <= 32 ? stackalloc byte[32]
+        var buffer = raw.Length <= 32 ? stackalloc byte[32]
             : raw.Length <= LongValueStackLength ? stackalloc byte[LongValueStackLength]
             : (rented = ArrayPool<byte>.Shared.Rent(raw.Length));
         try
         {
             // Decoding never lengthens a value, so the buffer always suffices and -1 means malformed.
-            int length = PercentReader<TChar>.Decode(raw, buffer);
+            var length = PercentReader<TChar>.Decode(raw, buffer);
             ReadOnlySpan<byte> value = buffer[..Math.Max(length, 0)];
             return length > 0 && parameter switch
             {
@@ -346,9 +346,9 @@ internal static class SignalParser
     /// <summary>GPP section ids: integers of up to five digits (or -1) separated by ',' or '_'.</summary>
     private static bool IsWellFormedGppSid(ReadOnlySpan<byte> value)
     {
-        int digits = 0;
-        bool sign = false;
-        foreach (byte b in value)
+        var digits = 0;
+        var sign = false;
+        foreach (var b in value)
         {
             if (b is (byte)',' or (byte)'_')
             {

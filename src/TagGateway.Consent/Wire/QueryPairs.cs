@@ -39,7 +39,7 @@ public ref struct QueryPairs<TChar>
     {
         while (!_rest.IsEmpty)
         {
-            int end = _rest.IndexOf(CodeUnit.From<TChar>('&'));
+            var end = _rest.IndexOf(CodeUnit.From<TChar>('&'));
             ReadOnlySpan<TChar> pair;
             if (end < 0)
             {
@@ -57,7 +57,7 @@ public ref struct QueryPairs<TChar>
                 continue;
             }
 
-            int eq = pair.IndexOf(CodeUnit.From<TChar>('='));
+            var eq = pair.IndexOf(CodeUnit.From<TChar>('='));
             Name = eq < 0 ? pair : pair[..eq];
             Value = eq < 0 ? default : pair[(eq + 1)..];
             HasValue = eq >= 0;
@@ -78,7 +78,7 @@ public ref struct QueryPairs<TChar>
             return false;
         }
 
-        for (int i = 0; i < raw.Length; i++)
+        for (var i = 0; i < raw.Length; i++)
         {
             if (CodeUnit.ToInt(raw[i]) != name[i])
             {
@@ -98,7 +98,7 @@ public static class QueryPairs
         where TChar : unmanaged, IBinaryInteger<TChar>
     {
         value = default;
-        bool found = false;
+        var found = false;
         var pairs = new QueryPairs<TChar>(query);
         while (pairs.MoveNext())
         {

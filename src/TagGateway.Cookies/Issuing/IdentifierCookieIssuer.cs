@@ -132,7 +132,7 @@ public sealed partial class IdentifierCookieIssuer
             if (!CookieFormats.IsValid(rule.Format, cookie.Value))
             {
                 _metrics.Rejected(rule.Name);
-                LogRejected(rule.Name);
+                Log.Rejected(_logger, rule.Name);
                 continue;
             }
 
@@ -435,6 +435,9 @@ public sealed partial class IdentifierCookieIssuer
         return rules.Values.ToArray();
     }
 
-    [LoggerMessage(EventId = 4000, Level = LogLevel.Debug, Message = "Cookie {Cookie} failed its format check; not echoed")]
-    private partial void LogRejected(string cookie);
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 4000, Level = LogLevel.Debug, Message = "Cookie {Cookie} failed its format check; not echoed")]
+        public static partial void Rejected(ILogger logger, string cookie);
+    }
 }

@@ -51,7 +51,7 @@ internal ref struct SetCookieWriter(HttpResponse response, string? domain, bool 
     public readonly bool IsSetUpstream(ReadOnlySpan<char> name)
     {
         // Only cookies already on the response before the gateway's own were added (Google's, relayed) count.
-        StringValues existing = _response.Headers.SetCookie;
+        var existing = _response.Headers.SetCookie;
         for (var i = 0; i < existing.Count - Count; i++)
         {
             var value = existing[i].AsSpan();

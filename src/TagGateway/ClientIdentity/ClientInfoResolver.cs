@@ -112,7 +112,7 @@ internal sealed class ClientInfoResolver
     private ClientInfo FromReverseProxy(IHeaderDictionary headers, IPAddress peer, bool socketHttps)
     {
         var ip = FirstUntrustedFromRight(headers[EdgeHeaders.ForwardedFor]) ?? peer.ToString();
-        (string? CountryRegion, string? Country) geo = headers[EdgeHeaders.ForwardedCountryRegion] is { Count: 1 } combined
+        var geo = headers[EdgeHeaders.ForwardedCountryRegion] is { Count: 1 } combined
             ? _geo.GetCombined(combined[0])
             : _geo.Get(headers[EdgeHeaders.ForwardedCountry], headers[EdgeHeaders.ForwardedRegion]);
         return new ClientInfo(ip, geo.CountryRegion, geo.Country, IsHttps(headers[EdgeHeaders.ForwardedProto], socketHttps), FromTrustedEdge: true);

@@ -3,7 +3,6 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json.Serialization;
 using TagGateway.Configuration;
-using TagGateway.Management;
 
 namespace TagGateway.ClientIdentity;
 
@@ -62,7 +61,7 @@ internal sealed class EdgeDiagnostic
             : null;
         var report = new EdgeDiagnosticReport(client.FromTrustedEdge, _edge, client.Country, client.CountryRegion, client.IsHttps ? "https" : "http", client.SiteHost, family);
         context.Response.Headers.CacheControl = "no-store";
-        answered = context.Response.WriteAsJsonAsync(report, GatewayJsonContext.Default.EdgeDiagnosticReport);
+        answered = context.Response.WriteAsJsonAsync(report, EdgeDiagnosticJsonContext.Default.EdgeDiagnosticReport);
         return true;
     }
 

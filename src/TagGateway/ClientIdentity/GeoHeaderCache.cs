@@ -20,7 +20,7 @@ internal sealed class GeoHeaderCache
             return (null, null);
         }
 
-        string? region = regionValues.Count == 1 ? regionValues[0] : null;
+        var region = regionValues.Count == 1 ? regionValues[0] : null;
         return Lookup(country, region);
     }
 

@@ -1,5 +1,5 @@
 using TagGateway.Configuration;
-using TagGateway.Observability;
+using TagGateway.Logging;
 
 namespace TagGateway.ClientIdentity;
 
@@ -109,9 +109,12 @@ internal sealed partial class GeolocationHealth
             (_, true) => $"the {_edge} edge is trusted but sends no location headers: see edge-config/ for how this edge passes them.",
             _ => $"the {_edge} edge's headers are not believed: the peer is not in Gateway:ClientIdentity:TrustedProxies, or Gateway:ClientIdentity:EdgeSecret does not match.",
         };
-        LogMissing(without, total, hint);
+        Log.Missing(_logger, without, total, hint);
     }
 
-    [LoggerMessage(EventId = 1500, Level = LogLevel.Warning, Message = "Requests keep arriving without visitor geolocation ({Without} of {Total} so far), so every such visitor gets the strictest consent default; {Hint}")]
-    private partial void LogMissing(long without, long total, string hint);
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1500, Level = LogLevel.Warning, Message = "Requests keep arriving without visitor geolocation ({Without} of {Total} so far), so every such visitor gets the strictest consent default; {Hint}")]
+        public static partial void Missing(ILogger logger, long without, long total, string hint);
+    }
 }

@@ -27,7 +27,7 @@ internal static class CheckConfig
     internal static string Report(IConfigurationRoot configuration, IReadOnlyList<string> warnings)
     {
         var text = new StringBuilder("The configuration is valid.").AppendLine();
-        foreach (string warning in warnings)
+        foreach (var warning in warnings)
         {
             text.Append("warning: ").AppendLine(warning);
         }
@@ -36,7 +36,7 @@ internal static class CheckConfig
         var keys = configuration.AsEnumerable()
             .Where(static pair => pair.Value is not null && (KnownKeys.IsChecked(pair.Key) || pair.Key.StartsWith("Logging:", StringComparison.OrdinalIgnoreCase)))
             .OrderBy(static pair => pair.Key, StringComparer.OrdinalIgnoreCase);
-        foreach ((string key, string? value) in keys)
+        foreach ((var key, var value) in keys)
         {
             text.Append("  ").Append(key).Append(" = ").Append(IsSecret(key) ? Mask(value!) : value)
                 .Append("  [").Append(SourceOf(configuration, key)).AppendLine("]");
@@ -49,8 +49,8 @@ internal static class CheckConfig
     /// <summary>Keys whose value is a credential: anything named …Token, …Secret, …Key, …Password, …Salt, and each API key.</summary>
     internal static bool IsSecret(string key)
     {
-        int colon = key.LastIndexOf(':');
-        string last = key[(colon + 1)..];
+        var colon = key.LastIndexOf(':');
+        var last = key[(colon + 1)..];
         if (colon > 0 && int.TryParse(last, out _))
         {
             // A list entry is secret when its list is (Capi:Ingest:ApiKeys:0).
@@ -68,7 +68,7 @@ internal static class CheckConfig
     /// <summary>The provider whose value wins: the last one that has the key.</summary>
     private static string SourceOf(IConfigurationRoot configuration, string key)
     {
-        bool resolved = false;
+        var resolved = false;
         foreach (var provider in configuration.Providers.Reverse())
         {
             if (provider is ResolvedPathsProvider)
@@ -79,7 +79,7 @@ internal static class CheckConfig
 
             if (provider.TryGet(key, out _))
             {
-                string source = provider switch
+                var source = provider switch
                 {
                     JsonStreamConfigurationProvider => "default",
                     JsonConfigurationProvider json => "appsettings " + json.Source.Path,

@@ -29,9 +29,9 @@ internal static class GatewayCommandLine
     {
         var command = GatewayCommand.Run;
         var hostArgs = new List<string>(args.Length);
-        for (int i = 0; i < args.Length; i++)
+        for (var i = 0; i < args.Length; i++)
         {
-            string arg = args[i];
+            var arg = args[i];
             if (i == 0 && !arg.StartsWith('-'))
             {
                 switch (arg)
@@ -63,9 +63,9 @@ internal static class GatewayCommandLine
 
             if (arg.StartsWith('-') || arg.StartsWith('/'))
             {
-                string name = arg.TrimStart('-', '/');
-                int equals = name.IndexOf('=', StringComparison.Ordinal);
-                bool hasValue = equals >= 0;
+                var name = arg.TrimStart('-', '/');
+                var equals = name.IndexOf('=', StringComparison.Ordinal);
+                var hasValue = equals >= 0;
                 name = hasValue ? name[..equals] : name;
                 if (name.Contains(':', StringComparison.Ordinal) || HostSwitches.Contains(name, StringComparer.OrdinalIgnoreCase))
                 {
@@ -103,8 +103,8 @@ internal static class GatewayCommandLine
                 + "(environment: Gateway__PublicUrl), the management one with --Gateway:ManagementUrl.";
         }
 
-        string option = "--" + name;
-        string? suggestion = Options.MinBy(o => Distance(o, option.ToLowerInvariant()));
+        var option = "--" + name;
+        var suggestion = Options.MinBy(o => Distance(o, option.ToLowerInvariant()));
         if (suggestion is not null && Distance(suggestion, option.ToLowerInvariant()) <= 3)
         {
             return $"Unknown option '{arg}'; did you mean `{suggestion}`? Run TagGateway --help for the usage.";

@@ -47,14 +47,14 @@ internal static class HelpText
     public static string Version()
     {
         var assembly = typeof(HelpText).Assembly;
-        string informational = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
-        int plus = informational.IndexOf('+', StringComparison.Ordinal);
-        string version = plus < 0 ? informational : informational[..plus];
-        string commit = plus < 0 ? "unknown" : informational[(plus + 1)..];
-        string built = assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(static a => a.Key == "BuildDate")?.Value ?? "unknown";
+        var informational = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+        var plus = informational.IndexOf('+', StringComparison.Ordinal);
+        var version = plus < 0 ? informational : informational[..plus];
+        var commit = plus < 0 ? "unknown" : informational[(plus + 1)..];
+        var built = assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(static a => a.Key == "BuildDate")?.Value ?? "unknown";
 
         // The same switch the Capi module's RedisStoreFeature reads (the publish trims the store out when it is false).
-        bool redis = !AppContext.TryGetSwitch("TagGateway.Capi.RedisStore.IsSupported", out bool enabled) || enabled;
+        var redis = !AppContext.TryGetSwitch("TagGateway.Capi.RedisStore.IsSupported", out var enabled) || enabled;
         return $"""
             TagGateway {version}
             commit:     {commit}

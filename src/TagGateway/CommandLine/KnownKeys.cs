@@ -113,7 +113,7 @@ internal static class KnownKeys
     /// <summary>Whether a key is under a section whose keys are checked.</summary>
     public static bool IsChecked(string key)
     {
-        int colon = key.IndexOf(':', StringComparison.Ordinal);
+        var colon = key.IndexOf(':', StringComparison.Ordinal);
         return SectionSet.Contains(colon < 0 ? key : key[..colon]);
     }
 
@@ -146,13 +146,13 @@ internal static class KnownKeys
     /// <summary>The known key nearest to a misspelled one (edit distance, wildcards filled from the key), or null when none is close.</summary>
     public static string? Suggest(string key)
     {
-        string[] segments = key.Split(':');
+        var segments = key.Split(':');
         string? best = null;
-        int bestDistance = int.MaxValue;
-        foreach (string pattern in Patterns)
+        var bestDistance = int.MaxValue;
+        foreach (var pattern in Patterns)
         {
-            string[] parts = pattern.Split(':');
-            for (int i = 0; i < parts.Length; i++)
+            var parts = pattern.Split(':');
+            for (var i = 0; i < parts.Length; i++)
             {
                 if (parts[i] == "*")
                 {
@@ -160,8 +160,8 @@ internal static class KnownKeys
                 }
             }
 
-            string candidate = string.Join(':', parts);
-            int distance = EditDistance(key.ToUpperInvariant(), candidate.ToUpperInvariant());
+            var candidate = string.Join(':', parts);
+            var distance = EditDistance(key.ToUpperInvariant(), candidate.ToUpperInvariant());
             if (distance < bestDistance)
             {
                 (best, bestDistance) = (candidate, distance);
@@ -169,22 +169,22 @@ internal static class KnownKeys
         }
 
         // Close enough to be the same key mistyped: a third of what follows the section, at least one edit.
-        int section = key.IndexOf(':', StringComparison.Ordinal);
+        var section = key.IndexOf(':', StringComparison.Ordinal);
         return bestDistance <= Math.Max(1, (key.Length - section - 1) / 3) ? best : null;
     }
 
     /// <summary>Why an enum-valued key's value cannot bind, or null when it can (or the key is not enum-valued).</summary>
     public static string? EnumError(string key, string value)
     {
-        foreach ((string pattern, string[] names, bool flags) in Enums)
+        foreach ((var pattern, var names, var flags) in Enums)
         {
             if (!Matches(pattern, key))
             {
                 continue;
             }
 
-            string[] values = flags ? value.Split(',', StringSplitOptions.TrimEntries) : [value.Trim()];
-            bool ok = values.All(v => names.Any(n => n.Equals(v, StringComparison.OrdinalIgnoreCase)));
+            var values = flags ? value.Split(',', StringSplitOptions.TrimEntries) : [value.Trim()];
+            var ok = values.All(v => names.Any(n => n.Equals(v, StringComparison.OrdinalIgnoreCase)));
             return ok ? null : $"{key} is '{value}'; allowed values: {string.Join(", ", names)}{(flags ? " (several separated by commas)" : string.Empty)} (case does not matter).";
         }
 
@@ -196,7 +196,7 @@ internal static class KnownKeys
     {
         var unknown = new List<string>();
         var enumErrors = new List<string>();
-        foreach ((string key, string? value) in configuration.AsEnumerable())
+        foreach ((var key, var value) in configuration.AsEnumerable())
         {
             if (!IsChecked(key) || value is null)
             {
@@ -211,7 +211,7 @@ internal static class KnownKeys
                     continue;
                 }
 
-                string? suggestion = Suggest(key);
+                var suggestion = Suggest(key);
                 unknown.Add(suggestion is null
                     ? $"{key} is not a known key (TagGateway --help lists the common ones; TagGateway check-config shows what is set)."
                     : $"{key} is not a known key; did you mean `{suggestion}`?");
@@ -229,19 +229,19 @@ internal static class KnownKeys
 
     internal static int EditDistance(string a, string b)
     {
-        Span<int> row = b.Length < 256 ? stackalloc int[b.Length + 1] : new int[b.Length + 1];
-        for (int j = 0; j <= b.Length; j++)
+        var row = b.Length < 256 ? stackalloc int[b.Length + 1] : new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++)
         {
             row[j] = j;
         }
 
-        for (int i = 1; i <= a.Length; i++)
+        for (var i = 1; i <= a.Length; i++)
         {
-            int diagonal = row[0];
+            var diagonal = row[0];
             row[0] = i;
-            for (int j = 1; j <= b.Length; j++)
+            for (var j = 1; j <= b.Length; j++)
             {
-                int above = row[j];
+                var above = row[j];
                 row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
                 diagonal = above;
             }

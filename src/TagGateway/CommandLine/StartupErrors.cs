@@ -17,7 +17,7 @@ internal static class StartupErrors
         ];
 
         // Kestrel's message names the address it could not bind ("Failed to bind to address http://127.0.0.1:8080: …").
-        foreach ((string key, string? url) in listeners)
+        foreach ((var key, var url) in listeners)
         {
             if (url is not null && Uri.TryCreate(url, UriKind.Absolute, out var uri)
                 && ex.Message.Contains($":{uri.Port}", StringComparison.Ordinal))

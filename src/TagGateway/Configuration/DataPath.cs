@@ -17,7 +17,7 @@ internal static class DataPath
 
         if (!string.IsNullOrWhiteSpace(stateDirectory))
         {
-            int colon = stateDirectory.IndexOf(':', StringComparison.Ordinal);
+            var colon = stateDirectory.IndexOf(':', StringComparison.Ordinal);
             return colon < 0 ? stateDirectory : stateDirectory[..colon];
         }
 

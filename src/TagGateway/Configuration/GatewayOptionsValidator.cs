@@ -43,7 +43,7 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
 
         for (var i = 0; i < options.SiteHosts.Count; i++)
         {
-            if (!ClientIdentity.SiteHostPolicy.IsHostName(options.SiteHosts[i]))
+            if (!SiteHostPolicy.IsHostName(options.SiteHosts[i]))
             {
                 errors.Add($"Gateway:SiteHosts:{i} '{options.SiteHosts[i]}' must be a host name such as www.example.com or example.com (no scheme, port, path or wildcard).");
             }

@@ -1,6 +1,6 @@
 using TagGateway.Configuration;
+using TagGateway.Hosting;
 using TagGateway.LiveView;
-using TagGateway.Management;
 
 namespace TagGateway.Demo;
 
@@ -13,9 +13,7 @@ internal static class DemoEndpoints
         endpoints.MapGet("/demo/last-hit", static (DemoSite demo, HttpContext context) =>
         {
             context.Response.Headers.CacheControl = "no-store";
-            return demo.LastHit is { } hit
-                ? Results.Json(hit, GatewayJsonContext.Default.DemoHit)
-                : Results.Json<DemoHit?>(null, GatewayJsonContext.Default.DemoHit);
+            return TypedResults.Json(demo.LastHit, DemoJsonContext.Default.DemoHit);
         });
 
         // The Set-Cookie headers of the newest response that set any (a page's script cannot read them: HttpOnly, and
@@ -25,7 +23,7 @@ internal static class DemoEndpoints
             context.Response.Headers.CacheControl = "no-store";
             var management = listeners.EndPointOf(ListenerKind.Management);
             var liveView = options.Management.UiEnabled && management is not null ? $"http://{management}/ui/" : null;
-            return TypedResults.Json(new DemoSetCookies(liveView, LastSetCookies(live)), GatewayJsonContext.Default.DemoSetCookies);
+            return TypedResults.Json(new DemoSetCookies(liveView, LastSetCookies(live)), DemoJsonContext.Default.DemoSetCookies);
         });
     }
 

@@ -2,7 +2,6 @@ using TagGateway.ClientIdentity;
 using TagGateway.Consent.Policy;
 using TagGateway.Consent.Signals;
 using TagGateway.Consent.Wire;
-using TagGateway.Forwarding;
 
 namespace TagGateway.Hits;
 
@@ -62,8 +61,8 @@ internal sealed class HitRequest : IDisposable
         _bodyLength = length;
     }
 
-    /// <summary>The body as upstream content, or null when the request had none; the buffer stays this hit's.</summary>
-    public RequestBodyContent? CreateContent() => _body is null ? null : RequestBodyContent.Borrowed(_body, _bodyLength);
+    /// <summary>The pooled body buffer and its length (null when the request had none); the buffer stays this hit's.</summary>
+    public (byte[]? Buffer, int Length) BodyBuffer => (_body, _bodyLength);
 
     /// <summary>
     /// Removes user-provided data (<c>em=…</c>) from every body line whose own decision (the URL's signals with the

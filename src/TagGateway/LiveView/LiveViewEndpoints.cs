@@ -1,7 +1,6 @@
 using System.Collections.Frozen;
 using System.Globalization;
 using System.Reflection;
-using TagGateway.Management;
 using TagGateway.Observability;
 
 namespace TagGateway.LiveView;
@@ -52,13 +51,13 @@ internal static class LiveViewEndpoints
                 entries.Add(entry);
             }
 
-            return TypedResults.Json(new LivePage(recorder.Newest, recorder.Capacity, entries), GatewayJsonContext.Default.LivePage);
+            return TypedResults.Json(new LivePage(recorder.Newest, recorder.Capacity, entries), LiveViewJsonContext.Default.LivePage);
         });
 
         ui.MapGet("/api/setup", static (SetupCheck check, HttpContext context) =>
         {
             NoStore(context);
-            return TypedResults.Json(check.Run(), GatewayJsonContext.Default.SetupReport);
+            return TypedResults.Json(check.Run(), LiveViewJsonContext.Default.SetupReport);
         });
 
         ui.MapGet("/api/report", static (PrometheusExporter exporter, TimeProvider time, HttpContext context, bool? download) =>
@@ -71,7 +70,7 @@ internal static class LiveViewEndpoints
                 context.Response.Headers.ContentDisposition = $"attachment; filename=\"taggateway-signal-health-{now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}.json\"";
             }
 
-            return TypedResults.Json(new SignalReport(now.ToString("O", CultureInfo.InvariantCulture), samples), GatewayJsonContext.Default.SignalReport);
+            return TypedResults.Json(new SignalReport(now.ToString("O", CultureInfo.InvariantCulture), samples), LiveViewJsonContext.Default.SignalReport);
         });
 
         return ui;

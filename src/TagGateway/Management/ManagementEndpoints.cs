@@ -1,4 +1,5 @@
 using TagGateway.ClientIdentity;
+using TagGateway.Hosting;
 using TagGateway.Observability;
 
 namespace TagGateway.Management;
@@ -19,7 +20,7 @@ internal static class ManagementEndpoints
         {
             var ready = lifetime.ApplicationStarted.IsCancellationRequested && !lifetime.ApplicationStopping.IsCancellationRequested && !drain.Draining;
             var body = (ready ? "ready" : "not ready") + "\ngeolocation: " + GeolocationText(geolocation.State) + "\n";
-            return ready ? Results.Text(body) : Results.Text(body, statusCode: StatusCodes.Status503ServiceUnavailable);
+            return TypedResults.Text(body, statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         });
 
         group.MapGet("/metrics", static (PrometheusExporter exporter) =>

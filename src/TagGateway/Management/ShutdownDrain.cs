@@ -77,7 +77,7 @@ internal sealed partial class ShutdownDrain : IHostLifetime, IDisposable
         }
 
         _draining = true;
-        LogDelaying(_delay);
+        Log.Delaying(_logger, _delay);
         _ = StopAfterDelayAsync();
     }
 
@@ -92,13 +92,16 @@ internal sealed partial class ShutdownDrain : IHostLifetime, IDisposable
             // Stopped meanwhile by other means.
         }
 
-        LogClosing();
+        Log.Closing(_logger);
         _lifetime.StopApplication();
     }
 
-    [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "SIGTERM: /readyz answers 503; serving for {Delay} more so the load balancer sees it, then draining")]
-    private partial void LogDelaying(TimeSpan delay);
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "SIGTERM: /readyz answers 503; serving for {Delay} more so the load balancer sees it, then draining")]
+        public static partial void Delaying(ILogger logger, TimeSpan delay);
 
-    [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Closing the listeners; in-flight requests drain within the shutdown timeout")]
-    private partial void LogClosing();
+        [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Closing the listeners; in-flight requests drain within the shutdown timeout")]
+        public static partial void Closing(ILogger logger);
+    }
 }

@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 using TagGateway.ClientIdentity;
-using TagGateway.Management;
+using TagGateway.Hosting;
 
 namespace TagGateway.Observability;
 

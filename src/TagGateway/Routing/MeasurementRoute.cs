@@ -1,3 +1,6 @@
+using TagGateway.Consent.Wire;
+using TagGateway.Hits;
+
 namespace TagGateway.Routing;
 
 /// <summary>What a request under the measurement path is.</summary>
@@ -45,11 +48,26 @@ internal static class MeasurementRoutes
 
         // The GTG loader form: the measurement path itself with ?id=<tag>. An "id" in disguise (ID=, %69d=, id[]=)
         // makes it a script load too, so the script check refuses it instead of it passing upstream as a hit.
-        if (rest is "" or "/" && Scripts.ScriptLoadQuery.NamesATag(query))
+        if (rest is "" or "/" && NamesATag(query))
         {
             return MeasurementRoute.Script;
         }
 
         return MeasurementRoute.Hit;
+    }
+
+    /// <summary>Whether any parameter names a tag (<c>id</c>, or <c>id</c> in disguise): the GTG loader form is a script load then.</summary>
+    internal static bool NamesATag(ReadOnlySpan<char> query)
+    {
+        foreach (var pair in new QueryPairs<char>(query))
+        {
+            query.Overlaps(pair.Pair, out var offset);
+            if (!RequestTarget.FollowsSecondQuestionMark(query, offset) && (pair.Name is "id" || WireNames.IsDisguised(pair.Name, "id")))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

@@ -51,6 +51,13 @@ internal readonly ref struct RequestTarget
         Query = query;
     }
 
+    /// <summary>
+    /// Whether the query pair at <paramref name="offset"/> followed a second '?' (<c>gtm.js??id=…</c>).
+    /// <see cref="Query"/> has lost its own '?' and <c>QueryPairs</c> drops one more, but an upstream reads that
+    /// pair's name as <c>?id</c>: a walker that looks for our names passes over it.
+    /// </summary>
+    public static bool FollowsSecondQuestionMark(ReadOnlySpan<char> query, int offset) => offset == 1 && query[0] == '?';
+
     public static TargetVerdict TryParse(ReadOnlySpan<char> rawTarget, string measurementPath, out RequestTarget target)
     {
         target = default;

@@ -83,7 +83,7 @@ internal sealed partial class ScriptCompressor : IDisposable
         catch (Exception ex) when (ex is InvalidOperationException or OutOfMemoryException)
         {
             Volatile.Write(ref job.Fast.BestCompressionQueued, 0);
-            LogCompressionFailed(job.PrimaryKey, ex);
+            Log.CompressionFailed(_logger, job.PrimaryKey, ex);
         }
     }
 
@@ -96,6 +96,9 @@ internal sealed partial class ScriptCompressor : IDisposable
 
     private sealed record Job(string PrimaryKey, string VaryKey, CachedScript Fast);
 
-    [LoggerMessage(EventId = 1303, Level = LogLevel.Error, Message = "Best compression of {Key} failed; its fast bodies stay")]
-    private partial void LogCompressionFailed(string key, Exception exception);
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1303, Level = LogLevel.Error, Message = "Best compression of {Key} failed; its fast bodies stay")]
+        public static partial void CompressionFailed(ILogger logger, string key, Exception exception);
+    }
 }

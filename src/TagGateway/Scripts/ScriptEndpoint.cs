@@ -2,11 +2,11 @@ using System.Buffers;
 using TagGateway.ClientIdentity;
 using TagGateway.Configuration;
 using TagGateway.Consent.Policy;
+using TagGateway.Consent.Wire;
 using TagGateway.Cookies.Issuing;
 using TagGateway.Forwarding;
 using TagGateway.Observability;
 using TagGateway.Routing;
-using TagGateway.Consent.Wire;
 
 namespace TagGateway.Scripts;
 
@@ -125,7 +125,7 @@ internal sealed partial class ScriptEndpoint
         {
             // Built only when it will be written: refusals are what a flood is made of.
             var tagId = Describe(refused);
-            LogRefused(status, reason, tagId, context.Connection.RemoteIpAddress);
+            Log.Refused(_logger, status, reason, tagId, context.Connection.RemoteIpAddress);
         }
 
         _metrics.Rejected(reason);
@@ -236,7 +236,7 @@ internal sealed partial class ScriptEndpoint
             _metrics.RequestCompleted(MetricTags.Script, MetricTags.Overloaded);
             if (_budget.TryReport(out var refused))
             {
-                LogMissBudgetSpent(refused);
+                Log.MissBudgetSpent(_logger, refused);
             }
 
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
@@ -251,7 +251,7 @@ internal sealed partial class ScriptEndpoint
         if (cached is not null && now <= cached.StaleIfErrorUntil)
         {
             _metrics.CacheLookup("stale_if_error");
-            LogServedStale(primaryKey, cached.AgeAt(now));
+            Log.ServedStale(_logger, primaryKey, cached.AgeAt(now));
             await ScriptResponder.WriteAsync(context, cached, "stale-if-error", now, _defaultCacheControl);
             _metrics.RequestCompleted(MetricTags.Script, MetricTags.Ok);
             return;
@@ -295,7 +295,7 @@ internal sealed partial class ScriptEndpoint
         catch (Exception ex) when (background)
         {
             // A refresh nobody waits for must not go unobserved.
-            LogRefreshFailed(primaryKey, ex);
+            Log.RefreshFailed(_logger, primaryKey, ex);
             return FetchResult.Failed(FetchStatus.UpstreamUnavailable);
         }
     }
@@ -311,25 +311,28 @@ internal sealed partial class ScriptEndpoint
 
         if (_tags.LearnFromContainer(id, body) is var learned and > 0)
         {
-            LogLearned(learned, _tags.LearnedCount);
+            Log.Learned(_logger, learned, _tags.LearnedCount);
         }
     }
 
     private static string RetryAfter(int seconds) =>
         seconds < RetryAfterValues.Length ? RetryAfterValues[seconds] : seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    [LoggerMessage(EventId = 1211, Level = LogLevel.Information, Message = "A configured container named {Count} more destination ID(s) whose scripts this gateway now serves ({Total} learned)")]
-    private partial void LogLearned(int count, int total);
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1211, Level = LogLevel.Information, Message = "A configured container named {Count} more destination ID(s) whose scripts this gateway now serves ({Total} learned)")]
+        public static partial void Learned(ILogger logger, int count, int total);
 
-    [LoggerMessage(EventId = 1210, Level = LogLevel.Information, Message = "Refused script load with {StatusCode}: {Reason}, tag ID {TagId} (peer {Peer})")]
-    private partial void LogRefused(int statusCode, string reason, string tagId, System.Net.IPAddress? peer);
+        [LoggerMessage(EventId = 1210, Level = LogLevel.Information, Message = "Refused script load with {StatusCode}: {Reason}, tag ID {TagId} (peer {Peer})")]
+        public static partial void Refused(ILogger logger, int statusCode, string reason, string tagId, System.Net.IPAddress? peer);
 
-    [LoggerMessage(EventId = 1300, Level = LogLevel.Warning, Message = "Upstream unavailable; served the stale script {Key} aged {Age}")]
-    private partial void LogServedStale(string key, TimeSpan age);
+        [LoggerMessage(EventId = 1300, Level = LogLevel.Warning, Message = "Upstream unavailable; served the stale script {Key} aged {Age}")]
+        public static partial void ServedStale(ILogger logger, string key, TimeSpan age);
 
-    [LoggerMessage(EventId = 1301, Level = LogLevel.Error, Message = "Background refresh of {Key} failed")]
-    private partial void LogRefreshFailed(string key, Exception exception);
+        [LoggerMessage(EventId = 1301, Level = LogLevel.Error, Message = "Background refresh of {Key} failed")]
+        public static partial void RefreshFailed(ILogger logger, string key, Exception exception);
 
-    [LoggerMessage(EventId = 1302, Level = LogLevel.Warning, Message = "Script miss budget spent: refused {Count} loads of uncached script keys with 503 since the last report; raise Gateway:Scripts:MaxMissesPerSecond if these are real visitors")]
-    private partial void LogMissBudgetSpent(long count);
+        [LoggerMessage(EventId = 1302, Level = LogLevel.Warning, Message = "Script miss budget spent: refused {Count} loads of uncached script keys with 503 since the last report; raise Gateway:Scripts:MaxMissesPerSecond if these are real visitors")]
+        public static partial void MissBudgetSpent(ILogger logger, long count);
+    }
 }

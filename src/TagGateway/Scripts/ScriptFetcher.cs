@@ -125,14 +125,14 @@ internal sealed partial class ScriptFetcher : IDisposable
             if (status >= 500 || status == StatusCodes.Status304NotModified || status is >= 300 and < 400)
             {
                 // Redirects and server errors are not script bodies; stale-if-error may cover for them.
-                LogUpstreamStatus(target.UrlForLog, status);
+                Log.UpstreamStatus(_logger, target.UrlForLog, status);
                 return FetchResult.Failed(FetchStatus.UpstreamUnavailable);
             }
 
             var body = await ReadBodyAsync(response.Content, _options.MaxBodyBytes, timeout.Token);
             if (body is null)
             {
-                LogBodyTooLarge(target.UrlForLog, _options.MaxBodyBytes);
+                Log.BodyTooLarge(_logger, target.UrlForLog, _options.MaxBodyBytes);
                 return FetchResult.Failed(FetchStatus.UpstreamUnavailable);
             }
 
@@ -161,12 +161,12 @@ internal sealed partial class ScriptFetcher : IDisposable
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            LogFetchTimedOut(target.UrlForLog, _options.FetchTimeout);
+            Log.FetchTimedOut(_logger, target.UrlForLog, _options.FetchTimeout);
             return FetchResult.Failed(FetchStatus.UpstreamTimeout);
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException)
         {
-            LogFetchFailed(target.UrlForLog, ex);
+            Log.FetchFailed(_logger, target.UrlForLog, ex);
             return FetchResult.Failed(FetchStatus.UpstreamUnavailable);
         }
     }
@@ -241,7 +241,7 @@ internal sealed partial class ScriptFetcher : IDisposable
         var setCookies = response.Headers.TryGetValues("Set-Cookie", out var cookies) ? cookies.Count() : 0;
         if (setCookies > 0)
         {
-            LogSetCookieNotCached(setCookies);
+            Log.SetCookieNotCached(_logger, setCookies);
         }
 
         var now = _time.GetUtcNow();
@@ -416,18 +416,21 @@ internal sealed partial class ScriptFetcher : IDisposable
         return output.ToArray();
     }
 
-    [LoggerMessage(EventId = 1200, Level = LogLevel.Warning, Message = "Script fetch from {Url} failed")]
-    private partial void LogFetchFailed(string url, Exception exception);
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1200, Level = LogLevel.Warning, Message = "Script fetch from {Url} failed")]
+        public static partial void FetchFailed(ILogger logger, string url, Exception exception);
 
-    [LoggerMessage(EventId = 1201, Level = LogLevel.Warning, Message = "Script fetch from {Url} timed out after {Timeout}")]
-    private partial void LogFetchTimedOut(string url, TimeSpan timeout);
+        [LoggerMessage(EventId = 1201, Level = LogLevel.Warning, Message = "Script fetch from {Url} timed out after {Timeout}")]
+        public static partial void FetchTimedOut(ILogger logger, string url, TimeSpan timeout);
 
-    [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "Script fetch from {Url} answered {StatusCode}")]
-    private partial void LogUpstreamStatus(string url, int statusCode);
+        [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "Script fetch from {Url} answered {StatusCode}")]
+        public static partial void UpstreamStatus(ILogger logger, string url, int statusCode);
 
-    [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "Script from {Url} exceeds {Limit} bytes; not served")]
-    private partial void LogBodyTooLarge(string url, int limit);
+        [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "Script from {Url} exceeds {Limit} bytes; not served")]
+        public static partial void BodyTooLarge(ILogger logger, string url, int limit);
 
-    [LoggerMessage(EventId = 1204, Level = LogLevel.Debug, Message = "Script response carried {Count} Set-Cookie header(s); not cached, since a cached body is shared by every visitor")]
-    private partial void LogSetCookieNotCached(int count);
+        [LoggerMessage(EventId = 1204, Level = LogLevel.Debug, Message = "Script response carried {Count} Set-Cookie header(s); not cached, since a cached body is shared by every visitor")]
+        public static partial void SetCookieNotCached(ILogger logger, int count);
+    }
 }

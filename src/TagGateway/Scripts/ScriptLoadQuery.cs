@@ -1,8 +1,8 @@
 using System.Buffers;
 using TagGateway.Configuration;
-using TagGateway.Routing;
-
+using TagGateway.Consent.Wire;
 using TagGateway.Hits;
+using TagGateway.Routing;
 
 namespace TagGateway.Scripts;
 
@@ -73,8 +73,6 @@ internal readonly struct ScriptLoadQuery
 
     // What a data layer name, a container build, an experiment list or cx=c is made of; anything else is not Google's.
     private static readonly SearchValues<char> KeyedValueChars = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~-$");
-
-    // A name that needs the slow look: escapes, '+' (a space), brackets or whitespace around it.
 
     private readonly Range _id;
     private readonly Range _l;
@@ -173,19 +171,21 @@ internal readonly struct ScriptLoadQuery
         keyed.Clear();
         Range idValue = default;
         var kind = ScriptLoadKind.Cacheable;
-        foreach (var range in query.Split('&'))
+        var pairs = new QueryPairs<char>(query);
+        while (pairs.MoveNext())
         {
-            var (offset, length) = range.GetOffsetAndLength(query.Length);
-            if (length == 0)
+            // The pair's place in the query: the cache key and the fetch are cut from these ranges.
+            query.Overlaps(pairs.Pair, out var offset);
+            if (RequestTarget.FollowsSecondQuestionMark(query, offset))
             {
                 continue;
             }
 
-            var pair = query.Slice(offset, length);
-            var eq = pair.IndexOf('=');
-            var name = eq < 0 ? pair : pair[..eq];
-            var value = eq < 0 ? [] : pair[(eq + 1)..];
-            var valueRange = new Range(offset + (eq < 0 ? length : eq + 1), offset + length);
+            var length = pairs.Pair.Length;
+            var range = new Range(offset, offset + length);
+            var name = pairs.Name;
+            var value = pairs.Value;
+            var valueRange = new Range(offset + (pairs.HasValue ? name.Length + 1 : length), offset + length);
 
             if (name is "id")
             {
@@ -260,23 +260,6 @@ internal readonly struct ScriptLoadQuery
         "tag_exp" => 4,
         _ => -1,
     };
-
-    /// <summary>Whether any parameter names a tag (<c>id</c>, or <c>id</c> in disguise): the GTG loader form is a script load then.</summary>
-    public static bool NamesATag(ReadOnlySpan<char> query)
-    {
-        foreach (var range in query.Split('&'))
-        {
-            var pair = query[range];
-            var eq = pair.IndexOf('=');
-            var name = eq < 0 ? pair : pair[..eq];
-            if (name is "id" || IsIdInDisguise(name))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
 
     private static ScriptLoadVerdict Refuse(ScriptLoadVerdict verdict, Range refused, out ScriptLoadQuery load)
     {

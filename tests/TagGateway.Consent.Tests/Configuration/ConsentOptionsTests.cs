@@ -22,8 +22,8 @@ public class ConsentOptionsTests
     [Fact]
     public void Defaults_are_valid_and_logging_is_off()
     {
-        using ServiceProvider provider = Build([]);
-        ConsentOptions options = provider.GetRequiredService<IOptions<ConsentOptions>>().Value;
+        using var provider = Build([]);
+        var options = provider.GetRequiredService<IOptions<ConsentOptions>>().Value;
 
         Assert.Equal(ConsentLogMode.None, options.Log.Mode);
         Assert.Equal(ConsentDefault.Denied, options.StrictDefaults.AnalyticsStorage);
@@ -33,7 +33,7 @@ public class ConsentOptionsTests
     [Fact]
     public void Section_binds_regions_destinations_and_log()
     {
-        using ServiceProvider provider = Build(new()
+        using var provider = Build(new()
         {
             ["Consent:StrictDefaults:AnalyticsStorage"] = "Granted",
             ["Consent:RegionDefaults:US-CA:AdUserData"] = "Denied",
@@ -45,7 +45,7 @@ public class ConsentOptionsTests
             ["Consent:Log:ClientIdSalt"] = "0123456789abcdef-salt",
         });
 
-        ConsentOptions options = provider.GetRequiredService<IOptions<ConsentOptions>>().Value;
+        var options = provider.GetRequiredService<IOptions<ConsentOptions>>().Value;
         Assert.Equal(ConsentDefault.Granted, options.StrictDefaults.AnalyticsStorage);
         Assert.Equal(ConsentDefault.Denied, options.StrictDefaults.AdStorage);
         Assert.Equal(ConsentDefault.Denied, options.RegionDefaults["US-CA"].AdUserData);
@@ -53,20 +53,20 @@ public class ConsentOptionsTests
         Assert.Equal(ConsentLogMode.Stdout, options.Log.Mode);
         Assert.Equal(0.25, options.Log.SampleRate);
 
-        IConsentPolicy policy = provider.GetRequiredService<IConsentPolicy>();
-        ConsentDecision decision = policy.Decide(ConsentSignals.FromQuery("gcd=13v3v3v3v5", true), "US-CA");
+        var policy = provider.GetRequiredService<IConsentPolicy>();
+        var decision = policy.Decide(ConsentSignals.FromQuery("gcd=13v3v3v3v5", true), "US-CA");
         Assert.True(decision.For("Snap").MaySend is false); // GPC denies ad_user_data, which Snap needs
         Assert.False(decision.For(ConsentDestination.Meta).MaySend);
-        Assert.True(policy.TryGetDestination("snap", out ConsentDestination snap));
+        Assert.True(policy.TryGetDestination("snap", out var snap));
         Assert.Equal("Snap", decision.For(snap).Name);
-        Assert.False(policy.TryGetDestination("Pinterest", out ConsentDestination missing));
+        Assert.False(policy.TryGetDestination("Pinterest", out var missing));
         Assert.False(decision.For(missing).MaySend);
     }
 
     [Fact]
     public void Every_error_is_reported_at_once()
     {
-        using ServiceProvider provider = Build(new()
+        using var provider = Build(new()
         {
             ["Consent:Log:Mode"] = "File",
             ["Consent:Log:SampleRate"] = "1.5",
@@ -77,7 +77,7 @@ public class ConsentOptionsTests
         });
 
         var exception = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<ConsentOptions>>().Value);
-        string all = string.Join("\n", exception.Failures);
+        var all = string.Join("\n", exception.Failures);
 
         Assert.Contains("SampleRate", all);
         Assert.Contains("MaxFiles", all);
@@ -91,10 +91,10 @@ public class ConsentOptionsTests
     [Fact]
     public async Task A_bad_configuration_stops_the_host_at_start()
     {
-        HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Consent:Log:Mode"] = "File" });
         builder.Services.AddTagGatewayConsent(builder.Configuration);
-        using IHost host = builder.Build();
+        using var host = builder.Build();
 
         await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
     }
@@ -106,10 +106,10 @@ public class ConsentOptionsTests
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddTagGatewayConsent(configuration);
-        int count = services.Count;
+        var count = services.Count;
         services.AddTagGatewayConsent(configuration);
 
-        using ServiceProvider provider = services.BuildServiceProvider();
+        using var provider = services.BuildServiceProvider();
         Assert.Single(provider.GetServices<IConsentPolicy>());
         Assert.Single(provider.GetServices<IHostedService>());
         Assert.Equal(2, provider.GetServices<IValidateOptions<ConsentOptions>>().Count());
@@ -119,21 +119,21 @@ public class ConsentOptionsTests
     [Fact]
     public void Reload_swaps_the_policy_whole()
     {
-        IConfigurationRoot configuration = new ConfigurationBuilder()
+        var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection(new Dictionary<string, string?> { ["Consent:Destinations:Meta:Enabled"] = "true" })
             .Build();
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddTagGatewayConsent(configuration);
-        using ServiceProvider provider = services.BuildServiceProvider();
-        IConsentPolicy policy = provider.GetRequiredService<IConsentPolicy>();
-        ConsentSignals granted = ConsentSignals.FromQuery("gcd=13v3v3v3v5", false);
-        ConsentDecision before = policy.Decide(granted, "US");
+        using var provider = services.BuildServiceProvider();
+        var policy = provider.GetRequiredService<IConsentPolicy>();
+        var granted = ConsentSignals.FromQuery("gcd=13v3v3v3v5", false);
+        var before = policy.Decide(granted, "US");
 
         configuration["Consent:Destinations:Meta:Enabled"] = "false";
         configuration["Consent:Destinations:Snap:SendRequires"] = "AdStorage";
         configuration.Reload();
-        ConsentDecision after = policy.Decide(granted, "US");
+        var after = policy.Decide(granted, "US");
 
         Assert.True(before.For(ConsentDestination.Meta).MaySend);
         Assert.False(after.For(ConsentDestination.Meta).MaySend);

@@ -29,13 +29,13 @@ public sealed class ConsentLogWriterTests : IDisposable
     public void Formatter_writes_one_parseable_json_line_with_the_decision()
     {
         // A hit that carries an IP (_uip) and a client id: neither may reach the log.
-        ConsentSignals signals = ConsentSignals.FromQuery($"v=2&tid=G-TEST&cid={ClientId}&_uip={Ip}&gcs=G101&gcd=13q3r3q3q5&gpp_sid=x", false);
-        ConsentDecision decision = TestPolicies.Create().Decide(signals, "DE");
+        var signals = ConsentSignals.FromQuery($"v=2&tid=G-TEST&cid={ClientId}&_uip={Ip}&gcs=G101&gcd=13q3r3q3q5&gpp_sid=x", false);
+        var decision = TestPolicies.Create().Decide(signals, "DE");
         var entry = new ConsentLogEntry(
             new DateTimeOffset(2025, 1, 2, 3, 4, 5, TimeSpan.Zero), decision, "G-TEST", ClientIdHasher.Hash("salt-salt-salt-salt"u8, ClientId), "DE", "page_view");
 
         using var formatter = new ConsentLogFormatter();
-        string line = Encoding.UTF8.GetString(formatter.Format(entry));
+        var line = Encoding.UTF8.GetString(formatter.Format(entry));
 
         Assert.EndsWith("\n", line);
         Assert.Single(line.Split('\n', StringSplitOptions.RemoveEmptyEntries));
@@ -43,20 +43,20 @@ public sealed class ConsentLogWriterTests : IDisposable
         Assert.DoesNotContain("987654321", line);
         Assert.DoesNotContain(Ip, line);
 
-        using JsonDocument json = JsonDocument.Parse(line);
-        JsonElement root = json.RootElement;
+        using var json = JsonDocument.Parse(line);
+        var root = json.RootElement;
         Assert.Equal("2025-01-02T03:04:05Z", root.GetProperty("time").GetString());
         Assert.Equal("G-TEST", root.GetProperty("tag").GetString());
         Assert.Equal(32, root.GetProperty("client").GetString()!.Length);
         Assert.Equal("strict", root.GetProperty("profile").GetString());
         Assert.Equal("malformed", root.GetProperty("signals").GetProperty("gpp_sid").GetString());
 
-        JsonElement analytics = root.GetProperty("consent").GetProperty("analytics_storage");
+        var analytics = root.GetProperty("consent").GetProperty("analytics_storage");
         Assert.Equal("granted", analytics.GetProperty("effective").GetString());
         Assert.Equal("gcd_update", analytics.GetProperty("source").GetString());
         Assert.Equal("granted", analytics.GetProperty("gcs").GetString());
 
-        JsonElement destinations = root.GetProperty("destinations");
+        var destinations = root.GetProperty("destinations");
         Assert.Equal(5, destinations.EnumerateObject().Count());
         Assert.Equal("blocked", destinations.GetProperty("Meta").GetProperty("outcome").GetString());
         Assert.Equal("limited", destinations.GetProperty("GoogleAnalytics").GetProperty("outcome").GetString());
@@ -72,20 +72,20 @@ public sealed class ConsentLogWriterTests : IDisposable
             host.Queue, host.Metrics, Options.Create(host.Options), NullLogger<ConsentLogWriter>.Instance, _ => new StreamLogSink(output));
 
         await writer.StartAsync(CancellationToken.None);
-        for (int i = 0; i < 50; i++)
+        for (var i = 0; i < 50; i++)
         {
-            ConsentDecision decision = TestPolicies.Decide(i % 2 == 0 ? "gcs=G111" : "gcs=G100", "US");
+            var decision = TestPolicies.Decide(i % 2 == 0 ? "gcs=G111" : "gcs=G100", "US");
             host.Recorder.Record(decision, new ConsentContext("G-TEST", ClientId + i, "US", "page_view"));
         }
 
         await WaitUntilAsync(() => host.Queue.Reader.Count == 0);
         await writer.StopAsync(CancellationToken.None);
 
-        string[] lines = Encoding.UTF8.GetString(output.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var lines = Encoding.UTF8.GetString(output.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(50, lines.Length);
-        foreach (string line in lines)
+        foreach (var line in lines)
         {
-            using JsonDocument json = JsonDocument.Parse(line);
+            using var json = JsonDocument.Parse(line);
             Assert.Equal("G-TEST", json.RootElement.GetProperty("tag").GetString());
             Assert.DoesNotContain("987654321", line);
         }
@@ -100,7 +100,7 @@ public sealed class ConsentLogWriterTests : IDisposable
         using var writer = new ConsentLogWriter(host.Queue, host.Metrics, Options.Create(host.Options), logger, _ => new StreamLogSink(output));
 
         // Fill the queue past capacity before the writer runs.
-        for (int i = 0; i < 40; i++)
+        for (var i = 0; i < 40; i++)
         {
             host.Recorder.Record(TestPolicies.Decide("v=2"), new ConsentContext("G-TEST", "1.2"));
         }
@@ -115,7 +115,7 @@ public sealed class ConsentLogWriterTests : IDisposable
     [Fact]
     public async Task File_mode_writes_and_rotates_by_size()
     {
-        string path = Path.Combine(_directory, "logs", "consent.jsonl");
+        var path = Path.Combine(_directory, "logs", "consent.jsonl");
         using var host = new LoggingTestHost(o =>
         {
             o.Mode = ConsentLogMode.File;
@@ -126,7 +126,7 @@ public sealed class ConsentLogWriterTests : IDisposable
         using var writer = new ConsentLogWriter(host.Queue, host.Metrics, Options.Create(host.Options), NullLogger<ConsentLogWriter>.Instance);
 
         await writer.StartAsync(CancellationToken.None);
-        for (int i = 0; i < 60; i++)
+        for (var i = 0; i < 60; i++)
         {
             host.Recorder.Record(TestPolicies.Decide("gcs=G111"), new ConsentContext("G-TEST", ClientId, "US", "e" + i));
         }
@@ -140,12 +140,12 @@ public sealed class ConsentLogWriterTests : IDisposable
         Assert.False(File.Exists(path + ".3"));
 
         var events = new List<string>();
-        foreach (string file in new[] { path + ".2", path + ".1", path })
+        foreach (var file in new[] { path + ".2", path + ".1", path })
         {
             Assert.InRange(new FileInfo(file).Length, 1, 4096);
-            foreach (string line in File.ReadAllLines(file))
+            foreach (var line in File.ReadAllLines(file))
             {
-                using JsonDocument json = JsonDocument.Parse(line); // no line is ever split across files
+                using var json = JsonDocument.Parse(line); // no line is ever split across files
                 events.Add(json.RootElement.GetProperty("event").GetString()!);
             }
         }
@@ -159,15 +159,15 @@ public sealed class ConsentLogWriterTests : IDisposable
     [Fact]
     public async Task Rotating_sink_appends_to_an_existing_file_and_keeps_max_files()
     {
-        string path = Path.Combine(_directory, "consent.jsonl");
+        var path = Path.Combine(_directory, "consent.jsonl");
         Directory.CreateDirectory(_directory);
         await File.WriteAllTextAsync(path, "{\"existing\":true}\n");
-        byte[] line = Encoding.UTF8.GetBytes(new string('x', 99) + "\n");
+        var line = Encoding.UTF8.GetBytes(new string('x', 99) + "\n");
 
         var sink = new RotatingFileLogSink(path, maxBytes: 1000, maxFiles: 2);
         await using (sink)
         {
-            for (int i = 0; i < 35; i++)
+            for (var i = 0; i < 35; i++)
             {
                 sink.WriteLine(line);
             }
@@ -184,13 +184,13 @@ public sealed class ConsentLogWriterTests : IDisposable
     [Fact]
     public async Task Single_file_mode_truncates_on_rotation()
     {
-        string path = Path.Combine(_directory, "one.jsonl");
-        byte[] line = Encoding.UTF8.GetBytes(new string('y', 199) + "\n");
+        var path = Path.Combine(_directory, "one.jsonl");
+        var line = Encoding.UTF8.GetBytes(new string('y', 199) + "\n");
 
         var sink = new RotatingFileLogSink(path, maxBytes: 1000, maxFiles: 1);
         await using (sink)
         {
-            for (int i = 0; i < 12; i++)
+            for (var i = 0; i < 12; i++)
             {
                 sink.WriteLine(line);
             }

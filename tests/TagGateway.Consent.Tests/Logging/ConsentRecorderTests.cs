@@ -11,7 +11,7 @@ public class ConsentRecorderTests
 
     private static void RecordMany(LoggingTestHost host, int count)
     {
-        for (int i = 0; i < count; i++)
+        for (var i = 0; i < count; i++)
         {
             host.Recorder.Record(Decision, new ConsentContext("G-TEST", "123456789.1712345678", "DE", "page_view"));
         }
@@ -35,7 +35,7 @@ public class ConsentRecorderTests
         using var host = new LoggingTestHost(o => o.SampleRate = 0.25, queueCapacity: 10_000);
         RecordMany(host, 8000);
 
-        int logged = host.DrainQueue().Count;
+        var logged = host.DrainQueue().Count;
 
         // Binomial(8000, 0.25): mean 2000, sd ≈ 39; ±300 is over 7 sd.
         Assert.InRange(logged, 1700, 2300);
@@ -71,12 +71,12 @@ public class ConsentRecorderTests
     {
         using var host = new LoggingTestHost();
         using var decisions = new MetricCollector<long>(host.MeterFactory, ConsentMetrics.MeterName, "taggateway.consent.decisions");
-        ConsentDecision denied = TestPolicies.Decide("v=2", "DE");
+        var denied = TestPolicies.Decide("v=2", "DE");
         host.Recorder.Record(denied, new ConsentContext("G-TEST", "1.2"));
         host.Recorder.Record(denied, new ConsentContext("G-TEST", "1.3"));
 
         decisions.RecordObservableInstruments();
-        IReadOnlyList<CollectedMeasurement<long>> measurements = decisions.GetMeasurementSnapshot();
+        var measurements = decisions.GetMeasurementSnapshot();
         Assert.Equal(5, measurements.Count);
         Assert.All(measurements, static m => Assert.Equal(2, m.Value));
         Assert.Contains(measurements, m => m.Tags["destination"] as string == "Meta" && m.Tags["outcome"] as string == "blocked");
@@ -90,7 +90,7 @@ public class ConsentRecorderTests
         using var malformed = new MetricCollector<long>(host.MeterFactory, ConsentMetrics.MeterName, "taggateway.consent.signals.malformed");
         host.Recorder.Record(TestPolicies.Decide("gcs=G1x1&gcd=13&gpp=x", "US"), new ConsentContext("G-TEST", "1.2"));
 
-        string[] parameters = malformed.GetMeasurementSnapshot().Select(m => (string)m.Tags["parameter"]!).Order().ToArray();
+        var parameters = malformed.GetMeasurementSnapshot().Select(m => (string)m.Tags["parameter"]!).Order().ToArray();
         Assert.Equal(["gcd", "gcs", "gpp"], parameters);
     }
 
@@ -103,7 +103,7 @@ public class ConsentRecorderTests
         host.Recorder.Record(TestPolicies.Decide("gcd=13-3v3R3_5", "US-CA"), new ConsentContext("G-TEST", "1.2"));
         host.Recorder.Record(TestPolicies.Decide("gcd=13v3v3v3v5", "US-CA"), new ConsentContext("G-TEST", "1.2"));
 
-        string[] counted = letters.GetMeasurementSnapshot().Select(m => $"{m.Tags["letter"]}:{m.Tags["type"]}={m.Value}").Order().ToArray();
+        var counted = letters.GetMeasurementSnapshot().Select(m => $"{m.Tags["letter"]}:{m.Tags["type"]}={m.Value}").Order().ToArray();
         Assert.Equal(["R:ad_user_data=1", "R:ad_user_data=1", "other:ad_personalization=1", "other:ad_storage=1"], counted);
     }
 
@@ -113,7 +113,7 @@ public class ConsentRecorderTests
         using var host = new LoggingTestHost();
         host.Recorder.Record(Decision, new ConsentContext("G-TEST", "123456789.1712345678", "DE", "purchase"));
 
-        ConsentLogEntry entry = Assert.Single(host.DrainQueue());
+        var entry = Assert.Single(host.DrainQueue());
         Assert.Equal(host.Time.GetUtcNow(), entry.Time);
         Assert.Equal("G-TEST", entry.TagId);
         Assert.Equal("purchase", entry.EventName);
@@ -132,7 +132,7 @@ public class ConsentRecorderTests
         using var host = new LoggingTestHost();
         host.Recorder.Record(Decision, new ConsentContext(new string('T', 500), "1.2", new string('R', 500), new string('E', 500)));
 
-        ConsentLogEntry entry = Assert.Single(host.DrainQueue());
+        var entry = Assert.Single(host.DrainQueue());
         Assert.Equal(64, entry.TagId!.Length);
         Assert.Equal(64, entry.Region!.Length);
         Assert.Equal(64, entry.EventName!.Length);

@@ -44,7 +44,7 @@ internal sealed class LoggingTestHost : IDisposable
     public List<ConsentLogEntry> DrainQueue()
     {
         var entries = new List<ConsentLogEntry>();
-        while (Queue.Reader.TryRead(out ConsentLogEntry entry))
+        while (Queue.Reader.TryRead(out var entry))
         {
             entries.Add(entry);
         }

@@ -24,12 +24,12 @@ public class StreamLogSinkTests
     {
         var stream = new RecordingStream();
         var sink = new StreamLogSink(stream);
-        byte[] line = Encoding.UTF8.GetBytes(new string('a', 999) + "\n");
-        byte[] huge = Encoding.UTF8.GetBytes(new string('b', 5999) + "\n");
+        var line = Encoding.UTF8.GetBytes(new string('a', 999) + "\n");
+        var huge = Encoding.UTF8.GetBytes(new string('b', 5999) + "\n");
 
         await using (sink)
         {
-            for (int i = 0; i < 10; i++)
+            for (var i = 0; i < 10; i++)
             {
                 sink.WriteLine(line);
             }

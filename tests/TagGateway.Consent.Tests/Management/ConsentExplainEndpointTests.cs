@@ -22,7 +22,7 @@ public sealed class ConsentExplainEndpointTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -35,7 +35,7 @@ public sealed class ConsentExplainEndpointTests : IAsyncLifetime
         _app.MapConsentExplain();
         await _app.StartAsync();
 
-        string address = _app.Urls.Single();
+        var address = _app.Urls.Single();
         Assert.StartsWith("http://127.0.0.1:", address);
         Assert.DoesNotContain(":0", address[^2..]);
         _client = new HttpClient { BaseAddress = new Uri(address) };
@@ -53,16 +53,16 @@ public sealed class ConsentExplainEndpointTests : IAsyncLifetime
     [Fact]
     public async Task Get_explains_a_url_only_hit()
     {
-        using HttpResponseMessage response = await Client.GetAsync("/consent/explain?region=DE&url=" + Uri.EscapeDataString(CollectUrl));
+        using var response = await Client.GetAsync("/consent/explain?region=DE&url=" + Uri.EscapeDataString(CollectUrl));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
-        using JsonDocument json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        JsonElement root = json.RootElement;
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var root = json.RootElement;
         Assert.Equal("DE", root.GetProperty("region").GetString());
         Assert.False(root.GetProperty("gpc").GetBoolean());
 
-        JsonElement hit = Assert.Single(root.GetProperty("events").EnumerateArray());
+        var hit = Assert.Single(root.GetProperty("events").EnumerateArray());
         Assert.Equal(0, hit.GetProperty("line").GetInt32());
         Assert.Equal("page_view", hit.GetProperty("eventName").GetString());
         Assert.Equal("strict", hit.GetProperty("regionProfile").GetString());
@@ -70,7 +70,7 @@ public sealed class ConsentExplainEndpointTests : IAsyncLifetime
         Assert.Equal("13p3p3p2p5l1", hit.GetProperty("signals").GetProperty("gcd").GetString());
         Assert.Equal("well_formed", hit.GetProperty("signals").GetProperty("gcdStatus").GetString());
 
-        JsonElement adStorage = ConsentType(hit, "ad_storage");
+        var adStorage = ConsentType(hit, "ad_storage");
         Assert.Equal("denied", adStorage.GetProperty("default").GetString());
         Assert.Equal("unknown", adStorage.GetProperty("update").GetString());
         Assert.Equal("denied", adStorage.GetProperty("gcs").GetString());
@@ -93,11 +93,11 @@ public sealed class ConsentExplainEndpointTests : IAsyncLifetime
             Region = "FR",
         };
 
-        using HttpResponseMessage response = await Client.PostAsJsonAsync("/consent/explain", request, ConsentJsonContext.Default.ExplainRequest);
+        using var response = await Client.PostAsJsonAsync("/consent/explain", request, ConsentJsonContext.Default.ExplainRequest);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        using JsonDocument json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        JsonElement[] events = json.RootElement.GetProperty("events").EnumerateArray().ToArray();
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var events = json.RootElement.GetProperty("events").EnumerateArray().ToArray();
         Assert.Equal(3, events.Length);
         Assert.Equal([1, 2, 3], events.Select(e => e.GetProperty("line").GetInt32()));
         Assert.Equal(["page_view", "purchase", "scroll"], events.Select(e => e.GetProperty("eventName").GetString()));
@@ -118,12 +118,12 @@ public sealed class ConsentExplainEndpointTests : IAsyncLifetime
         };
         message.Headers.Add("Sec-GPC", "1");
 
-        using HttpResponseMessage response = await Client.SendAsync(message);
+        using var response = await Client.SendAsync(message);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        using JsonDocument json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.True(json.RootElement.GetProperty("gpc").GetBoolean());
-        foreach (JsonElement hit in json.RootElement.GetProperty("events").EnumerateArray())
+        foreach (var hit in json.RootElement.GetProperty("events").EnumerateArray())
         {
             Assert.Equal("other", hit.GetProperty("regionProfile").GetString());
             Assert.True(hit.GetProperty("signals").GetProperty("gpc").GetBoolean());
@@ -140,8 +140,8 @@ public sealed class ConsentExplainEndpointTests : IAsyncLifetime
         using var message = new HttpRequestMessage(HttpMethod.Get, "/consent/explain?gpc=0&region=US&url=" + Uri.EscapeDataString("gcd=13v3v3v3v5"));
         message.Headers.Add("Sec-GPC", "1");
 
-        using HttpResponseMessage response = await Client.SendAsync(message);
-        using JsonDocument json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        using var response = await Client.SendAsync(message);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
 
         Assert.False(json.RootElement.GetProperty("gpc").GetBoolean());
         Assert.Equal("full", Destination(json.RootElement.GetProperty("events")[0], "Meta").GetProperty("outcome").GetString());
@@ -150,17 +150,17 @@ public sealed class ConsentExplainEndpointTests : IAsyncLifetime
     [Fact]
     public async Task Missing_url_is_a_bad_request()
     {
-        using HttpResponseMessage response = await Client.GetAsync("/consent/explain?region=DE");
+        using var response = await Client.GetAsync("/consent/explain?region=DE");
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        using JsonDocument json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.Contains("url", json.RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task Invalid_json_is_a_bad_request()
     {
-        using HttpResponseMessage response = await Client.PostAsync("/consent/explain", new StringContent("{not json", Encoding.UTF8, "application/json"));
+        using var response = await Client.PostAsync("/consent/explain", new StringContent("{not json", Encoding.UTF8, "application/json"));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
     }
@@ -168,8 +168,8 @@ public sealed class ConsentExplainEndpointTests : IAsyncLifetime
     [Fact]
     public async Task Oversized_body_is_refused()
     {
-        string body = string.Join("\n", Enumerable.Repeat("en=page_view&ep.x=" + new string('a', 1000), 300));
-        using HttpResponseMessage response = await Client.PostAsync("/consent/explain?url=v%3D2", new StringContent(body));
+        var body = string.Join("\n", Enumerable.Repeat("en=page_view&ep.x=" + new string('a', 1000), 300));
+        using var response = await Client.PostAsync("/consent/explain?url=v%3D2", new StringContent(body));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
     }
@@ -177,11 +177,11 @@ public sealed class ConsentExplainEndpointTests : IAsyncLifetime
     [Fact]
     public async Task Malformed_signals_are_explained_not_rejected()
     {
-        using HttpResponseMessage response = await Client.GetAsync("/consent/explain?region=US&url=" + Uri.EscapeDataString("?gcs=G1x1&gcd=13%ZZ"));
+        using var response = await Client.GetAsync("/consent/explain?region=US&url=" + Uri.EscapeDataString("?gcs=G1x1&gcd=13%ZZ"));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        using JsonDocument json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        JsonElement hit = json.RootElement.GetProperty("events")[0];
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var hit = json.RootElement.GetProperty("events")[0];
         Assert.Equal("malformed", hit.GetProperty("signals").GetProperty("gcsStatus").GetString());
         Assert.Equal("malformed", hit.GetProperty("signals").GetProperty("gcdStatus").GetString());
         Assert.Equal("unreadable", ConsentType(hit, "ad_storage").GetProperty("source").GetString());
@@ -191,11 +191,11 @@ public sealed class ConsentExplainEndpointTests : IAsyncLifetime
     [Fact]
     public async Task Explains_an_undocumented_letter_and_where_each_denial_came_from()
     {
-        string url = Uri.EscapeDataString("?gcs=G100&gcd=13q3p3R3l5l1");
-        using HttpResponseMessage response = await Client.GetAsync("/consent/explain?region=DE&url=" + url);
+        var url = Uri.EscapeDataString("?gcs=G100&gcd=13q3p3R3l5l1");
+        using var response = await Client.GetAsync("/consent/explain?region=DE&url=" + url);
 
-        using JsonDocument json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        JsonElement hit = json.RootElement.GetProperty("events")[0];
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var hit = json.RootElement.GetProperty("events")[0];
         Assert.Equal("update", ConsentType(hit, "ad_storage").GetProperty("denial").GetString());
         Assert.Equal("default", ConsentType(hit, "analytics_storage").GetProperty("denial").GetString());
         Assert.Equal("region_default", ConsentType(hit, "ad_user_data").GetProperty("denial").GetString());

@@ -10,7 +10,7 @@ public class ConsentMatrixTests
     public static TheoryData<int> Rows()
     {
         var data = new TheoryData<int>();
-        for (int i = 0; i < ConsentMatrix.BuiltIn.Length; i++)
+        for (var i = 0; i < ConsentMatrix.BuiltIn.Length; i++)
         {
             data.Add(i);
         }
@@ -33,31 +33,31 @@ public class ConsentMatrixTests
     [MemberData(nameof(Rows))]
     public void Row_holds_for_every_consent_combination(int row)
     {
-        DestinationRule rule = ConsentMatrix.BuiltIn[row];
+        var rule = ConsentMatrix.BuiltIn[row];
         var destination = (ConsentDestination)row;
 
-        for (int mask = 0; mask < 16; mask++)
+        for (var mask = 0; mask < 16; mask++)
         {
-            foreach (bool gpc in new[] { false, true })
+            foreach (var gpc in new[] { false, true })
             {
                 var granted = (ConsentTypes)mask;
-                ConsentDecision decision = Policy.Decide(ConsentSignals.FromQuery("gcd=" + Gcd.FromGranted(granted), gpc), "US");
-                DestinationDecision actual = decision.For(destination);
+                var decision = Policy.Decide(ConsentSignals.FromQuery("gcd=" + Gcd.FromGranted(granted), gpc), "US");
+                var actual = decision.For(destination);
 
-                ConsentTypes effective = gpc ? granted & ~(ConsentTypes.AdUserData | ConsentTypes.AdPersonalization) : granted;
+                var effective = gpc ? granted & ~(ConsentTypes.AdUserData | ConsentTypes.AdPersonalization) : granted;
                 Assert.Equal(effective, decision.Consent.Granted);
 
                 bool Has(ConsentTypes needed) => (effective & needed) == needed;
-                bool personalizationDenied = !Has(ConsentTypes.AdPersonalization);
-                bool send = !(gpc && rule.BlockOnGpc)
+                var personalizationDenied = !Has(ConsentTypes.AdPersonalization);
+                var send = !(gpc && rule.BlockOnGpc)
                     && Has(rule.SendRequires)
                     && !(personalizationDenied && rule.WhenPersonalizationDenied == PersonalizationDeniedAction.Block);
 
-                string context = $"{rule.Name} granted={granted} gpc={gpc}";
+                var context = $"{rule.Name} granted={granted} gpc={gpc}";
                 Assert.True(send == actual.MaySend, context + " send");
                 Assert.True((send && Has(rule.IdentifiersRequire)) == actual.MayUseIdentifiers, context + " identifiers");
                 Assert.True((send && Has(rule.UserDataRequires)) == actual.MayAttachUserData, context + " user data");
-                bool restricted = send && personalizationDenied && rule.WhenPersonalizationDenied == PersonalizationDeniedAction.Restrict;
+                var restricted = send && personalizationDenied && rule.WhenPersonalizationDenied == PersonalizationDeniedAction.Restrict;
                 Assert.True(restricted == actual.IsRestricted, context + " restricted");
                 Assert.Equal(restricted ? rule.RestrictedForm : RestrictedForm.None, actual.RestrictedForm);
                 Assert.Equal(rule.Name, actual.Name);
@@ -120,8 +120,8 @@ public class ConsentMatrixTests
     [MemberData(nameof(Expectations))]
     public void Reviewer_expectation(ConsentDestination destination, ConsentTypes granted, bool gpc, bool send, bool identifiers, bool userData, RestrictedForm form)
     {
-        ConsentDecision decision = Policy.Decide(ConsentSignals.FromQuery("gcd=" + Gcd.FromGranted(granted), gpc), "US");
-        DestinationDecision actual = decision.For(destination);
+        var decision = Policy.Decide(ConsentSignals.FromQuery("gcd=" + Gcd.FromGranted(granted), gpc), "US");
+        var actual = decision.For(destination);
 
         Assert.Equal(send, actual.MaySend);
         Assert.Equal(identifiers, actual.MayUseIdentifiers);
@@ -135,7 +135,7 @@ public class ConsentMatrixTests
     [InlineData("")]
     public void No_banner_in_a_strict_region_sends_only_cookieless_google_pings(string region)
     {
-        ConsentDecision decision = Policy.Decide(ConsentSignals.FromQuery("v=2&tid=G-TEST&en=page_view", false), region);
+        var decision = Policy.Decide(ConsentSignals.FromQuery("v=2&tid=G-TEST&en=page_view", false), region);
 
         Assert.Equal(ConsentOutcome.Cookieless, decision.For(ConsentDestination.GoogleAnalytics).Outcome);
         Assert.Equal(ConsentOutcome.Cookieless, decision.For(ConsentDestination.GoogleAds).Outcome);
@@ -148,8 +148,8 @@ public class ConsentMatrixTests
     [Fact]
     public void Outcomes_summarise_the_decision()
     {
-        ConsentDecision all = Policy.Decide(ConsentSignals.FromQuery("gcd=13v3v3v3v5", false), "DE");
-        ConsentDecision noPersonalization = Policy.Decide(ConsentSignals.FromQuery("gcd=13v3v3v3q5", false), "DE");
+        var all = Policy.Decide(ConsentSignals.FromQuery("gcd=13v3v3v3v5", false), "DE");
+        var noPersonalization = Policy.Decide(ConsentSignals.FromQuery("gcd=13v3v3v3q5", false), "DE");
 
         Assert.Equal(ConsentOutcome.Full, all.For(ConsentDestination.Meta).Outcome);
         Assert.Equal(ConsentOutcome.Limited, noPersonalization.For(ConsentDestination.Meta).Outcome);
@@ -160,7 +160,7 @@ public class ConsentMatrixTests
     public void Default_decision_and_unknown_names_block()
     {
         ConsentDecision empty = default;
-        ConsentDecision decision = Policy.Decide(ConsentSignals.FromQuery("gcd=13v3v3v3v5", false), "US");
+        var decision = Policy.Decide(ConsentSignals.FromQuery("gcd=13v3v3v3v5", false), "US");
 
         Assert.False(empty.For(ConsentDestination.GoogleAnalytics).MaySend);
         Assert.Equal(0, empty.DestinationCount);
@@ -173,17 +173,17 @@ public class ConsentMatrixTests
     [Fact]
     public void Configured_destination_is_added_by_name()
     {
-        SnapshotPolicy policy = TestPolicies.Create(o => o.Destinations["Snap"] = new()
+        var policy = TestPolicies.Create(o => o.Destinations["Snap"] = new()
         {
             SendRequires = ConsentTypes.AdStorage | ConsentTypes.AdUserData,
         });
 
-        Assert.True(policy.TryGetDestination("snap", out ConsentDestination snap));
+        Assert.True(policy.TryGetDestination("snap", out var snap));
         Assert.Equal(5, (int)snap);
 
-        ConsentDecision granted = policy.Decide(ConsentSignals.FromQuery("gcd=13v3v3v3v5", false), "US");
-        ConsentDecision noUserData = policy.Decide(ConsentSignals.FromQuery("gcd=13v3v3v3v5", false).WithOverrides("gcd=13v3v3q3v5"), "US");
-        ConsentDecision gpc = policy.Decide(ConsentSignals.FromQuery("gcd=13v3v3v3v5", true), "US");
+        var granted = policy.Decide(ConsentSignals.FromQuery("gcd=13v3v3v3v5", false), "US");
+        var noUserData = policy.Decide(ConsentSignals.FromQuery("gcd=13v3v3v3v5", false).WithOverrides("gcd=13v3v3q3v5"), "US");
+        var gpc = policy.Decide(ConsentSignals.FromQuery("gcd=13v3v3v3v5", true), "US");
 
         Assert.Equal(6, granted.DestinationCount);
         Assert.Equal(ConsentOutcome.Full, granted.For("Snap").Outcome);
@@ -195,13 +195,13 @@ public class ConsentMatrixTests
     [Fact]
     public void Configuration_overrides_a_built_in_row()
     {
-        SnapshotPolicy policy = TestPolicies.Create(o =>
+        var policy = TestPolicies.Create(o =>
         {
             o.Destinations["LinkedIn"] = new() { WhenPersonalizationDenied = PersonalizationDeniedAction.Ignore };
             o.Destinations["TikTok"] = new() { Enabled = false };
         });
 
-        ConsentDecision decision = policy.Decide(ConsentSignals.FromQuery("gcd=13v3v3v3q5", false), "US");
+        var decision = policy.Decide(ConsentSignals.FromQuery("gcd=13v3v3v3q5", false), "US");
 
         Assert.True(decision.For(ConsentDestination.LinkedIn).MaySend);
         Assert.False(decision.For(ConsentDestination.LinkedIn).IsRestricted);

@@ -58,7 +58,7 @@ public class RegionDefaultsTests
     [Fact]
     public void Analytics_storage_in_strict_regions_is_configurable()
     {
-        (ConsentTypes granted, RegionProfile profile) = Resolve("DE", o => o.StrictDefaults.AnalyticsStorage = ConsentDefault.Granted);
+        (var granted, var profile) = Resolve("DE", o => o.StrictDefaults.AnalyticsStorage = ConsentDefault.Granted);
 
         Assert.Equal(ConsentTypes.AnalyticsStorage, granted);
         Assert.Equal(RegionProfile.Strict, profile);

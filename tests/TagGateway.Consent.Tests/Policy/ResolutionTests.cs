@@ -58,8 +58,8 @@ public class ResolutionTests
     public void Live_shape_without_consent_mode_is_decided_by_the_region()
     {
         // gcd=13l3l3R3l5l1 with gcs=G1-- (no consent mode on the page): US-CA grants by default, DE denies.
-        ConsentDecision california = TestPolicies.Decide("gcd=13l3l3R3l5l1&gcs=G1--", "US-CA");
-        ConsentDecision germany = TestPolicies.Decide("gcd=13l3l3R3l5l1&gcs=G1--", "DE");
+        var california = TestPolicies.Decide("gcd=13l3l3R3l5l1&gcs=G1--", "US-CA");
+        var germany = TestPolicies.Decide("gcd=13l3l3R3l5l1&gcs=G1--", "DE");
 
         Assert.Equal(new ConsentResolution(ConsentState.Granted, ConsentSource.RegionDefault), california.Consent.Get(ConsentType.AdUserData));
         Assert.True(california.For(ConsentDestination.GoogleAds).MayAttachUserData);
@@ -87,7 +87,7 @@ public class ResolutionTests
     [MemberData(nameof(Denials))]
     public void The_decision_says_where_each_storage_denial_came_from(string query, string region, ConsentDenial analytics, ConsentDenial ad)
     {
-        ConsentDecision decision = TestPolicies.Decide(query, region);
+        var decision = TestPolicies.Decide(query, region);
 
         Assert.Equal(analytics, decision.DenialOf(ConsentType.AnalyticsStorage));
         Assert.Equal(ad, decision.DenialOf(ConsentType.AdStorage));
@@ -99,7 +99,7 @@ public class ResolutionTests
     [Fact]
     public void Gpc_is_its_own_denial_and_withdraws_no_identifier()
     {
-        ConsentDecision decision = TestPolicies.Decide("gcd=13v3v3v3v5", "US", gpc: true);
+        var decision = TestPolicies.Decide("gcd=13v3v3v3v5", "US", gpc: true);
 
         Assert.Equal(ConsentDenial.GlobalPrivacyControl, decision.DenialOf(ConsentType.AdUserData));
         Assert.Equal(ConsentDenial.None, decision.DenialOf(ConsentType.AdStorage));
@@ -113,7 +113,7 @@ public class ResolutionTests
     [Fact]
     public void Gpc_denies_ad_user_data_and_ad_personalization_only()
     {
-        ConsentDecision decision = TestPolicies.Decide("gcd=13v3v3v3v5", "US", gpc: true);
+        var decision = TestPolicies.Decide("gcd=13v3v3v3v5", "US", gpc: true);
 
         Assert.Equal(new ConsentResolution(ConsentState.Granted, ConsentSource.GcdUpdate), decision.Consent.Get(ConsentType.AdStorage));
         Assert.Equal(new ConsentResolution(ConsentState.Granted, ConsentSource.GcdUpdate), decision.Consent.Get(ConsentType.AnalyticsStorage));
@@ -124,7 +124,7 @@ public class ResolutionTests
     [Fact]
     public void Gpc_blocks_meta_tiktok_linkedin_and_restricts_google()
     {
-        ConsentDecision decision = TestPolicies.Decide("gcd=13v3v3v3v5", "US", gpc: true);
+        var decision = TestPolicies.Decide("gcd=13v3v3v3v5", "US", gpc: true);
 
         Assert.False(decision.For(ConsentDestination.Meta).MaySend);
         Assert.False(decision.For(ConsentDestination.TikTok).MaySend);
@@ -138,7 +138,7 @@ public class ResolutionTests
     [Fact]
     public void Gpc_applies_even_without_any_consent_mode_signal()
     {
-        ConsentDecision decision = TestPolicies.Decide("v=2", "US", gpc: true);
+        var decision = TestPolicies.Decide("v=2", "US", gpc: true);
 
         Assert.False(decision.Consent.Get(ConsentType.AdUserData).IsGranted);
         Assert.False(decision.For(ConsentDestination.Meta).MaySend);
@@ -147,7 +147,7 @@ public class ResolutionTests
     [Fact]
     public void Npa_one_denies_ad_personalization()
     {
-        ConsentDecision decision = TestPolicies.Decide("gcd=13v3v3v3v5&npa=1", "US");
+        var decision = TestPolicies.Decide("gcd=13v3v3v3v5&npa=1", "US");
 
         Assert.Equal(new ConsentResolution(ConsentState.Denied, ConsentSource.NonPersonalizedAds), decision.Consent.Get(ConsentType.AdPersonalization));
         Assert.True(decision.Consent.Get(ConsentType.AdUserData).IsGranted);
@@ -163,7 +163,7 @@ public class ResolutionTests
     [Fact]
     public void Gdpr_one_makes_a_lenient_region_strict()
     {
-        ConsentDecision decision = TestPolicies.Decide("gdpr=1", "US");
+        var decision = TestPolicies.Decide("gdpr=1", "US");
 
         Assert.Equal(RegionProfile.GdprApplies, decision.RegionProfile);
         Assert.Equal(ConsentTypes.None, decision.Consent.Granted);

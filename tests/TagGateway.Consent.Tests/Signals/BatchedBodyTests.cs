@@ -13,9 +13,9 @@ public class BatchedBodyTests
     [Fact]
     public void Each_line_merges_its_own_consent_over_the_url()
     {
-        ConsentSignals url = ConsentSignals.FromQuery(Url, false);
+        var url = ConsentSignals.FromQuery(Url, false);
         var lines = new List<ConsentSignals>();
-        foreach (ReadOnlySpan<char> line in HitBody.EnumerateLines(Body))
+        foreach (var line in HitBody.EnumerateLines(Body))
         {
             lines.Add(url.WithOverrides(line));
         }
@@ -44,15 +44,15 @@ public class BatchedBodyTests
     [Fact]
     public void Utf8_body_gives_the_same_events_as_text()
     {
-        ConsentSignals url = ConsentSignals.FromQuery(Encoding.UTF8.GetBytes(Url), false);
+        var url = ConsentSignals.FromQuery(Encoding.UTF8.GetBytes(Url), false);
         var fromText = new List<ConsentSignals>();
-        foreach (ReadOnlySpan<char> line in HitBody.EnumerateLines(Body))
+        foreach (var line in HitBody.EnumerateLines(Body))
         {
             fromText.Add(url.WithOverrides(line));
         }
 
         var fromBytes = new List<ConsentSignals>();
-        foreach (ReadOnlySpan<byte> line in HitBody.EnumerateLines(Encoding.UTF8.GetBytes(Body)))
+        foreach (var line in HitBody.EnumerateLines(Encoding.UTF8.GetBytes(Body)))
         {
             fromBytes.Add(url.WithOverrides(line));
         }
@@ -70,8 +70,8 @@ public class BatchedBodyTests
     [InlineData("\n\nen=a\n\n\nen=b\n", 2)]
     public void Lines_are_counted_ignoring_blanks(string body, int expected)
     {
-        int count = 0;
-        foreach (ReadOnlySpan<char> line in HitBody.EnumerateLines(body))
+        var count = 0;
+        foreach (var line in HitBody.EnumerateLines(body))
         {
             Assert.False(line.IsEmpty);
             Assert.DoesNotContain('\r', line.ToString());
@@ -84,8 +84,8 @@ public class BatchedBodyTests
     [Fact]
     public void A_malformed_line_value_replaces_a_good_url_value()
     {
-        ConsentSignals url = ConsentSignals.FromQuery("gcs=G111", false);
-        ConsentSignals line = url.WithOverrides("gcs=G1x1");
+        var url = ConsentSignals.FromQuery("gcs=G111", false);
+        var line = url.WithOverrides("gcs=G1x1");
 
         Assert.Equal(SignalPresence.Malformed, line.Gcs);
         Assert.Equal(ConsentState.Unknown, line.AdStorage.Gcs);

@@ -24,17 +24,17 @@ public class GcdDecodingTests
     [MemberData(nameof(LetterTable))]
     public void Every_letter_of_the_reference_table_decodes_in_every_position(char letter, ConsentState expectedDefault, ConsentState expectedUpdate, ConsentState expectedEffective)
     {
-        for (int position = 0; position < 4; position++)
+        for (var position = 0; position < 4; position++)
         {
             // The letter under test at one position, 'l' (not set) elsewhere, so positions cannot bleed into each other.
-            char[] gcd = "13l3l3l3l1".ToCharArray();
+            var gcd = "13l3l3l3l1".ToCharArray();
             gcd[2 + (2 * position)] = letter;
-            ConsentSignals signals = ConsentSignals.FromQuery($"gcd={new string(gcd)}", globalPrivacyControl: false);
+            var signals = ConsentSignals.FromQuery($"gcd={new string(gcd)}", globalPrivacyControl: false);
 
             Assert.Equal(SignalPresence.WellFormed, signals.Gcd);
-            for (int type = 0; type < 4; type++)
+            for (var type = 0; type < 4; type++)
             {
-                ConsentTypeSignal signal = signals.Get((ConsentType)type);
+                var signal = signals.Get((ConsentType)type);
                 Assert.False(signal.GcdUnreadable);
                 if (type == position)
                 {
@@ -61,10 +61,10 @@ public class GcdDecodingTests
     [Fact]
     public void All_types_not_set()
     {
-        ConsentSignals signals = ConsentSignals.FromQuery("gcd=13l3l3l3l1", false);
+        var signals = ConsentSignals.FromQuery("gcd=13l3l3l3l1", false);
 
         Assert.Equal(SignalPresence.WellFormed, signals.Gcd);
-        foreach (ConsentType type in AllTypes)
+        foreach (var type in AllTypes)
         {
             Assert.Equal(ConsentState.Unknown, signals.Get(type).Default);
             Assert.Equal(ConsentState.Unknown, signals.Get(type).Update);
@@ -76,10 +76,10 @@ public class GcdDecodingTests
     public void All_denied_by_default_with_extra_trailing_pair()
     {
         // 13p3p3p2p5l1: a '2' implicit digit and a trailing l1 pair must not disturb the four letters.
-        ConsentSignals signals = ConsentSignals.FromQuery("gcd=13p3p3p2p5l1", false);
+        var signals = ConsentSignals.FromQuery("gcd=13p3p3p2p5l1", false);
 
         Assert.Equal(SignalPresence.WellFormed, signals.Gcd);
-        foreach (ConsentType type in AllTypes)
+        foreach (var type in AllTypes)
         {
             Assert.Equal(ConsentState.Denied, signals.Get(type).Default);
             Assert.Equal(ConsentState.Unknown, signals.Get(type).Update);
@@ -90,9 +90,9 @@ public class GcdDecodingTests
     [Fact]
     public void Denied_by_default_then_granted_by_update()
     {
-        ConsentSignals signals = ConsentSignals.FromQuery("gcd=13r3r3r3r5", false);
+        var signals = ConsentSignals.FromQuery("gcd=13r3r3r3r5", false);
 
-        foreach (ConsentType type in AllTypes)
+        foreach (var type in AllTypes)
         {
             Assert.Equal(ConsentState.Denied, signals.Get(type).Default);
             Assert.Equal(ConsentState.Granted, signals.Get(type).Update);
@@ -103,9 +103,9 @@ public class GcdDecodingTests
     [Fact]
     public void All_denied_by_default_no_update()
     {
-        ConsentSignals signals = ConsentSignals.FromQuery("gcd=11p1p1p1p5", false);
+        var signals = ConsentSignals.FromQuery("gcd=11p1p1p1p5", false);
 
-        foreach (ConsentType type in AllTypes)
+        foreach (var type in AllTypes)
         {
             Assert.Equal(ConsentState.Denied, signals.Get(type).Default);
             Assert.Equal(ConsentState.Unknown, signals.Get(type).Update);
@@ -116,7 +116,7 @@ public class GcdDecodingTests
     public void Mixed_letters_map_to_their_own_types()
     {
         // ad_storage granted by update, analytics denied by update, ad_user_data granted by default, ad_personalization denied by default.
-        ConsentSignals signals = ConsentSignals.FromQuery("gcd=13n3m3t3p5", false);
+        var signals = ConsentSignals.FromQuery("gcd=13n3m3t3p5", false);
 
         Assert.Equal(ConsentState.Granted, signals.AdStorage.GcdEffective);
         Assert.Equal(ConsentState.Denied, signals.AnalyticsStorage.GcdEffective);
@@ -147,13 +147,13 @@ public class GcdDecodingTests
     [InlineData('_')]
     public void Letters_outside_the_documented_nine_read_as_not_set_and_keep_the_letter(char letter)
     {
-        ConsentSignals signals = ConsentSignals.FromQuery($"gcd=13{letter}3{letter}3{letter}3{letter}5", false);
+        var signals = ConsentSignals.FromQuery($"gcd=13{letter}3{letter}3{letter}3{letter}5", false);
 
         Assert.Equal(SignalPresence.WellFormed, signals.Gcd);
         Assert.True(signals.HasUnknownGcdLetter);
-        foreach (ConsentType type in AllTypes)
+        foreach (var type in AllTypes)
         {
-            ConsentTypeSignal signal = signals.Get(type);
+            var signal = signals.Get(type);
             Assert.Equal(ConsentState.Unknown, signal.Default);
             Assert.Equal(ConsentState.Unknown, signal.Update);
             Assert.False(signal.GcdUnreadable);
@@ -165,8 +165,8 @@ public class GcdDecodingTests
     public void An_undocumented_letter_leaves_the_rest_of_the_string_read()
     {
         // The live shape: R for ad_user_data, l (not set) elsewhere; and a mixed one with documented letters around it.
-        ConsentSignals live = ConsentSignals.FromQuery("gcd=13l3l3R3l5l1&gcs=G1--", false);
-        ConsentSignals mixed = ConsentSignals.FromQuery("gcd=13q3R3v3p5", false);
+        var live = ConsentSignals.FromQuery("gcd=13l3l3R3l5l1&gcs=G1--", false);
+        var mixed = ConsentSignals.FromQuery("gcd=13q3R3v3p5", false);
 
         Assert.Equal('R', live.AdUserData.UnknownGcdLetter);
         Assert.Equal('\0', live.AdStorage.UnknownGcdLetter);
@@ -182,9 +182,9 @@ public class GcdDecodingTests
     [Fact]
     public void A_later_gcd_replaces_the_unknown_letters_of_an_earlier_one()
     {
-        ConsentSignals url = ConsentSignals.FromQuery("gcd=13R3l3l3l5", false);
+        var url = ConsentSignals.FromQuery("gcd=13R3l3l3l5", false);
 
-        ConsentSignals line = url.WithOverrides("en=purchase&gcd=13v3v3v3v5"u8);
+        var line = url.WithOverrides("en=purchase&gcd=13v3v3v3v5"u8);
 
         Assert.True(url.HasUnknownGcdLetter);
         Assert.False(line.HasUnknownGcdLetter);
@@ -194,17 +194,17 @@ public class GcdDecodingTests
     [Fact]
     public void Only_letters_n_r_t_u_v_carry_a_granted_state()
     {
-        for (int c = 0; c < 0x10000; c++)
+        for (var c = 0; c < 0x10000; c++)
         {
-            char letter = (char)c;
+            var letter = (char)c;
             if (char.IsSurrogate(letter))
             {
                 continue;
             }
 
-            string query = "gcd=13" + letter + "3l3l3l1";
-            ConsentSignals signals = ConsentSignals.FromQuery(query, false);
-            bool granted = signals.AdStorage.Default == ConsentState.Granted || signals.AdStorage.Update == ConsentState.Granted;
+            var query = "gcd=13" + letter + "3l3l3l1";
+            var signals = ConsentSignals.FromQuery(query, false);
+            var granted = signals.AdStorage.Default == ConsentState.Granted || signals.AdStorage.Update == ConsentState.Granted;
             Assert.Equal(letter is 'n' or 'r' or 't' or 'u' or 'v', granted);
         }
     }

@@ -13,7 +13,7 @@ public class GcsDecodingTests
     [InlineData("G1%31%31", ConsentState.Granted, ConsentState.Granted)] // percent-encoded digits are still G111
     public void Reference_values_decode(string gcs, ConsentState adStorage, ConsentState analyticsStorage)
     {
-        ConsentSignals signals = ConsentSignals.FromQuery($"v=2&tid=G-TEST&gcs={gcs}&en=page_view", false);
+        var signals = ConsentSignals.FromQuery($"v=2&tid=G-TEST&gcs={gcs}&en=page_view", false);
 
         Assert.Equal(SignalPresence.WellFormed, signals.Gcs);
         Assert.Equal(adStorage, signals.AdStorage.Gcs);
@@ -29,8 +29,8 @@ public class GcsDecodingTests
     public void Leading_question_mark_and_utf8_bytes_decode_the_same()
     {
         const string Query = "?v=2&gcs=G110&gcd=13r3m3t3p5&npa=1";
-        ConsentSignals fromChars = ConsentSignals.FromQuery(Query, false);
-        ConsentSignals fromBytes = ConsentSignals.FromQuery(System.Text.Encoding.UTF8.GetBytes(Query), false);
+        var fromChars = ConsentSignals.FromQuery(Query, false);
+        var fromBytes = ConsentSignals.FromQuery(System.Text.Encoding.UTF8.GetBytes(Query), false);
 
         Assert.Equal(ConsentState.Granted, fromChars.AdStorage.Gcs);
         Assert.Equal(fromChars, fromBytes);
@@ -39,7 +39,7 @@ public class GcsDecodingTests
     [Fact]
     public void Percent_encoded_parameter_name_is_recognised()
     {
-        ConsentSignals signals = ConsentSignals.FromQuery("g%63s=G101", false);
+        var signals = ConsentSignals.FromQuery("g%63s=G101", false);
 
         Assert.Equal(ConsentState.Granted, signals.AnalyticsStorage.Gcs);
     }
@@ -47,7 +47,7 @@ public class GcsDecodingTests
     [Fact]
     public void Last_occurrence_wins_within_one_query()
     {
-        ConsentSignals signals = ConsentSignals.FromQuery("gcs=G111&gcs=G100", false);
+        var signals = ConsentSignals.FromQuery("gcs=G111&gcs=G100", false);
 
         Assert.Equal(ConsentState.Denied, signals.AdStorage.Gcs);
     }
@@ -55,7 +55,7 @@ public class GcsDecodingTests
     [Fact]
     public void No_signals_means_everything_absent()
     {
-        ConsentSignals signals = ConsentSignals.FromQuery("v=2&tid=G-TEST&cid=123.456&en=page_view", false);
+        var signals = ConsentSignals.FromQuery("v=2&tid=G-TEST&cid=123.456&en=page_view", false);
 
         Assert.Equal(SignalPresence.Absent, signals.Gcs);
         Assert.Equal(SignalPresence.Absent, signals.Gcd);

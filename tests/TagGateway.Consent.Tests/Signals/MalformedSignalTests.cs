@@ -53,7 +53,7 @@ public class MalformedSignalTests
     [MemberData(nameof(MalformedGcs))]
     public void Malformed_gcs_decodes_as_unknown_and_is_flagged(string gcs)
     {
-        ConsentSignals signals = ConsentSignals.FromQuery("gcs=" + gcs, false);
+        var signals = ConsentSignals.FromQuery("gcs=" + gcs, false);
 
         Assert.Equal(SignalPresence.Malformed, signals.Gcs);
         Assert.Equal(ConsentState.Unknown, signals.AdStorage.Gcs);
@@ -66,12 +66,12 @@ public class MalformedSignalTests
     [MemberData(nameof(MalformedGcd))]
     public void Malformed_gcd_decodes_as_unknown_for_every_type(string gcd)
     {
-        ConsentSignals signals = ConsentSignals.FromQuery("gcd=" + gcd, false);
+        var signals = ConsentSignals.FromQuery("gcd=" + gcd, false);
 
         Assert.Equal(SignalPresence.Malformed, signals.Gcd);
-        for (int type = 0; type < 4; type++)
+        for (var type = 0; type < 4; type++)
         {
-            ConsentTypeSignal signal = signals.Get((ConsentType)type);
+            var signal = signals.Get((ConsentType)type);
             Assert.Equal(ConsentState.Unknown, signal.Default);
             Assert.Equal(ConsentState.Unknown, signal.Update);
             Assert.True(signal.GcdUnreadable);
@@ -83,7 +83,7 @@ public class MalformedSignalTests
     public void Malformed_gcs_is_never_granted_even_where_the_region_default_is(string gcs)
     {
         // In the US the region default grants everything; an unreadable gcs must still fail closed.
-        ConsentDecision decision = TestPolicies.Decide("gcs=" + gcs, region: "US");
+        var decision = TestPolicies.Decide("gcs=" + gcs, region: "US");
 
         Assert.Equal(new ConsentResolution(ConsentState.Denied, ConsentSource.Unreadable), decision.Consent.Get(ConsentType.AdStorage));
         Assert.Equal(new ConsentResolution(ConsentState.Denied, ConsentSource.Unreadable), decision.Consent.Get(ConsentType.AnalyticsStorage));
@@ -95,9 +95,9 @@ public class MalformedSignalTests
     [MemberData(nameof(MalformedGcd))]
     public void Malformed_gcd_outranks_a_valid_gcs_and_fails_closed(string gcd)
     {
-        ConsentDecision decision = TestPolicies.Decide("gcs=G111&gcd=" + gcd, region: "US");
+        var decision = TestPolicies.Decide("gcs=G111&gcd=" + gcd, region: "US");
 
-        for (int type = 0; type < 4; type++)
+        for (var type = 0; type < 4; type++)
         {
             Assert.Equal(new ConsentResolution(ConsentState.Denied, ConsentSource.Unreadable), decision.Consent.Get((ConsentType)type));
         }
@@ -109,15 +109,15 @@ public class MalformedSignalTests
         var random = new Random(1234);
         string[] names = ["gcs", "gcd", "npa", "dma", "gdpr", "gdpr_consent", "gpp", "gpp_sid", "dma_cps", "gcu", "g%63d"];
         const string Alphabet = "G1013lmnpqrtuvf%&=+?#~.,_-aZ\u00e9\u0000\r\n ";
-        for (int i = 0; i < 20_000; i++)
+        for (var i = 0; i < 20_000; i++)
         {
             var builder = new StringBuilder();
-            int pairs = random.Next(1, 4);
-            for (int p = 0; p < pairs; p++)
+            var pairs = random.Next(1, 4);
+            for (var p = 0; p < pairs; p++)
             {
                 builder.Append(names[random.Next(names.Length)]).Append('=');
-                int length = random.Next(0, 14);
-                for (int k = 0; k < length; k++)
+                var length = random.Next(0, 14);
+                for (var k = 0; k < length; k++)
                 {
                     builder.Append(Alphabet[random.Next(Alphabet.Length)]);
                 }
@@ -125,14 +125,14 @@ public class MalformedSignalTests
                 builder.Append('&');
             }
 
-            string query = builder.ToString();
-            ConsentSignals signals = ConsentSignals.FromQuery(query, false);
-            ConsentSignals fromBytes = ConsentSignals.FromQuery(Encoding.UTF8.GetBytes(query), false);
+            var query = builder.ToString();
+            var signals = ConsentSignals.FromQuery(query, false);
+            var fromBytes = ConsentSignals.FromQuery(Encoding.UTF8.GetBytes(query), false);
             Assert.Equal(signals, fromBytes);
 
-            for (int type = 0; type < 4; type++)
+            for (var type = 0; type < 4; type++)
             {
-                ConsentTypeSignal signal = signals.Get((ConsentType)type);
+                var signal = signals.Get((ConsentType)type);
 
                 // Granted can only come from a well-formed string.
                 if (signal.Gcs == ConsentState.Granted)

@@ -14,7 +14,7 @@ public class OtherSignalTests
     [InlineData("v=2", null, SignalPresence.Absent)]
     public void Npa(string query, bool? expected, SignalPresence presence)
     {
-        ConsentSignals signals = ConsentSignals.FromQuery(query, false);
+        var signals = ConsentSignals.FromQuery(query, false);
 
         Assert.Equal(expected, signals.NonPersonalizedAds);
         Assert.Equal(presence, signals.NpaPresence);
@@ -33,7 +33,7 @@ public class OtherSignalTests
     [Fact]
     public void Dma_purposes_and_consent_update_are_recorded_as_present()
     {
-        ConsentSignals signals = ConsentSignals.FromQuery("dma=1&dma_cps=syphlamo&gcut=2", false);
+        var signals = ConsentSignals.FromQuery("dma=1&dma_cps=syphlamo&gcut=2", false);
 
         Assert.True(signals.HasDmaPurposes);
         Assert.True(signals.ConsentUpdated);
@@ -55,7 +55,7 @@ public class OtherSignalTests
     [InlineData("gdpr=1", true, SignalPresence.Absent)]
     public void Tcf(string query, bool? gdprApplies, SignalPresence consent)
     {
-        ConsentSignals signals = ConsentSignals.FromQuery(query, false);
+        var signals = ConsentSignals.FromQuery(query, false);
 
         Assert.Equal(gdprApplies, signals.GdprApplies);
         Assert.Equal(consent, signals.TcfConsent);
@@ -67,7 +67,7 @@ public class OtherSignalTests
     [InlineData(17000, SignalPresence.Malformed)]   // longer than any URL could carry
     public void Long_tc_strings(int length, SignalPresence expected)
     {
-        string tc = "C" + new string('P', length / 2) + "." + new string('Y', length - (length / 2) - 2);
+        var tc = "C" + new string('P', length / 2) + "." + new string('Y', length - (length / 2) - 2);
         Assert.Equal(length, tc.Length);
 
         Assert.Equal(expected, ConsentSignals.FromQuery("gdpr=1&gdpr_consent=" + tc, false).TcfConsent);
@@ -122,7 +122,7 @@ public class OtherSignalTests
     [Fact]
     public void Gpc_flag_is_carried_and_survives_body_overrides()
     {
-        ConsentSignals signals = ConsentSignals.FromQuery("gcs=G111", globalPrivacyControl: true);
+        var signals = ConsentSignals.FromQuery("gcs=G111", globalPrivacyControl: true);
 
         Assert.True(signals.GlobalPrivacyControl);
         Assert.True(signals.WithOverrides("en=purchase&gcs=G100").GlobalPrivacyControl);

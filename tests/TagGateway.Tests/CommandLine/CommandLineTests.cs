@@ -68,7 +68,7 @@ public sealed class CommandLineTests
     {
         using var run = GatewayProcess.Start([], new() { ["Gateway__TagId__0"] = "G-TEST1234" });
 
-        bool warned = await run.WaitForOutputAsync("did you mean `Gateway:TagIds:0`?", TimeSpan.FromSeconds(30));
+        var warned = await run.WaitForOutputAsync("did you mean `Gateway:TagIds:0`?", TimeSpan.FromSeconds(30));
 
         Assert.True(warned, run.Stdout + run.Stderr);
         Assert.False(run.HasExited);
@@ -109,7 +109,7 @@ public sealed class CommandLineTests
     {
         using var holder = new TcpListener(IPAddress.Loopback, 0);
         holder.Start();
-        int busy = ((IPEndPoint)holder.LocalEndpoint).Port;
+        var busy = ((IPEndPoint)holder.LocalEndpoint).Port;
 
         using var run = await GatewayProcess.RunAsync([], new()
         {
@@ -118,7 +118,7 @@ public sealed class CommandLineTests
         });
 
         Assert.Equal(1, run.ExitCode);
-        string all = run.Stdout + run.Stderr;
+        var all = run.Stdout + run.Stderr;
         Assert.Contains($"http://127.0.0.1:{busy}: address already in use", run.Stderr, StringComparison.Ordinal);
         Assert.Contains("Gateway:PublicUrl", run.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", all, StringComparison.Ordinal);
@@ -180,7 +180,7 @@ public sealed class CommandLineTests
         });
 
         Assert.True(await run.WaitForOutputAsync("Management (health, readiness, metrics): http://127.0.0.1:", TimeSpan.FromSeconds(30)), run.Stdout + run.Stderr);
-        string output = run.Stdout;
+        var output = run.Stdout;
         Assert.Contains("Upstream (TagGateway mode): http://127.0.0.1:", output, StringComparison.Ordinal);
         Assert.Contains("Edge: ReverseProxy; visitor geolocation expected from the edge; edge secret not set", output, StringComparison.Ordinal);
         Assert.Contains("Consent defaults without a signal: strict regions (EEA, GB, CH, unknown) ad_storage Denied", output, StringComparison.Ordinal);

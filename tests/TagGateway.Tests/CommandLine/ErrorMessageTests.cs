@@ -22,7 +22,7 @@ public sealed class ErrorMessageTests
 
         using var request = new HttpRequestMessage(new HttpMethod(method), target);
         using var response = await gateway.Public.SendAsync(request);
-        string body = await response.Content.ReadAsStringAsync();
+        var body = await response.Content.ReadAsStringAsync();
 
         Assert.Equal(status, response.StatusCode);
         Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
@@ -36,8 +36,8 @@ public sealed class ErrorMessageTests
     [Fact]
     public async Task An_upstream_failure_logs_the_socket_error_in_one_line()
     {
-        Uri closed = FakeUpstream.ClosedOrigin();
-        int publicPort = GatewayProcess.FreePort();
+        var closed = FakeUpstream.ClosedOrigin();
+        var publicPort = GatewayProcess.FreePort();
         using var run = GatewayProcess.Start([], new()
         {
             ["Gateway__TagIds__0"] = "G-TEST1234",

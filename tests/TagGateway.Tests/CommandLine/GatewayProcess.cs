@@ -58,7 +58,7 @@ internal sealed class GatewayProcess : IDisposable
         info.Environment["Gateway__ManagementUrl"] = $"http://127.0.0.1:{FreePort()}";
         info.Environment["Gateway__Demo__UpstreamUrl"] = $"http://127.0.0.1:{FreePort()}";
         info.Environment["Logging__Console__FormatterName"] = "simple";
-        foreach ((string key, string? value) in environment ?? [])
+        foreach ((var key, var value) in environment ?? [])
         {
             info.Environment[key] = value;
         }
@@ -100,7 +100,7 @@ internal sealed class GatewayProcess : IDisposable
     /// <summary>Polls the output until it holds the text (bounded), then says whether it did.</summary>
     public async Task<bool> WaitForOutputAsync(string text, TimeSpan timeout)
     {
-        DateTime end = DateTime.UtcNow + timeout;
+        var end = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < end && !_process.HasExited)
         {
             if (Stdout.Contains(text, StringComparison.Ordinal))

@@ -27,7 +27,7 @@ public sealed class KnownKeysTests
     {
         var walked = new SortedSet<string>(StringComparer.Ordinal);
         var enums = new SortedSet<string>(StringComparer.Ordinal);
-        foreach ((string section, Type type) in Roots)
+        foreach ((var section, var type) in Roots)
         {
             Walk(section, type, walked, enums);
         }
@@ -65,7 +65,7 @@ public sealed class KnownKeysTests
     [InlineData("Consent:Destinations:X:SendRequires", "AdStorage, Cookies", "several separated by commas")]
     public void Enum_values_are_names_in_any_case_never_numbers(string key, string value, string? error)
     {
-        string? actual = KnownKeys.EnumError(key, value);
+        var actual = KnownKeys.EnumError(key, value);
         if (error is null)
         {
             Assert.Null(actual);

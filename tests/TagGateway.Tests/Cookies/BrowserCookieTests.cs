@@ -16,7 +16,7 @@ public sealed class BrowserCookieTests
     private const string Granted = "gcs=G111&gcd=13v3v3v3v5";
     private const string Denied = "gcs=G100&gcd=13q3q3q3q5";
 
-    private static readonly string BrowserDirectory = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../browser"));
+    private static readonly string BrowserDirectory = BrowserRequirement.Directory;
 
     /// <summary>A stand-in for Google that serves the page, a tag that writes its cookies by script as gtag does, and collect.</summary>
     private static Task ServeSite(HttpContext context, RecordedRequest request)
@@ -53,19 +53,6 @@ public sealed class BrowserCookieTests
 
         context.Response.StatusCode = StatusCodes.Status204NoContent;
         return Task.CompletedTask;
-    }
-
-    private static void RequireBrowser()
-    {
-        var required = Environment.GetEnvironmentVariable("TAGGATEWAY_REQUIRE_BROWSER") == "1";
-        var chromium = Environment.GetEnvironmentVariable("CHROMIUM_PATH") ?? "/usr/bin/chromium";
-        var installed = File.Exists(chromium) && Directory.Exists(Path.Combine(BrowserDirectory, "node_modules", "playwright-core"));
-        if (!installed && required)
-        {
-            Assert.Fail($"Chromium ({chromium}) or {BrowserDirectory}/node_modules is missing: .ci/run installs both.");
-        }
-
-        Skip.IfNot(installed, "Chromium and tests/browser/node_modules are not installed (apt-get install chromium; npm ci --prefix tests/browser).");
     }
 
     private static async Task<(double Now, JsonElement[] Cookies)> VisitAsync(GatewayInstance gateway, string pathAndQuery, params string[] seedCookies)
@@ -113,7 +100,7 @@ public sealed class BrowserCookieTests
     [SkippableFact]
     public async Task Granted_visit_leaves_server_set_identifiers_with_long_lifetimes_in_the_browser()
     {
-        RequireBrowser();
+        BrowserRequirement.Require();
         var (upstream, gateway) = await StartAsync();
         await using var _ = upstream;
         await using var __ = gateway;
@@ -143,7 +130,7 @@ public sealed class BrowserCookieTests
     [SkippableFact]
     public async Task Denied_visit_leaves_no_identifier_cookie()
     {
-        RequireBrowser();
+        BrowserRequirement.Require();
         var (upstream, gateway) = await StartAsync();
         await using var _ = upstream;
         await using var __ = gateway;
@@ -157,7 +144,7 @@ public sealed class BrowserCookieTests
     [SkippableFact]
     public async Task Identifier_wiped_from_script_storage_is_restored_from_the_server_copy()
     {
-        RequireBrowser();
+        BrowserRequirement.Require();
         var (upstream, gateway) = await StartAsync();
         await using var _ = upstream;
         await using var __ = gateway;

@@ -72,4 +72,52 @@ public sealed class RequestTargetTests
         Assert.Equal(TargetVerdict.Ok, RequestTarget.TryParse("/a/b.c/g/collect", "/a/b.c", out var target));
         Assert.Equal("/g/collect", target.Rest.ToString());
     }
+
+    [Theory]
+    [InlineData("/metrics", "", "")]
+    [InlineData("/metrics?", "", "")]
+    [InlineData("/metrics/", "/", "")]
+    [InlineData("/metrics/?id=G-TEST1234", "/", "id=G-TEST1234")]
+    [InlineData("/metrics/g/collect?a=b=c&&d&", "/g/collect", "a=b=c&&d&")]
+    [InlineData("/metrics/g/collect?en=a+b&dl=%zz%", "/g/collect", "en=a+b&dl=%zz%")]
+    [InlineData("/metrics/g/collect?x=1?y=2", "/g/collect", "x=1?y=2")]
+    [InlineData("/metrics/gtm.js??id=G-TEST1234", "/gtm.js", "?id=G-TEST1234")]
+    public void The_query_is_everything_after_the_first_question_mark_kept_raw(string raw, string rest, string query)
+    {
+        Assert.Equal(TargetVerdict.Ok, RequestTarget.TryParse(raw, "/metrics", out var target));
+        Assert.Equal(rest, target.Rest.ToString());
+        Assert.Equal(query, target.Query.ToString());
+    }
+
+    [Theory]
+    [InlineData("/metrics/%")]
+    [InlineData("/metrics/%4")]
+    [InlineData("/metrics/%zz")]
+    [InlineData("/metrics/g%2")]
+    [InlineData("/metrics/\uD800")]
+    [InlineData("/metrics/\uDC00x")]
+    [InlineData("/metrics/caf\u00E9")]
+    public void Bad_escapes_and_non_ascii_including_lone_surrogates_in_the_path_are_refused(string raw) =>
+        Assert.Equal(TargetVerdict.Traversal, RequestTarget.TryParse(System.Text.RegularExpressions.Regex.Unescape(raw), "/metrics", out _));
+
+    [Fact]
+    public void Very_long_targets_are_split_without_a_limit_of_their_own()
+    {
+        // Length limits are Kestrel's (and LimitsOptions'); the parser itself must neither throw nor truncate.
+        var rest = "/" + string.Join('/', Enumerable.Repeat("segment", 10_000));
+        var query = string.Concat(Enumerable.Repeat("a=1&", 25_000));
+
+        Assert.Equal(TargetVerdict.Ok, RequestTarget.TryParse("/metrics" + rest + "?" + query, "/metrics", out var target));
+        Assert.Equal(rest.Length, target.Rest.Length);
+        Assert.Equal(query.Length, target.Query.Length);
+        Assert.Equal(TargetVerdict.Traversal, RequestTarget.TryParse("/metrics" + rest + "/../x", "/metrics", out _));
+    }
+
+    [Theory]
+    [InlineData("?id=G-TEST1234", 1, true)]
+    [InlineData("?id=G-TEST1234", 0, false)]
+    [InlineData("x=1&id=G-TEST1234", 1, false)]
+    [InlineData("&id=G-TEST1234", 1, false)]
+    public void A_pair_right_after_a_second_question_mark_is_told_apart(string query, int offset, bool expected) =>
+        Assert.Equal(expected, RequestTarget.FollowsSecondQuestionMark(query, offset));
 }

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using TagGateway.Management;
+using TagGateway.Hosting;
 
 namespace TagGateway.Tests.Lifecycle;
 

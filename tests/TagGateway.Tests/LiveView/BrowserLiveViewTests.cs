@@ -12,25 +12,12 @@ namespace TagGateway.Tests.LiveView;
 /// </summary>
 public sealed class BrowserLiveViewTests
 {
-    private static readonly string BrowserDirectory = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../browser"));
-
-    private static void RequireBrowser()
-    {
-        var required = Environment.GetEnvironmentVariable("TAGGATEWAY_REQUIRE_BROWSER") == "1";
-        var chromium = Environment.GetEnvironmentVariable("CHROMIUM_PATH") ?? "/usr/bin/chromium";
-        var installed = File.Exists(chromium) && Directory.Exists(Path.Combine(BrowserDirectory, "node_modules", "playwright-core"));
-        if (!installed && required)
-        {
-            Assert.Fail($"Chromium ({chromium}) or {BrowserDirectory}/node_modules is missing: .ci/run installs both.");
-        }
-
-        Skip.IfNot(installed, "Chromium and tests/browser/node_modules are not installed (apt-get install chromium; npm ci --prefix tests/browser).");
-    }
+    private static readonly string BrowserDirectory = BrowserRequirement.Directory;
 
     [SkippableFact]
     public async Task Live_view_shows_hits_with_consent_and_cookies_setup_is_amber_without_geolocation_and_report_equals_metrics()
     {
-        RequireBrowser();
+        BrowserRequirement.Require();
         await using var upstream = await FakeUpstream.StartAsync();
         var settings = GatewayInstance.Settings(upstream.Origin);
 

@@ -33,9 +33,24 @@ public sealed class ScriptLoadQueryTests
     [InlineData("id=G-TEST1234&l=first&l=second", "id=G-TEST1234&l=first")]
     [InlineData("&&id=GTM-TEST567&&", "id=GTM-TEST567")]
     [InlineData("id=G-TEST1234&pid=99&tid=G-OTHER999&uid=x&idx=y&ids=z", "id=G-TEST1234")]
+    // A second '?' stays part of the first name, as the upstream reads it: "?l" is not l.
+    [InlineData("?l=evil&id=G-TEST1234", "id=G-TEST1234")]
     public void The_key_holds_only_the_parameters_that_change_the_answer_in_a_fixed_order(string query, string expected)
     {
         Assert.Equal(expected, Canonical(query));
+    }
+
+    [Theory]
+    [InlineData("?id=G-TEST1234", ScriptLoadVerdict.MissingId)]
+    [InlineData("id", ScriptLoadVerdict.MalformedId)]
+    [InlineData("id=", ScriptLoadVerdict.MalformedId)]
+    [InlineData("id=G-TEST1234&l", ScriptLoadVerdict.MalformedParameter)]
+    [InlineData("id=G-TEST1234&l=a=b", ScriptLoadVerdict.MalformedParameter)]
+    [InlineData("id=G-TEST1234&l=data+layer", ScriptLoadVerdict.MalformedParameter)]
+    [InlineData("id=G-TEST1234&l=%64ataLayer", ScriptLoadVerdict.MalformedParameter)]
+    public void Pairs_are_cut_where_the_upstream_cuts_them(string query, object expected)
+    {
+        Assert.Equal((ScriptLoadVerdict)expected, Validate(query).Verdict);
     }
 
     [Theory]
@@ -147,9 +162,13 @@ public sealed class ScriptLoadQueryTests
     [InlineData("x=1&%69d=GTM-EVIL99", true)]
     [InlineData("tid=G-TEST1234&v=2", false)]
     [InlineData("", false)]
+    [InlineData("&&", false)]
+    [InlineData("x=1&&id", true)]
+    [InlineData("?id=G-TEST1234", false)]
+    [InlineData("?x=1&id=G-TEST1234", true)]
     public void The_loader_form_is_a_script_load_whenever_a_name_reads_as_id(string query, bool expected)
     {
-        Assert.Equal(expected, ScriptLoadQuery.NamesATag(query));
+        Assert.Equal(expected, MeasurementRoutes.NamesATag(query));
     }
 
     [Theory]

@@ -52,7 +52,7 @@ internal sealed record DoctorArguments(
             var arg = args[i];
             var equals = arg.StartsWith("--", StringComparison.Ordinal) ? arg.IndexOf('=', StringComparison.Ordinal) : -1;
             var name = equals > 0 ? arg[..equals] : arg;
-            string? inline = equals > 0 ? arg[(equals + 1)..] : null;
+            var inline = equals > 0 ? arg[(equals + 1)..] : null;
             switch (name)
             {
                 case "--send-test-hit":

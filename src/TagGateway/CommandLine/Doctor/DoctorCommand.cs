@@ -4,7 +4,6 @@ using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Text.Json;
 using TagGateway.ClientIdentity;
-using TagGateway.Management;
 
 namespace TagGateway.CommandLine.Doctor;
 
@@ -295,7 +294,7 @@ internal sealed class DoctorCommand : IDisposable
         {
             try
             {
-                report = JsonSerializer.Deserialize(fetched.Body, GatewayJsonContext.Default.EdgeDiagnosticReport);
+                report = JsonSerializer.Deserialize(fetched.Body, EdgeDiagnosticJsonContext.Default.EdgeDiagnosticReport);
             }
             catch (JsonException)
             {

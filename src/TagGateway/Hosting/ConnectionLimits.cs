@@ -1,8 +1,8 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using TagGateway.Configuration;
-using TagGateway.Observability;
+using TagGateway.Logging;
 
-namespace TagGateway.Management;
+namespace TagGateway.Hosting;
 
 /// <summary>
 /// A ceiling on one listener's open connections. Kestrel's own <c>MaxConcurrentConnections</c> gives every endpoint the
@@ -44,7 +44,7 @@ internal sealed partial class ConnectionLimiter
         Interlocked.Increment(ref _rejected);
         if (_warnings.TryEnter())
         {
-            LogFull(Kind, _max, Rejected);
+            Log.Full(_logger, Kind, _max, Rejected);
         }
 
         return false;
@@ -52,8 +52,11 @@ internal sealed partial class ConnectionLimiter
 
     public void Release() => Interlocked.Decrement(ref _open);
 
-    [LoggerMessage(EventId = 1400, Level = LogLevel.Warning, Message = "The {Listener} listener is at its limit of {Max} open connections: new connections are closed unanswered ({Rejected} so far). Raise Gateway:Limits:MaxConnections if this is real traffic.")]
-    private partial void LogFull(ListenerKind listener, long max, long rejected);
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1400, Level = LogLevel.Warning, Message = "The {Listener} listener is at its limit of {Max} open connections: new connections are closed unanswered ({Rejected} so far). Raise Gateway:Limits:MaxConnections if this is real traffic.")]
+        public static partial void Full(ILogger logger, ListenerKind listener, long max, long rejected);
+    }
 }
 
 /// <summary>Kestrel's limits and timeouts from <see cref="LimitsOptions"/>.</summary>

@@ -2,9 +2,9 @@ using System.Net;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using TagGateway.Configuration;
-using TagGateway.Observability;
+using TagGateway.Logging;
 
-namespace TagGateway.Management;
+namespace TagGateway.Hosting;
 
 /// <summary>Which listener a connection arrived on. Decided per connection, never from a Host header a client controls.</summary>
 internal enum ListenerKind

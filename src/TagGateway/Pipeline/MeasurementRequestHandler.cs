@@ -3,14 +3,15 @@ using TagGateway.ClientIdentity;
 using TagGateway.Configuration;
 using TagGateway.Consent.Policy;
 using TagGateway.Consent.Signals;
+using TagGateway.Consent.Wire;
 using TagGateway.Forwarding;
 using TagGateway.Hits;
 using TagGateway.LiveView;
 using TagGateway.Observability;
+using TagGateway.Routing;
 using TagGateway.Scripts;
-using TagGateway.Consent.Wire;
 
-namespace TagGateway.Routing;
+namespace TagGateway.Pipeline;
 
 /// <summary>
 /// Everything the public listener answers. The raw request target is checked first; then only the measurement
@@ -239,7 +240,7 @@ internal sealed partial class MeasurementRequestHandler
 
     private Task Refuse(HttpContext context, int status, string reason)
     {
-        LogRefused(context.Request.Method, status, reason, context.Connection.RemoteIpAddress);
+        Log.Refused(_logger, context.Request.Method, status, reason, context.Connection.RemoteIpAddress);
         _metrics.Rejected(reason);
         _live.RecordRefused(status, reason);
         context.Response.StatusCode = status;
@@ -247,7 +248,7 @@ internal sealed partial class MeasurementRequestHandler
 
         // One plain-text line that says why (as script refusals do), from a fixed set: nothing of the request is echoed.
         // UTF-8 literals written into Kestrel's pipe: no allocation, and the host flushes when the request ends.
-        ReadOnlySpan<byte> text = reason switch
+        var text = reason switch
         {
             "method" => "this method is not allowed here; the Allow header lists the ones that are\n"u8,
             "not_origin_form" => "the request target must be a path (origin form), not a URL\n"u8,
@@ -267,6 +268,9 @@ internal sealed partial class MeasurementRequestHandler
         return Task.CompletedTask;
     }
 
-    [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "Refused {Method} with {StatusCode}: {Reason} (peer {Peer})")]
-    private partial void LogRefused(string method, int statusCode, string reason, System.Net.IPAddress? peer);
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "Refused {Method} with {StatusCode}: {Reason} (peer {Peer})")]
+        public static partial void Refused(ILogger logger, string method, int statusCode, string reason, System.Net.IPAddress? peer);
+    }
 }

@@ -1,4 +1,4 @@
-namespace TagGateway.Observability;
+namespace TagGateway.Logging;
 
 /// <summary>
 /// Lets a recurring warning through at most once per interval, without a lock: a condition that holds on every request

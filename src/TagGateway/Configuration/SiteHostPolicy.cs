@@ -1,7 +1,6 @@
 using System.Net;
-using TagGateway.Configuration;
 
-namespace TagGateway.ClientIdentity;
+namespace TagGateway.Configuration;
 
 /// <summary>
 /// Which request hosts may name the identifier cookies' <c>Domain</c> (issue #17): a hostile <c>Host</c> must not.
