@@ -93,7 +93,9 @@ public static partial class GatewayHost
 
         // The live view's ring of the last requests (always there: the hit path records into it; off, it records nothing).
         services.AddSingleton<LiveRecorder>();
+        services.AddSingleton<Capi.Ingest.ICapiIngestObserver, CapiIngestRecorder>();
         services.AddSingleton<SetupCheck>();
+        services.AddSingleton<CapiDeliveryTimes>();
 
         // The host's lifetime, with the drain on SIGTERM: not ready, serve for ShutdownDelay, then stop accepting and finish in-flight requests.
         services.AddSingleton<ShutdownDrain>();
@@ -115,7 +117,11 @@ public static partial class GatewayHost
         if (options.Management.UiEnabled)
         {
             management.MapLiveView();
+
+            // Listening from the start, so deliveries before the page is first opened count.
+            app.Services.GetRequiredService<CapiDeliveryTimes>();
         }
+
         app.MapPublic(options);
         LogStartup(app, options);
         return app;
@@ -290,7 +296,8 @@ public static partial class GatewayHost
     private static void MapPublic(this WebApplication app, GatewayOptions options)
     {
         var group = app.MapGroup(string.Empty).WithMetadata(new ListenerMetadata(ListenerKind.Public));
-        group.MapCapiPublic();
+        // The live view sees each ingest request once answered (CapiIngestRecorder), refusals included.
+        ((IEndpointConventionBuilder)group.MapCapiPublic()).Add(CapiIngestRecorder.Wrap);
         if (options.Demo.Enabled is true)
         {
             group.MapDemo();

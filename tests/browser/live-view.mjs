@@ -3,7 +3,7 @@
 // would see them. Writes a screenshot of each page and prints what it read as JSON on stdout.
 //
 //   node live-view.mjs --ui http://127.0.0.1:9090/ui/ --hit http://127.0.0.1:8080/metrics/g/collect?... \
-//        [--header "X-Forwarded-Proto: https"]... --out DIR
+//        [--header "X-Forwarded-Proto: https"]... [--capi URL --capi-key KEY --capi-body JSON] --out DIR
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -18,6 +18,9 @@ const all = (name) => args.flatMap((a, i) => (a === `--${name}` ? [args[i + 1]] 
 const ui = option("ui");
 const out = option("out");
 const hits = all("hit");
+const capi = option("capi");
+const capiKey = option("capi-key");
+const capiBody = option("capi-body");
 const headers = Object.fromEntries(all("header").map((h) => [h.slice(0, h.indexOf(":")).trim(), h.slice(h.indexOf(":") + 1).trim()]));
 if (!ui || !out || hits.length === 0) {
   console.error("usage: live-view.mjs --ui URL --hit URL [--hit URL]... [--header 'Name: value']... --out DIR");
@@ -60,6 +63,14 @@ try {
   }
 
   await page.waitForFunction((n) => document.querySelectorAll('#hits tbody tr[data-route="ga4"]').length >= n, hits.length, { timeout: 15000 });
+
+  // A server-to-server batch on the public listener: it shows as a "capi" row with each event's fate.
+  let capiStatus = null;
+  if (capi) {
+    const r = await fetch(capi, { method: "POST", headers: { "Content-Type": "application/json", Authorization: `Bearer ${capiKey}` }, body: capiBody });
+    capiStatus = r.status;
+    await page.waitForSelector('#hits tbody tr[data-route="capi"]', { timeout: 15000 });
+  }
   const rows = await page.$$eval("#hits tbody tr", (trs) => trs.map((tr) => ({ route: tr.dataset.route, text: tr.innerText })));
   const shots = {};
   const shoot = async (name) => {
@@ -76,11 +87,24 @@ try {
 
   await page.click('nav a[data-tab="report"]');
   await page.waitForSelector("#report-body .card", { timeout: 15000 });
+  if (capi) {
+    // Delivery is asynchronous: wait until the report shows it before reading the numbers.
+    await page.waitForFunction(() => [...document.querySelectorAll("#report-body td.num[data-check^='taggateway_capi_events_delivered_total']")].some((td) => Number(td.textContent) > 0), null, { timeout: 20000 });
+  }
   const report = await page.$$eval("#report-body td.value", (tds) => tds.map((td) => ({ metric: td.dataset.metric, labels: td.dataset.labels, value: Number(td.textContent) })));
+  const checks = await page.$$eval("#report-body td.num[data-check]", (tds) => tds.filter((td) => td.dataset.check).map((td) => ({ check: td.dataset.check, value: Number(td.textContent) })));
   const charts = await page.$$eval("#report-body svg rect", (rects) => rects.length);
+  const sections = await page.$$eval("#report-body .card h3", (hs) => hs.map((h) => h.textContent));
   await shoot("report");
 
-  process.stdout.write(JSON.stringify({ sent, rows, setup, report, charts, shots }) + "\n");
+  // The printable page: the same report drawn once, for print or PDF.
+  const printable = await page.goto(new URL("/ui/report.html", ui).toString(), { waitUntil: "load", timeout: 15000 });
+  if (!printable || printable.status() !== 200) throw new Error(`report.html answered ${printable?.status()}`);
+  await page.waitForSelector("body[data-ready='true']", { timeout: 15000 });
+  const printableSections = await page.$$eval("#report-body .card h3", (hs) => hs.length);
+  await shoot("printable");
+
+  process.stdout.write(JSON.stringify({ sent, capiStatus, rows, setup, report, checks, charts, sections, printableSections, shots }) + "\n");
 } finally {
   await browser.close();
 }

@@ -181,6 +181,7 @@ internal sealed partial class ServerEventsEndpoint
             result.Events.Add(new IngestEventStatus { EventId = built[i]!.EventId, Status = Name(status) });
         }
 
+        CapiIngestObservation.Notify(context, built, notSent, statuses);
         _metrics.Accepted("server", result.Accepted);
         response.StatusCode = StatusCodes.Status202Accepted;
         response.ContentType = "application/json; charset=utf-8";

@@ -85,7 +85,12 @@ public sealed partial class IdentifierCookieIssuer
     /// <param name="siteHost">The host the visitor asked for (Host, or the trusted edge's forwarded host), port allowed.</param>
     /// <param name="isHttps">Whether the visitor's request was HTTPS: the cookies are then Secure.</param>
     /// <param name="pageUrl">The hit's <c>dl</c> value (still percent-encoded as in the query), for click IDs; empty for scripts.</param>
-    public int Apply(HttpContext context, in ConsentDecision decision, CookieOccasion occasion, string? siteHost, bool isHttps, ReadOnlySpan<char> pageUrl)
+    public int Apply(HttpContext context, in ConsentDecision decision, CookieOccasion occasion, string? siteHost, bool isHttps, ReadOnlySpan<char> pageUrl) =>
+        Apply(context, decision, occasion, siteHost, isHttps, pageUrl, []);
+
+    /// <inheritdoc cref="Apply(HttpContext, in ConsentDecision, CookieOccasion, string?, bool, ReadOnlySpan{char})"/>
+    /// <param name="actions">Receives why each header was written, in the order they were appended (the live view).</param>
+    public int Apply(HttpContext context, in ConsentDecision decision, CookieOccasion occasion, string? siteHost, bool isHttps, ReadOnlySpan<char> pageUrl, Span<IssuedCookieAction> actions)
     {
         ArgumentNullException.ThrowIfNull(context);
         if (!_enabled || occasion != CookieOccasion.Hit)
@@ -94,7 +99,7 @@ public sealed partial class IdentifierCookieIssuer
         }
 
         var header = context.Request.Headers.Cookie.Count == 1 ? context.Request.Headers.Cookie[0].AsSpan() : context.Request.Headers.Cookie.ToString().AsSpan();
-        var writer = new SetCookieWriter(context.Response, DomainFor(siteHost), isHttps);
+        var writer = new SetCookieWriter(context.Response, DomainFor(siteHost), isHttps, actions);
         var now = _time.GetUtcNow();
         var markerFresh = CookiePairs.TryGet(header, _markerName, out var marker)
             && long.TryParse(marker, NumberStyles.None, CultureInfo.InvariantCulture, out var markedAt)
@@ -143,10 +148,10 @@ public sealed partial class IdentifierCookieIssuer
                 if (hasCopy && !copy.SequenceEqual(cookie.Value) && IsOlder(rule.Format, copy, cookie.Value))
                 {
                     // The script minted a new identity after its storage was wiped; the older one the server kept wins.
-                    wrote += writer.Set(cookie.Name, copy, rule.MaxAge, httpOnly: false, rule.Name, "restore", _metrics);
+                    wrote += writer.Set(cookie.Name, copy, rule.MaxAge, httpOnly: false, rule.Name, IssuedCookieAction.Restore, _metrics);
                     if (!markerFresh)
                     {
-                        wrote += writer.Set(copyName, copy, rule.MaxAge, httpOnly: true, rule.Name, "copy", _metrics);
+                        wrote += writer.Set(copyName, copy, rule.MaxAge, httpOnly: true, rule.Name, IssuedCookieAction.Copy, _metrics);
                     }
 
                     continue;
@@ -154,13 +159,13 @@ public sealed partial class IdentifierCookieIssuer
 
                 if (!hasCopy || !copy.SequenceEqual(cookie.Value) || !markerFresh)
                 {
-                    wrote += writer.Set(copyName, cookie.Value, rule.MaxAge, httpOnly: true, rule.Name, "copy", _metrics);
+                    wrote += writer.Set(copyName, cookie.Value, rule.MaxAge, httpOnly: true, rule.Name, IssuedCookieAction.Copy, _metrics);
                 }
             }
 
             if (!markerFresh)
             {
-                wrote += writer.Set(cookie.Name, cookie.Value, rule.MaxAge, httpOnly: false, rule.Name, "refresh", _metrics);
+                wrote += writer.Set(cookie.Name, cookie.Value, rule.MaxAge, httpOnly: false, rule.Name, IssuedCookieAction.Refresh, _metrics);
             }
         }
 
@@ -192,10 +197,10 @@ public sealed partial class IdentifierCookieIssuer
             anyAllowed = true;
             if (CookieFormats.IsValid(rule.Format, copy))
             {
-                wrote += writer.Set(rule.Name, copy, rule.MaxAge, httpOnly: false, rule.Name, "restore", _metrics);
+                wrote += writer.Set(rule.Name, copy, rule.MaxAge, httpOnly: false, rule.Name, IssuedCookieAction.Restore, _metrics);
                 if (!markerFresh)
                 {
-                    wrote += writer.Set(copyName, copy, rule.MaxAge, httpOnly: true, rule.Name, "copy", _metrics);
+                    wrote += writer.Set(copyName, copy, rule.MaxAge, httpOnly: true, rule.Name, IssuedCookieAction.Copy, _metrics);
                 }
             }
         }
@@ -215,12 +220,12 @@ public sealed partial class IdentifierCookieIssuer
                     // Minting costs a CSPRNG call and a string: skipped when Google's answer already sets the cookie.
                     if (!writer.IsSetUpstream(_serverIdName))
                     {
-                        wrote += writer.Set(_serverIdName, MintServerId(now), IdentifierCookieRule.MaxLifetime, httpOnly: true, _serverIdName, "mint", _metrics);
+                        wrote += writer.Set(_serverIdName, MintServerId(now), IdentifierCookieRule.MaxLifetime, httpOnly: true, _serverIdName, IssuedCookieAction.Mint, _metrics);
                     }
                 }
                 else if (!markerFresh)
                 {
-                    wrote += writer.Set(_serverIdName, serverId, IdentifierCookieRule.MaxLifetime, httpOnly: true, _serverIdName, "refresh", _metrics);
+                    wrote += writer.Set(_serverIdName, serverId, IdentifierCookieRule.MaxLifetime, httpOnly: true, _serverIdName, IssuedCookieAction.Refresh, _metrics);
                 }
             }
             else if (present && analytics.IdentifiersWithdrawn)
@@ -238,7 +243,7 @@ public sealed partial class IdentifierCookieIssuer
         // 5. The refresh marker: one HttpOnly timestamp, so steady traffic re-issues nothing for a day.
         if (anyAllowed && (!markerFresh || wrote + expired > 0))
         {
-            writer.Set(_markerName, now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), IdentifierCookieRule.MaxLifetime, httpOnly: true, "marker", "marker", _metrics);
+            writer.Set(_markerName, now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), IdentifierCookieRule.MaxLifetime, httpOnly: true, "marker", IssuedCookieAction.Marker, _metrics);
         }
         else if (!anyAllowed && expired > 0 && marker.Length > 0)
         {
@@ -276,7 +281,7 @@ public sealed partial class IdentifierCookieIssuer
             if (!CookiePairs.TryGet(header, _gclAw.Name, out var existing) || !LastSegment(existing).SequenceEqual(gclid))
             {
                 var value = string.Concat("GCL.", now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), ".", gclid);
-                wrote += writer.Set(_gclAw.Name, value, _gclAw.MaxAge, httpOnly: false, _gclAw.Name, "click_id", _metrics);
+                wrote += writer.Set(_gclAw.Name, value, _gclAw.MaxAge, httpOnly: false, _gclAw.Name, IssuedCookieAction.ClickId, _metrics);
             }
         }
 
@@ -286,7 +291,7 @@ public sealed partial class IdentifierCookieIssuer
             if (!CookiePairs.TryGet(header, _fbc.Name, out var existing) || !FbclidOf(existing).SequenceEqual(fbclid))
             {
                 var value = string.Concat("fb.1.", now.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture), ".", fbclid);
-                wrote += writer.Set(_fbc.Name, value, _fbc.MaxAge, httpOnly: false, _fbc.Name, "click_id", _metrics);
+                wrote += writer.Set(_fbc.Name, value, _fbc.MaxAge, httpOnly: false, _fbc.Name, IssuedCookieAction.ClickId, _metrics);
             }
         }
 
@@ -294,7 +299,7 @@ public sealed partial class IdentifierCookieIssuer
         {
             if (!CookiePairs.TryGet(header, _ttclid.Name, out var existing) || !existing.SequenceEqual(ttclid))
             {
-                wrote += writer.Set(_ttclid.Name, ttclid, _ttclid.MaxAge, httpOnly: false, _ttclid.Name, "click_id", _metrics);
+                wrote += writer.Set(_ttclid.Name, ttclid, _ttclid.MaxAge, httpOnly: false, _ttclid.Name, IssuedCookieAction.ClickId, _metrics);
             }
         }
 

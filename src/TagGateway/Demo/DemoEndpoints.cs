@@ -39,7 +39,7 @@ internal static class DemoEndpoints
             }
 
             var headers = new List<string>(record.CookieCount);
-            foreach (var cookie in LiveViewModel.ToEntry(record).Cookies)
+            foreach (var cookie in LiveViewModel.ToEntry(record, live).Cookies)
             {
                 var lifetime = cookie.MaxAgeSeconds is { } seconds ? $"; Max-Age={seconds} ({(seconds >= 86400 ? $"{seconds / 86400} days" : $"{seconds} s")})" : " (session)";
                 headers.Add($"Set-Cookie: {cookie.Name}=…{lifetime}{(cookie.HttpOnly ? "; HttpOnly" : "")}{(cookie.Secure ? "; Secure" : "")}");

@@ -226,7 +226,7 @@ internal sealed partial class HitForwarder
             return;
         }
 
-        _cookies.Apply(context, consent, CookieOccasion.Hit, client.SiteHost, client.IsHttps, hit.PageUrl);
+        hit.IssuedCookieCount = _cookies.Apply(context, consent, CookieOccasion.Hit, client.SiteHost, client.IsHttps, hit.PageUrl, hit.IssuedCookies);
     }
 
     private static HttpMethod ToHttpMethod(string method) => method switch

@@ -42,6 +42,11 @@ internal sealed class HitRequest : IDisposable
     /// <summary>The request-level decision (URL signals, else the region's default): governs this response's cookies.</summary>
     public ConsentDecision Consent { get; }
 
+    /// <summary>Why the gateway wrote each of its own Set-Cookie headers (the last <see cref="IssuedCookieCount"/> of the response), for the live view.</summary>
+    public Cookies.Issuing.IssuedCookieActions IssuedCookies;
+
+    /// <summary>How many Set-Cookie headers the gateway appended after the upstream's own.</summary>
+    public int IssuedCookieCount { get; set; }
 
     public ReadOnlySpan<char> DestinationId => Query.AsSpan(Facts.DestinationId);
 

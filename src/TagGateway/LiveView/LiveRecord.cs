@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using TagGateway.Consent.Policy;
 
@@ -11,6 +12,20 @@ internal enum LiveRoute : byte
     GoogleAds,
     OtherHit,
     Refused,
+
+    /// <summary>A server-to-server batch on <c>POST /capi/v1/events</c>.</summary>
+    CapiIngest,
+}
+
+/// <summary>Why a Set-Cookie header was sent, as the cookie issuer said (or <see cref="Written"/> for the upstream's own).</summary>
+internal enum LiveCookieAction : byte
+{
+    Written,
+    Minted,
+    Refreshed,
+    Copied,
+    Restored,
+    Expired,
 }
 
 /// <summary>Facts about the visitor's connection, as the resolver saw them (never the address itself).</summary>
@@ -32,6 +47,7 @@ internal struct LiveCookie
     public byte NameLength;
     public bool HttpOnly;
     public bool Secure;
+    public LiveCookieAction Action;
 
     /// <summary>Max-Age in seconds; 0 expires the cookie, -1 when the header had none (a session cookie).</summary>
     public int MaxAge;
@@ -53,7 +69,9 @@ internal struct LiveConsent
 internal struct LiveRecord
 {
     public long Sequence;
-    public long UnixMilliseconds;
+
+    /// <summary>A <see cref="Stopwatch"/> timestamp: the page turns it into a time (<see cref="LiveRecorder.UnixMilliseconds"/>).</summary>
+    public long Timestamp;
     public LiveRoute Route;
     public LiveClientFlags Client;
     public short Status;
@@ -83,6 +101,23 @@ internal struct LiveRecord
 
     public LiveCookies Cookies;
     public byte CookieCount;
+
+    /// <summary>A CAPI ingest's first events (name, fate, destinations); <see cref="EventCount"/> counts them all.</summary>
+    public LiveCapiEvents CapiEvents;
+    public byte CapiEventCount;
+    public short CapiAccepted;
+    public short CapiMerged;
+    public short CapiDuplicates;
+    public short CapiNotSent;
+}
+
+/// <summary>One server event of a CAPI ingest: its name and fate, never its user data.</summary>
+internal struct LiveCapiEvent
+{
+    public Chars24 Name;
+    public byte NameLength;
+    public Capi.Ingest.CapiIngestFate Fate;
+    public Capi.Ingest.CapiDestinationSet Destinations;
 }
 
 [InlineArray(24)]
@@ -100,7 +135,16 @@ internal struct Chars40
 [InlineArray(LiveCookies.Capacity)]
 internal struct LiveCookies
 {
-    public const int Capacity = 4;
+    // A returning visitor's hit may carry _ga, a stream cookie, their HttpOnly copies, FPID and the marker.
+    public const int Capacity = 8;
 
     private LiveCookie _first;
+}
+
+[InlineArray(Capacity)]
+internal struct LiveCapiEvents
+{
+    public const int Capacity = 4;
+
+    private LiveCapiEvent _first;
 }

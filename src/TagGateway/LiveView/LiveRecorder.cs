@@ -1,9 +1,11 @@
 using System.Diagnostics;
+using TagGateway.Capi.Ingest;
 using TagGateway.ClientIdentity;
 using TagGateway.Configuration;
 using TagGateway.Consent.Policy;
 using TagGateway.Consent.Signals;
 using TagGateway.Consent.Wire;
+using TagGateway.Cookies.Issuing;
 using TagGateway.Hits;
 
 namespace TagGateway.LiveView;
@@ -20,22 +22,33 @@ internal sealed class LiveRecorder
     private const string CacheHeader = "X-TagGateway-Cache";
 
     private readonly LiveRecord[] _ring;
-    private readonly TimeProvider _time;
     private readonly bool _enabled;
-    private long _next;
+
+    // A record keeps a Stopwatch timestamp (the one its latency needs anyway); the page turns it into a time from this
+    // pair, so a hit pays no wall-clock read.
+    private readonly long _originUnixMilliseconds;
+    private readonly long _originTimestamp;
+
+    // Alone on its cache line: every request increments it, and the ring's array header must not share its line.
+    private PaddedCounter _next;
 
     public LiveRecorder(GatewayOptions options, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(time);
         _enabled = options.Management.UiEnabled;
         _ring = new LiveRecord[_enabled ? options.Management.LiveViewCapacity : 1];
-        _time = time;
+        _originTimestamp = Stopwatch.GetTimestamp();
+        _originUnixMilliseconds = time.GetUtcNow().ToUnixTimeMilliseconds();
     }
 
     public int Capacity => _ring.Length;
 
+    /// <summary>Whether the UI is on (Gateway:Management:UiEnabled): when off, nothing is recorded.</summary>
+    public bool IsEnabled => _enabled;
+
     /// <summary>The sequence of the newest record (0 before the first).</summary>
-    public long Newest => Volatile.Read(ref _next);
+    public long Newest => Volatile.Read(ref _next.Value);
 
     /// <summary>A hit after the forwarder answered (or failed): status, latency, consent, the cookies its response set.</summary>
     public void RecordHit(HttpContext context, HitRequest hit, long startedTimestamp)
@@ -45,7 +58,7 @@ internal sealed class LiveRecorder
             return;
         }
 
-        ref var record = ref Begin(out var sequence);
+        ref var record = ref Begin(startedTimestamp, out var sequence);
         record.Route = hit.Kind switch
         {
             HitKind.GoogleAnalytics => LiveRoute.GoogleAnalytics,
@@ -53,14 +66,14 @@ internal sealed class LiveRecorder
             _ => LiveRoute.OtherHit,
         };
         record.Status = (short)context.Response.StatusCode;
-        record.LatencyMicroseconds = (int)Math.Min(int.MaxValue, Stopwatch.GetElapsedTime(startedTimestamp).Ticks / 10);
         record.Detail = null;
         SetClient(ref record, hit.Client, hit.GlobalPrivacyControl);
         record.TagLength = Copy(hit.DestinationId, record.Tag);
         record.ClientIdLength = Copy(hit.ClientId, record.ClientId);
         SetEvents(ref record, hit);
         SetConsent(ref record, hit.Consent);
-        SetCookies(ref record, context.Response.Headers.SetCookie);
+        SetCookies(ref record, context.Response.Headers.SetCookie, hit.IssuedCookies, hit.IssuedCookieCount);
+        record.CapiEventCount = 0;
         Publish(ref record, sequence);
     }
 
@@ -72,10 +85,9 @@ internal sealed class LiveRecorder
             return;
         }
 
-        ref var record = ref Begin(out var sequence);
+        ref var record = ref Begin(startedTimestamp, out var sequence);
         record.Route = LiveRoute.Script;
         record.Status = (short)context.Response.StatusCode;
-        record.LatencyMicroseconds = (int)Math.Min(int.MaxValue, Stopwatch.GetElapsedTime(startedTimestamp).Ticks / 10);
         record.Detail = context.Response.Headers[CacheHeader] is { Count: 1 } cache ? cache[0] : null;
         SetClient(ref record, client, consent.Signals.GlobalPrivacyControl);
         record.TagLength = Copy(tagId, record.Tag);
@@ -83,7 +95,10 @@ internal sealed class LiveRecorder
         record.EventNameLength = 0;
         record.EventCount = 0;
         SetConsent(ref record, consent);
-        SetCookies(ref record, context.Response.Headers.SetCookie);
+
+        // A script load writes no identifier of the gateway's own: any cookie here is the upstream's.
+        SetCookies(ref record, context.Response.Headers.SetCookie, default, 0);
+        record.CapiEventCount = 0;
         Publish(ref record, sequence);
     }
 
@@ -95,10 +110,9 @@ internal sealed class LiveRecorder
             return;
         }
 
-        ref var record = ref Begin(out var sequence);
+        ref var record = ref Begin(0, out var sequence);
         record.Route = LiveRoute.Refused;
         record.Status = (short)status;
-        record.LatencyMicroseconds = 0;
         record.Detail = reason;
         record.Region = null;
         record.Client = LiveClientFlags.None;
@@ -108,18 +122,67 @@ internal sealed class LiveRecorder
         record.EventCount = 0;
         SetConsent(ref record, default);
         record.CookieCount = 0;
+        record.CapiEventCount = 0;
         Publish(ref record, sequence);
     }
+
+    /// <summary>
+    /// A CAPI ingest request once answered: its status, and for a stored batch each event's name and fate (from
+    /// <see cref="CapiIngestRecorder"/>); never the events' user data. Off the hit path: one request per backend batch.
+    /// </summary>
+    public void RecordCapiIngest(HttpContext context, ReadOnlySpan<CapiIngestedEvent> events, long startedTimestamp)
+    {
+        if (!_enabled)
+        {
+            return;
+        }
+
+        ref var record = ref Begin(startedTimestamp, out var sequence);
+        record.Route = LiveRoute.CapiIngest;
+        record.Status = (short)context.Response.StatusCode;
+        record.Detail = null;
+        record.Region = null;
+        record.Client = LiveClientFlags.None;
+        record.TagLength = 0;
+        record.ClientIdLength = 0;
+        record.EventNameLength = events.IsEmpty ? (byte)0 : Copy(events[0].EventName, record.EventName);
+        record.EventCount = (short)Math.Min(short.MaxValue, events.Length);
+        SetConsent(ref record, default);
+        record.CookieCount = 0;
+        short accepted = 0, merged = 0, duplicates = 0, notSent = 0;
+        byte listed = 0;
+        foreach (ref readonly var ingested in events)
+        {
+            accepted += (short)(ingested.Fate == CapiIngestFate.Accepted ? 1 : 0);
+            merged += (short)(ingested.Fate == CapiIngestFate.Merged ? 1 : 0);
+            duplicates += (short)(ingested.Fate == CapiIngestFate.Duplicate ? 1 : 0);
+            notSent += (short)(ingested.Fate == CapiIngestFate.NotSent ? 1 : 0);
+            if (listed < LiveCapiEvents.Capacity)
+            {
+                ref var slot = ref record.CapiEvents[listed++];
+                slot.NameLength = Copy(ingested.EventName, slot.Name);
+                slot.Fate = ingested.Fate;
+                slot.Destinations = ingested.Destinations;
+            }
+        }
+
+        (record.CapiAccepted, record.CapiMerged, record.CapiDuplicates, record.CapiNotSent, record.CapiEventCount) = (accepted, merged, duplicates, notSent, listed);
+        Publish(ref record, sequence);
+    }
+
+    /// <summary>A record's <see cref="LiveRecord.Timestamp"/> as Unix milliseconds.</summary>
+    public long UnixMilliseconds(long timestamp) =>
+        _originUnixMilliseconds + (long)((timestamp - _originTimestamp) * 1000.0 / Stopwatch.Frequency);
 
     /// <summary>Copies the records newer than <paramref name="after"/>, newest first, at most the ring's capacity.</summary>
     public int CopyNewest(long after, Span<LiveRecord> destination)
     {
-        var newest = Volatile.Read(ref _next);
+        var newest = Volatile.Read(ref _next.Value);
         var oldest = Math.Max(after + 1, newest - _ring.Length + 1);
         var count = 0;
         for (var sequence = newest; sequence >= oldest && count < destination.Length; sequence--)
         {
-            ref var slot = ref _ring[(int)((sequence - 1) % _ring.Length)];
+            ref var slot = ref _ring[(int)((ulong)(sequence - 1) % (uint)_ring.Length)];
             if (Volatile.Read(ref slot.Sequence) != sequence)
             {
                 continue;
@@ -136,14 +199,17 @@ internal sealed class LiveRecorder
         return count;
     }
 
-    private ref LiveRecord Begin(out long sequence)
+    /// <summary>Claims the next slot; one timestamp read gives both the record's time and its latency.</summary>
+    private ref LiveRecord Begin(long startedTimestamp, out long sequence)
     {
-        sequence = Interlocked.Increment(ref _next);
-        ref var record = ref _ring[(int)((sequence - 1) % _ring.Length)];
+        sequence = Interlocked.Increment(ref _next.Value);
+        ref var record = ref _ring[(int)((ulong)(sequence - 1) % (uint)_ring.Length)];
 
         // Marks the slot as being written, so a reader copying it meanwhile discards its copy.
         Volatile.Write(ref record.Sequence, 0);
-        record.UnixMilliseconds = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var now = Stopwatch.GetTimestamp();
+        record.Timestamp = now;
+        record.LatencyMicroseconds = startedTimestamp == 0 ? 0 : (int)Math.Min(int.MaxValue, (now - startedTimestamp) * 1_000_000 / Stopwatch.Frequency);
         return ref record;
     }
 
@@ -201,18 +267,17 @@ internal sealed class LiveRecorder
         MayAttachUserData = decision.MayAttachUserData,
     };
 
-    /// <summary>Names and lifetimes of the response's cookies; the value between '=' and ';' is never read.</summary>
-    private static void SetCookies(ref LiveRecord record, Microsoft.Extensions.Primitives.StringValues headers)
+    /// <summary>
+    /// Names, lifetimes and actions of the response's cookies; the value between '=' and ';' is never read. The
+    /// gateway's own headers are the last <paramref name="issuedCount"/>, in the issuer's order.
+    /// </summary>
+    private static void SetCookies(ref LiveRecord record, Microsoft.Extensions.Primitives.StringValues headers, in IssuedCookieActions issued, int issuedCount)
     {
         byte count = 0;
-        foreach (var header in headers)
+        var firstIssued = headers.Count - issuedCount;
+        for (var index = 0; index < headers.Count && count < LiveCookies.Capacity; index++)
         {
-            if (count == LiveCookies.Capacity || header is null)
-            {
-                break;
-            }
-
-            var text = header.AsSpan();
+            var text = headers[index].AsSpan();
             var equals = text.IndexOf('=');
             if (equals <= 0)
             {
@@ -233,6 +298,17 @@ internal sealed class LiveRecorder
                 var end = value.IndexOf(';');
                 cookie.MaxAge = int.TryParse(end < 0 ? value : value[..end], System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var seconds) ? Math.Max(0, seconds) : -1;
             }
+
+            var action = index >= firstIssued && index - firstIssued < IssuedCookieActions.Capacity ? issued[index - firstIssued] : IssuedCookieAction.None;
+            cookie.Action = action switch
+            {
+                IssuedCookieAction.Mint => LiveCookieAction.Minted,
+                IssuedCookieAction.Refresh => LiveCookieAction.Refreshed,
+                IssuedCookieAction.Copy => LiveCookieAction.Copied,
+                IssuedCookieAction.Restore => LiveCookieAction.Restored,
+                IssuedCookieAction.Expire => LiveCookieAction.Expired,
+                _ => cookie.MaxAge == 0 ? LiveCookieAction.Expired : LiveCookieAction.Written,
+            };
         }
 
         record.CookieCount = count;
@@ -254,5 +330,12 @@ internal sealed class LiveRecorder
         }
 
         return (byte)length;
+    }
+
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Explicit, Size = 128)]
+    private struct PaddedCounter
+    {
+        [System.Runtime.InteropServices.FieldOffset(64)]
+        public long Value;
     }
 }

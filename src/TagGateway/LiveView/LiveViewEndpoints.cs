@@ -1,6 +1,9 @@
 using System.Collections.Frozen;
 using System.Globalization;
 using System.Reflection;
+using Microsoft.Extensions.Options;
+using TagGateway.Capi.Configuration;
+using TagGateway.Capi.Ingest;
 using TagGateway.Observability;
 
 namespace TagGateway.LiveView;
@@ -19,6 +22,8 @@ internal static class LiveViewEndpoints
         ["index.html"] = (Read("index.html"), "text/html; charset=utf-8"),
         ["app.js"] = (Read("app.js"), "text/javascript; charset=utf-8"),
         ["app.css"] = (Read("app.css"), "text/css; charset=utf-8"),
+        ["report.html"] = (Read("report.html"), "text/html; charset=utf-8"),
+        ["report.js"] = (Read("report.js"), "text/javascript; charset=utf-8"),
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     public static RouteGroupBuilder MapLiveView(this RouteGroupBuilder management)
@@ -42,7 +47,7 @@ internal static class LiveViewEndpoints
                     continue;
                 }
 
-                var entry = LiveViewModel.ToEntry(record);
+                var entry = LiveViewModel.ToEntry(record, recorder);
                 if (client is { Length: > 0 } && !string.Equals(entry.ClientId, client, StringComparison.Ordinal))
                 {
                     continue;
@@ -60,17 +65,17 @@ internal static class LiveViewEndpoints
             return TypedResults.Json(check.Run(), LiveViewJsonContext.Default.SetupReport);
         });
 
-        ui.MapGet("/api/report", static (PrometheusExporter exporter, TimeProvider time, HttpContext context, bool? download) =>
+        ui.MapGet("/api/report", static (PrometheusExporter exporter, CapiDeliveryTimes deliveries, IOptions<CapiOptions> capi, TimeProvider time, HttpContext context, bool? download) =>
         {
             NoStore(context);
-            var samples = exporter.Samples().ConvertAll(static s => new ReportSample(s.Name, s.Labels, s.Value));
             var now = time.GetUtcNow();
             if (download is true)
             {
                 context.Response.Headers.ContentDisposition = $"attachment; filename=\"taggateway-signal-health-{now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}.json\"";
             }
 
-            return TypedResults.Json(new SignalReport(now.ToString("O", CultureInfo.InvariantCulture), samples), LiveViewJsonContext.Default.SignalReport);
+            var report = SignalHealth.Build(exporter.Samples(), CapiStatus.ConfiguredDestinations(capi.Value), deliveries, now);
+            return TypedResults.Json(report, LiveViewJsonContext.Default.SignalReport);
         });
 
         return ui;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using TagGateway.Capi.Ingest;
 
 namespace TagGateway.LiveView;
 
@@ -24,14 +25,24 @@ internal sealed record LiveEntry(
     LiveConsentType? AnalyticsStorage,
     LiveConsentType? AdStorage,
     List<LiveDestination> Destinations,
-    List<LiveCookieEntry> Cookies);
+    List<LiveCookieEntry> Cookies,
+    LiveCapiIngest? Capi);
+
+/// <summary>What a CAPI ingest request created: counts by fate, and the first events with their destinations.</summary>
+internal sealed record LiveCapiIngest(int Accepted, int Merged, int Duplicates, int NotSent, List<LiveCapiEventEntry> Events);
+
+/// <summary>One server event: its name, fate (accepted, merged, duplicate, not_sent) and the destinations that take it.</summary>
+internal sealed record LiveCapiEventEntry(string Name, string Fate, List<string> Destinations);
 
 /// <summary>A consent type's state and where it came from (the signal, the region's default, GPC).</summary>
 internal sealed record LiveConsentType(bool Granted, string Source);
 
 internal sealed record LiveDestination(string Name, bool Send, bool Identifiers, bool UserData);
 
-/// <summary>A cookie the response set; <c>Action</c> is written, session or expired. Never its value.</summary>
+/// <summary>
+/// A cookie the response set; <c>Action</c> is minted, refreshed, copied (the HttpOnly copy), restored, expired or
+/// written (the upstream's own, a click ID, the refresh marker). Never its value.
+/// </summary>
 internal sealed record LiveCookieEntry(string Name, int? MaxAgeSeconds, bool HttpOnly, bool Secure, string Action);
 
 internal sealed record LivePage(long Newest, int Capacity, List<LiveEntry> Entries);
@@ -41,13 +52,10 @@ internal sealed record SetupLine(string Id, string Title, string Level, string D
 
 internal sealed record SetupReport(string GeneratedAt, int RequestsConsidered, List<SetupLine> Lines);
 
-internal sealed record ReportSample(string Metric, string Labels, double Value);
-
-internal sealed record SignalReport(string GeneratedAt, List<ReportSample> Samples);
 
 internal static class LiveViewModel
 {
-    public static LiveEntry ToEntry(in LiveRecord record)
+    public static LiveEntry ToEntry(in LiveRecord record, LiveRecorder recorder)
     {
         var isHit = record.Route is LiveRoute.GoogleAnalytics or LiveRoute.GoogleAds or LiveRoute.OtherHit or LiveRoute.Script;
         var cookies = new List<LiveCookieEntry>(record.CookieCount);
@@ -55,13 +63,13 @@ internal static class LiveViewModel
         {
             var cookie = record.Cookies[i];
             var name = new string(((ReadOnlySpan<char>)cookie.Name)[..cookie.NameLength]);
-            var action = cookie.MaxAge == 0 ? "expired" : cookie.MaxAge < 0 ? "session" : "written";
+            var action = CookieActionName(cookie.Action);
             cookies.Add(new LiveCookieEntry(name, cookie.MaxAge < 0 ? null : cookie.MaxAge, cookie.HttpOnly, cookie.Secure, action));
         }
 
         return new LiveEntry(
             record.Sequence,
-            DateTimeOffset.FromUnixTimeMilliseconds(record.UnixMilliseconds).ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
+            DateTimeOffset.FromUnixTimeMilliseconds(recorder.UnixMilliseconds(record.Timestamp)).ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
             RouteName(record.Route),
             Text(record.Tag, record.TagLength),
             Text(record.ClientId, record.ClientIdLength),
@@ -85,8 +93,45 @@ internal static class LiveViewModel
                     new LiveDestination("Google Ads", record.Ads.MaySend, record.Ads.MayUseIdentifiers, record.Ads.MayAttachUserData),
                 ]
                 : [],
-            cookies);
+            cookies,
+            record.Route == LiveRoute.CapiIngest ? IngestOf(record) : null);
     }
+
+    private static LiveCapiIngest IngestOf(in LiveRecord record)
+    {
+        var events = new List<LiveCapiEventEntry>(record.CapiEventCount);
+        for (var i = 0; i < record.CapiEventCount; i++)
+        {
+            var capiEvent = record.CapiEvents[i];
+            var destinations = new List<string>();
+            for (var set = (int)capiEvent.Destinations; set != 0; set &= set - 1)
+            {
+                destinations.Add(CapiStatus.DestinationName((CapiDestinationSet)(set & -set)));
+            }
+
+            events.Add(new LiveCapiEventEntry(Text(capiEvent.Name, capiEvent.NameLength) ?? "", FateName(capiEvent.Fate), destinations));
+        }
+
+        return new LiveCapiIngest(record.CapiAccepted, record.CapiMerged, record.CapiDuplicates, record.CapiNotSent, events);
+    }
+
+    private static string FateName(CapiIngestFate fate) => fate switch
+    {
+        CapiIngestFate.Accepted => "accepted",
+        CapiIngestFate.Merged => "merged",
+        CapiIngestFate.Duplicate => "duplicate",
+        _ => "not_sent",
+    };
+
+    private static string CookieActionName(LiveCookieAction action) => action switch
+    {
+        LiveCookieAction.Minted => "minted",
+        LiveCookieAction.Refreshed => "refreshed",
+        LiveCookieAction.Copied => "copied",
+        LiveCookieAction.Restored => "restored",
+        LiveCookieAction.Expired => "expired",
+        _ => "written",
+    };
 
     public static string RouteName(LiveRoute route) => route switch
     {
@@ -94,6 +139,7 @@ internal static class LiveViewModel
         LiveRoute.GoogleAnalytics => "ga4",
         LiveRoute.GoogleAds => "ads",
         LiveRoute.OtherHit => "other",
+        LiveRoute.CapiIngest => "capi",
         _ => "refused",
     };
 

@@ -1,5 +1,8 @@
 using System.Globalization;
+using Microsoft.Extensions.Options;
 using TagGateway.Capi;
+using TagGateway.Capi.Configuration;
+using TagGateway.Capi.Ingest;
 using TagGateway.ClientIdentity;
 using TagGateway.Configuration;
 using TagGateway.Observability;
@@ -21,15 +24,20 @@ internal sealed class SetupCheck
     private readonly GeolocationHealth _geolocation;
     private readonly PrometheusExporter _metrics;
     private readonly CapiHitSink _capi;
+    private readonly IReadOnlyList<string> _capiDestinations;
+    private readonly CapiDeliveryTimes _deliveries;
     private readonly GatewayOptions _options;
     private readonly TimeProvider _time;
 
-    public SetupCheck(LiveRecorder recorder, GeolocationHealth geolocation, PrometheusExporter metrics, CapiHitSink capi, GatewayOptions options, TimeProvider time)
+    public SetupCheck(LiveRecorder recorder, GeolocationHealth geolocation, PrometheusExporter metrics, CapiHitSink capi, IOptions<CapiOptions> capiOptions, CapiDeliveryTimes deliveries, GatewayOptions options, TimeProvider time)
     {
+        ArgumentNullException.ThrowIfNull(capiOptions);
         _recorder = recorder;
         _geolocation = geolocation;
         _metrics = metrics;
         _capi = capi;
+        _capiDestinations = CapiStatus.ConfiguredDestinations(capiOptions.Value);
+        _deliveries = deliveries;
         _options = options;
         _time = time;
     }
@@ -41,7 +49,8 @@ internal sealed class SetupCheck
         int visits = 0, trusted = 0, https = 0, siteHost = 0, geolocated = 0, scripts = 0, scriptsOk = 0, upstreamFailures = 0, hits = 0;
         foreach (ref readonly var record in records.AsSpan(0, count))
         {
-            if (record.Route == LiveRoute.Refused)
+            // Refusals carry nothing of the visitor; a CAPI ingest comes from the site's backend, not a browser.
+            if (record.Route is LiveRoute.Refused or LiveRoute.CapiIngest)
             {
                 continue;
             }
@@ -125,17 +134,37 @@ internal sealed class SetupCheck
             return new("capi", Title, Grey, "The conversion-API module is off: no destination is configured.", "Configure Gateway:Capi destinations (Meta, TikTok, LinkedIn, Google Ads) to fan conversions out server-side.");
         }
 
-        double delivered = 0, deadLettered = 0;
+        double deadLettered = 0;
         foreach (var sample in _metrics.Samples())
         {
-            delivered += sample.Name == "taggateway_capi_events_delivered_total" ? sample.Value : 0;
             deadLettered += sample.Name == "taggateway_capi_events_dead_lettered_total" ? sample.Value : 0;
         }
 
+        // Each configured destination with its last acknowledged delivery since start.
+        var now = _time.GetUtcNow();
+        var never = 0;
+        var parts = new List<string>(_capiDestinations.Count);
+        foreach (var destination in _capiDestinations)
+        {
+            var last = _deliveries.LastDelivery(destination);
+            never += last is null ? 1 : 0;
+            parts.Add(last is { } at
+                ? $"{destination}: last delivery {at.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)} UTC ({Ago(now - at)} ago)"
+                : $"{destination}: no delivery since start");
+        }
+
+        var detail = (parts.Count == 0 ? "No destination configured." : string.Join("; ", parts) + ".")
+            + (deadLettered > 0 ? $" {deadLettered} events dead-lettered since start." : string.Empty);
         return deadLettered > 0
-            ? new("capi", Title, Amber, $"{delivered} events delivered, {deadLettered} dead-lettered since start.", "See /capi/dead-letters on the management listener for the dead letters and the destinations' answers.")
-            : new("capi", Title, delivered > 0 ? Green : Grey, $"{delivered} events delivered since start.", null);
+            ? new("capi", Title, Amber, detail, "See /capi/dead-letters on the management listener for the dead letters and the destinations' answers, then replay them.")
+            : never == 0 && parts.Count > 0 ? new("capi", Title, Green, detail, null)
+            : new("capi", Title, Grey, detail, "Send a conversion (a GA4 purchase hit, or POST /capi/v1/events) and watch for its delivery; /capi/store shows what is pending.");
     }
+
+    private static string Ago(TimeSpan elapsed) =>
+        elapsed.TotalSeconds < 90 ? $"{Math.Max(0, (int)elapsed.TotalSeconds)} s"
+        : elapsed.TotalMinutes < 90 ? $"{(int)elapsed.TotalMinutes} min"
+        : $"{(int)elapsed.TotalHours} h";
 
     private static SetupLine Wait(string id, string title) => new(id, title, Grey, "No request through the public listener yet.", null);
 }

@@ -15,6 +15,7 @@ internal sealed class GatewayMetrics
     private readonly Counter<long> _rejected;
     private readonly Counter<long> _userDataStripped;
     private readonly Counter<long> _scriptMissesRefused;
+    private readonly Counter<long> _consentDecisions;
 
     public GatewayMetrics(IMeterFactory meterFactory, Listeners listeners, GeolocationHealth geolocation)
     {
@@ -27,6 +28,7 @@ internal sealed class GatewayMetrics
         _cacheLookups = meter.CreateCounter<long>("taggateway.script_cache.lookups", "{lookup}", "Script cache lookups by result (hit, miss, stale, revalidated, stale_if_error, bypass, over_budget, error).");
         _scriptMissesRefused = meter.CreateCounter<long>("taggateway.script_cache.misses_refused", "{request}", "Script loads refused with 503 because the miss budget (Gateway:Scripts:MaxMissesPerSecond) was spent.");
         _rejected = meter.CreateCounter<long>("taggateway.rejected", "{request}", "Requests refused before reaching an upstream, by reason.");
+        _consentDecisions = meter.CreateCounter<long>("taggateway.consent.decisions", "{hit}", "Hits by consent region profile (strict, other, configured, unknown) and the resulting analytics_storage and ad_storage (granted, denied).");
         _userDataStripped = meter.CreateCounter<long>("taggateway.user_data.stripped", "{request}", "Hits whose user-provided data (em) was removed because ad_user_data was not granted.");
 
         // Read from lock-free counters at scrape time: nothing is recorded per connection or per request.
@@ -48,6 +50,20 @@ internal sealed class GatewayMetrics
 
     public void CacheLookup(string result) =>
         _cacheLookups.Add(1, new KeyValuePair<string, object?>("result", result));
+
+    /// <summary>One hit's consent outcome; the labels are constants, so a hit builds no string.</summary>
+    public void ConsentDecided(Consent.Policy.RegionProfile profile, bool analyticsGranted, bool adsGranted) =>
+        _consentDecisions.Add(
+            1,
+            new KeyValuePair<string, object?>("region", profile switch
+            {
+                Consent.Policy.RegionProfile.Strict => "strict",
+                Consent.Policy.RegionProfile.Other => "other",
+                Consent.Policy.RegionProfile.Configured => "configured",
+                _ => "unknown",
+            }),
+            new KeyValuePair<string, object?>("analytics_storage", analyticsGranted ? "granted" : "denied"),
+            new KeyValuePair<string, object?>("ad_storage", adsGranted ? "granted" : "denied"));
 
     public void UserDataStripped() => _userDataStripped.Add(1);
 

@@ -164,6 +164,7 @@ internal sealed partial class MeasurementRequestHandler
         var gpc = IsGlobalPrivacyControl(context);
         var signals = ConsentSignals.FromQuery(target.Query, gpc);
         var consent = _consent.Decide(signals, client.CountryRegion);
+        _metrics.ConsentDecided(consent.RegionProfile, consent.Consent.Get(ConsentType.AnalyticsStorage).IsGranted, consent.Consent.Get(ConsentType.AdStorage).IsGranted);
         var hit = new HitRequest(facts, target.Query.ToString(), client, gpc, signals, consent);
 
         // User-provided data (enhanced conversions' em=…) never reaches Google when ad_user_data is denied.

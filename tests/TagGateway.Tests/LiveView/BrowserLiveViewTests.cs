@@ -19,10 +19,12 @@ public sealed class BrowserLiveViewTests
     {
         BrowserRequirement.Require();
         await using var upstream = await FakeUpstream.StartAsync();
-        var settings = GatewayInstance.Settings(upstream.Origin);
+        await using var meta = await FakeUpstream.StartAsync(static (context, _) => Microsoft.AspNetCore.Http.HttpResponseWritingExtensions.WriteAsync(context.Response, """{"events_received":1}"""));
+        var store = Path.Combine(Path.GetTempPath(), "tg-browser-live-" + Guid.NewGuid().ToString("N"));
 
-        // A trusted edge that passes the scheme and host but no location: hits are granted and get cookies, geolocation is missing.
-        settings["Gateway:ClientIdentity:Edge"] = "ReverseProxy";
+        // A trusted edge that passes the scheme and host but no location: hits are granted and get cookies, geolocation
+        // is missing. Meta is configured, so a CAPI ingest is delivered and reported.
+        var settings = CapiLiveViewTests.Settings(upstream, meta, store);
         await using var gateway = await GatewayInstance.StartAsync(settings);
         var management = gateway.Management.BaseAddress!;
         var publicOrigin = $"http://127.0.0.1:{gateway.PublicEndPoint.Port}";
@@ -35,6 +37,8 @@ public sealed class BrowserLiveViewTests
             "--hit", $"{publicOrigin}/metrics/g/collect?v=2&tid=G-TEST1234&cid=111.222&en=page_view&gcs=G111&gcd=13v3v3v3v5",
             "--hit", $"{publicOrigin}/metrics/g/collect?v=2&tid=G-TEST1234&cid=333.444&en=purchase&gcs=G111&gcd=13v3v3v3v5",
             "--header", "X-Forwarded-Proto: https", "--header", "X-Forwarded-Host: shop.example.co.uk",
+            "--capi", $"{publicOrigin}/capi/v1/events", "--capi-key", CapiLiveViewTests.ApiKey,
+            "--capi-body", "{\"events\":[" + CapiLiveViewTests.Event("purchase", Guid.NewGuid().ToString("N")) + "]}",
         })
         {
             start.ArgumentList.Add(arg);
@@ -60,10 +64,17 @@ public sealed class BrowserLiveViewTests
         Assert.Contains("page_view", rows[1], StringComparison.Ordinal);
         Assert.Contains("Google Analytics: send + ids", rows[0], StringComparison.Ordinal);
         Assert.Contains("analytics_storage granted (signal", rows[0], StringComparison.Ordinal);
-        foreach (var name in cookieNames.Take(4))
+        // A first visit: FPID is minted, the refresh marker written; each named with what the gateway did to it.
+        Assert.Contains("FPID minted", rows[0], StringComparison.Ordinal);
+        foreach (var name in cookieNames)
         {
-            Assert.Contains(name + " written", rows[0], StringComparison.Ordinal);
+            Assert.Matches($"{name} (minted|refreshed|copied|restored|written|expired)", rows[0]);
         }
+
+        // The CAPI ingest: its row names the event, its destination and its fate.
+        Assert.Equal(202, root.GetProperty("capiStatus").GetInt32());
+        var capiRow = root.GetProperty("rows").EnumerateArray().Single(r => r.GetProperty("route").GetString() == "capi").GetProperty("text").GetString()!;
+        Assert.Contains("purchase → meta: accepted", capiRow, StringComparison.Ordinal);
 
         // No location from the edge: strict defaults everywhere, and the page says how to fix it.
         var setup = root.GetProperty("setup").EnumerateArray().ToDictionary(l => l.GetProperty("id").GetString()!, l => l);
@@ -84,10 +95,29 @@ public sealed class BrowserLiveViewTests
             Assert.True(expected == value.GetProperty("value").GetDouble(), $"{key}: the page shows {value.GetProperty("value").GetDouble()}, /metrics {expected}");
         }
 
+        // Every number of the report's sections (CAPI per destination, identity keys, consent by region, cookies,
+        // upstream) equals the sum of the /metrics series it names.
+        var checks = root.GetProperty("checks").EnumerateArray().ToArray();
+        Assert.Contains(checks, c => c.GetProperty("check").GetString() == "taggateway_capi_events_delivered_total|destination=meta" && c.GetProperty("value").GetDouble() == 1);
+        Assert.Contains(checks, c => c.GetProperty("check").GetString()!.StartsWith("taggateway_consent_decisions_total|", StringComparison.Ordinal));
+        Assert.Contains(checks, c => c.GetProperty("check").GetString()!.StartsWith("taggateway_capi_identity_keys_total|destination=meta,key=em", StringComparison.Ordinal) && c.GetProperty("value").GetDouble() == 1);
+        foreach (var check in checks)
+        {
+            var parts = check.GetProperty("check").GetString()!.Split('|');
+            var pairs = parts[1].Split(',').Select(p => p.Replace("=", "=\"", StringComparison.Ordinal) + "\"").ToArray();
+            var expected = CapiLiveViewTests.Sum(prometheus, parts[0], pairs);
+            Assert.True(expected == check.GetProperty("value").GetDouble(), $"{parts[0]} {parts[1]}: the page shows {check.GetProperty("value").GetDouble()}, /metrics {expected}");
+        }
+
+        var sections = root.GetProperty("sections").EnumerateArray().Select(s => s.GetString()!).ToArray();
+        Assert.Contains(sections, s => s.StartsWith("Match quality by identity key: meta (estimated score", StringComparison.Ordinal));
+        Assert.Contains("Consent outcomes by region", sections);
+        Assert.Contains("Script cache", sections);
+        Assert.True(root.GetProperty("printableSections").GetInt32() >= sections.Length, "the printable page holds the report");
         Assert.True(root.GetProperty("charts").GetInt32() > 0, "the report draws its charts");
 
         // A screenshot of each page, written to the test output and not blank.
-        foreach (var name in new[] { "live", "setup", "report" })
+        foreach (var name in new[] { "live", "setup", "report", "printable" })
         {
             var shot = root.GetProperty("shots").GetProperty(name);
             var path = shot.GetProperty("path").GetString()!;

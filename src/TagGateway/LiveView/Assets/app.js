@@ -46,10 +46,25 @@ function consentCell(e) {
   return cell;
 }
 
+// A CAPI ingest: what its events became, per event with the destinations that take it.
+function capiCell(e) {
+  const cell = el('td', { class: 'consent capi' });
+  const c = e.capi;
+  cell.append(el('div', {}, c.accepted + ' accepted, ' + c.merged + ' merged, ' + c.duplicates + ' duplicate, ' + c.notSent + ' not sent'));
+  for (const ev of c.events) {
+    const cls = ev.fate === 'accepted' || ev.fate === 'merged' ? 'ok' : ev.fate === 'duplicate' ? 'warn' : 'no';
+    cell.append(el('span', { class: 'pill ' + cls, 'data-fate': ev.fate },
+      ev.name + ' → ' + (ev.destinations.length ? ev.destinations.join(', ') : 'none') + ': ' + ev.fate));
+  }
+  return cell;
+}
+
+const COOKIE_CLASS = { expired: 'no', restored: 'warn', minted: 'ok', refreshed: 'ok', copied: 'ok', written: 'ok' };
+
 function cookiesCell(e) {
   const cell = el('td', { class: 'cookies' });
   for (const c of e.cookies) {
-    cell.append(el('span', { class: 'pill ' + (c.action === 'expired' ? 'no' : 'ok'), 'data-cookie': c.name },
+    cell.append(el('span', { class: 'pill ' + (COOKIE_CLASS[c.action] || 'ok'), 'data-cookie': c.name, 'data-action': c.action },
       c.name + ' ' + c.action + ' ' + lifetime(c.maxAgeSeconds) + (c.httpOnly ? ' HttpOnly' : '') + (c.secure ? ' Secure' : '')));
   }
   return cell;
@@ -65,7 +80,7 @@ function row(e) {
     el('td', {}, events),
     el('td', {}, e.status),
     el('td', {}, e.latencyMs ? e.latencyMs.toFixed(1) + ' ms' : ''),
-    consentCell(e),
+    e.capi ? capiCell(e) : consentCell(e),
     cookiesCell(e));
   return tr;
 }
@@ -110,75 +125,94 @@ async function pollSetup() {
     el('div', {}, l.detail), l.fix ? el('div', { class: 'fix' }, 'Fix: ' + l.fix) : '')));
 }
 
-// Friendly titles for the counters the assessment is about; any other TagGateway series is listed under its own name.
-const SECTIONS = [
-  ['taggateway_requests_total', 'Requests through the public listener'],
-  ['taggateway_script_cache_lookups_total', 'Script cache lookups'],
-  ['taggateway_upstream_duration_seconds_count', 'Upstream answers'],
-  ['taggateway_cookies_written_total', 'Identifier cookies written (server-set, restored)'],
-  ['taggateway_user_data_stripped_total', 'User data stripped (ad_user_data denied)'],
-  ['taggateway_capi_events_accepted_total', 'CAPI events accepted'],
-  ['taggateway_capi_events_delivered_total', 'CAPI events delivered'],
-  ['taggateway_capi_events_merged_total', 'CAPI events deduplicated (browser + server merged)'],
-  ['taggateway_capi_events_duplicates_total', 'CAPI duplicates dropped'],
-  ['taggateway_capi_events_dead_lettered_total', 'CAPI events dead-lettered'],
-  ['taggateway_capi_events_dropped_total', 'CAPI events dropped (stale, refused)'],
-  ['taggateway_capi_identity_keys_total', 'CAPI match keys by identity key'],
-  ['taggateway_rejected_total', 'Requests refused'],
-];
-
-function barChart(samples) {
-  const max = Math.max(1, ...samples.map((s) => s.value));
-  const height = 18 * samples.length + 4;
+function barChart(rows) {
+  const max = Math.max(1, ...rows.map((r) => r.value));
+  const height = 18 * rows.length + 4;
   const chart = svg('svg', { width: '100%', height: String(height), viewBox: '0 0 600 ' + height, role: 'img' });
-  samples.forEach((s, i) => {
+  rows.forEach((r, i) => {
     const y = 2 + i * 18;
-    chart.append(svg('text', { x: '0', y: String(y + 12) }, s.labels.replace(/[{}"]/g, '') || '(all)'));
-    chart.append(svg('rect', { x: '250', y: String(y + 2), width: String(Math.max(1, 280 * s.value / max)), height: '13', fill: '#4f9cf9' }));
-    chart.append(svg('text', { x: String(255 + 280 * s.value / max), y: String(y + 12) }, String(s.value)));
+    chart.append(svg('text', { x: '0', y: String(y + 12) }, r.label));
+    chart.append(svg('rect', { x: '250', y: String(y + 2), width: String(Math.max(1, 280 * r.value / max)), height: '13', fill: r.colour || '#4f9cf9' }));
+    chart.append(svg('text', { x: String(255 + 280 * r.value / max), y: String(y + 12) }, String(r.value)));
   });
   return chart;
 }
 
-function valueTable(samples) {
-  const table = el('table', {});
-  for (const s of samples) {
-    table.append(el('tr', {}, el('td', {}, s.labels || '(all)'),
-      el('td', { class: 'value', 'data-metric': s.metric, 'data-labels': s.labels }, String(s.value))));
+// A number the report took from the counters; data-check names the series it sums, so a test can compare with /metrics.
+function num(value, check) {
+  return el('td', { class: 'num', 'data-check': check || '' }, value == null ? '–' : String(value));
+}
+
+function table(head, rows) {
+  return el('table', { class: 'report' }, el('thead', {}, el('tr', {}, ...head.map((h) => el('th', {}, h)))), el('tbody', {}, ...rows));
+}
+
+const card = (title, ...children) => el('div', { class: 'card' }, el('h3', {}, title), ...children);
+
+function capiCards(capi) {
+  const cards = [];
+  const d = capi.destinations;
+  cards.push(card('Conversion APIs: per destination',
+    el('p', { class: 'muted' }, 'Stored from browser hits: ' + capi.acceptedFromBrowser + ' · from the site\'s server: ' + capi.acceptedFromServer +
+      '. Merged: seen from both sides, sent once.'),
+    table(['Destination', 'Delivered', 'Merged (browser + server)', 'Duplicates dropped', 'Dead-lettered', 'Stale dropped', 'Other drops', 'Last delivery', 'Est. match score'],
+      d.map((x) => el('tr', { 'data-destination': x.destination }, el('td', {}, x.destination),
+        num(x.delivered, 'taggateway_capi_events_delivered_total|destination=' + x.destination),
+        num(x.mergedBrowserAndServer, 'taggateway_capi_events_merged_total|destination=' + x.destination),
+        num(x.duplicatesDropped, 'taggateway_capi_events_duplicates_total|destination=' + x.destination),
+        num(x.deadLettered, 'taggateway_capi_events_dead_lettered_total|destination=' + x.destination),
+        num(x.staleDropped, 'taggateway_capi_events_dropped_total|destination=' + x.destination + ',reason=stale'),
+        num(x.otherDropped),
+        el('td', {}, x.lastDelivery ? x.lastDelivery.substring(0, 19).replace('T', ' ') + ' UTC' : 'none since start'),
+        num(x.estimatedMatchScore)))),
+    barChart(d.map((x) => ({ label: x.destination + ' delivered', value: x.delivered })))));
+  for (const x of d) {
+    if (!x.delivered) continue;
+    cards.push(card('Match quality by identity key: ' + x.destination + ' (estimated score ' + x.estimatedMatchScore + ' / 10)',
+      barChart(x.identityKeys.filter((k) => k.events > 0).map((k) => ({ label: k.key + ' (weight ' + k.weight + ')', value: Math.round(k.share * 100), colour: '#3aa76d' }))),
+      table(['Key', 'Weight', 'Events carrying it', 'Share'], x.identityKeys.map((k) => el('tr', {}, el('td', {}, k.key), el('td', {}, String(k.weight)),
+        num(k.events, 'taggateway_capi_identity_keys_total|destination=' + x.destination + ',key=' + k.key), el('td', {}, Math.round(k.share * 100) + ' %'))))));
   }
-  return table;
+  return cards;
+}
+
+function renderReport(report, target) {
+  const cards = [];
+  if (report.capi.destinations.length) cards.push(...capiCards(report.capi));
+  const regions = report.consentByRegion;
+  cards.push(card('Consent outcomes by region',
+    regions.length ? barChart(regions.map((r) => ({ label: r.region + ' (analytics granted)', value: r.analyticsGranted })).concat(
+      regions.map((r) => ({ label: r.region + ' (analytics denied)', value: r.hits - r.analyticsGranted, colour: '#d9534f' })))) : el('p', { class: 'muted' }, 'No hit yet.'),
+    table(['Region', 'Hits', 'analytics_storage granted', 'ad_storage granted'], regions.map((r) => el('tr', {}, el('td', {}, r.region),
+      num(r.hits, 'taggateway_consent_decisions_total|region=' + r.region),
+      num(r.analyticsGranted, 'taggateway_consent_decisions_total|region=' + r.region + ',analytics_storage=granted'),
+      num(r.adsGranted, 'taggateway_consent_decisions_total|region=' + r.region + ',ad_storage=granted'))))));
+  const c = report.cookies;
+  cards.push(card('Identifier cookies by header (the Safari recovery)',
+    barChart([{ label: 'restored from the HttpOnly copy', value: c.restored, colour: '#e0a03a' }, { label: 'server-set identifier minted', value: c.serverSet },
+      { label: 'refreshed', value: c.refreshed }, { label: 'expired (withdrawal)', value: c.expired, colour: '#d9534f' }]),
+    table(['Restored', 'Server-set (minted)', 'Refreshed', 'Expired'], [el('tr', {},
+      num(c.restored, 'taggateway_cookies_written_total|action=restore'), num(c.serverSet, 'taggateway_cookies_written_total|action=mint'),
+      num(c.refreshed, 'taggateway_cookies_written_total|action=refresh'), num(c.expired, 'taggateway_cookies_written_total|action=expire'))])));
+  const s = report.scripts;
+  cards.push(card('Script cache',
+    el('p', {}, s.hitRate == null ? 'No script load yet.' : 'Hit rate ' + Math.round(s.hitRate * 1000) / 10 + ' % (' + s.servedFromCache + ' of ' + s.lookups + ' lookups served from cache)'),
+    s.byResult.length ? barChart(s.byResult.map((x) => ({ label: x.labels.replace(/[{}"]/g, ''), value: x.value }))) : ''));
+  cards.push(card('Upstream latency (mean)',
+    report.upstream.length ? barChart(report.upstream.map((u) => ({ label: u.route + ' (' + u.responses + ')', value: u.meanMilliseconds || 0 }))) : el('p', { class: 'muted' }, 'No upstream answer yet.'),
+    table(['Route', 'Responses', 'Mean (ms)'], report.upstream.map((u) => el('tr', {}, el('td', {}, u.route),
+      num(u.responses, 'taggateway_upstream_duration_seconds_count|route=' + u.route), num(u.meanMilliseconds))))));
+  // Every series as is, for whoever wants the raw counters.
+  cards.push(el('details', { class: 'card raw' }, el('summary', {}, 'All counters (' + report.samples.length + ' series)'),
+    el('table', {}, ...report.samples.map((x) => el('tr', {}, el('td', {}, x.metric + x.labels),
+      el('td', { class: 'value', 'data-metric': x.metric, 'data-labels': x.labels }, String(x.value)))))));
+  target.replaceChildren(...cards);
 }
 
 async function pollReport() {
   const report = await getJson('/ui/api/report');
   $('report-time').textContent = 'as of ' + report.generatedAt;
-  const byMetric = new Map();
-  for (const s of report.samples) {
-    if (!byMetric.has(s.metric)) byMetric.set(s.metric, []);
-    byMetric.get(s.metric).push(s);
-  }
-  const cards = [];
-  const card = (title, samples) => cards.push(el('div', { class: 'card', 'data-metric': samples[0].metric },
-    el('h3', {}, title), barChart(samples), valueTable(samples)));
-  for (const [metric, title] of SECTIONS) {
-    if (byMetric.has(metric)) { card(title, byMetric.get(metric)); byMetric.delete(metric); }
-  }
-  const sums = byMetric.get('taggateway_upstream_duration_seconds_sum');
-  const counts = report.samples.filter((s) => s.metric === 'taggateway_upstream_duration_seconds_count');
-  if (sums && counts.length) {
-    const mean = sums.map((s) => {
-      const c = counts.find((x) => x.labels === s.labels);
-      return { metric: 'mean_upstream_ms', labels: s.labels, value: c && c.value ? Math.round(1000 * s.value / c.value * 10) / 10 : 0 };
-    });
-    cards.push(el('div', { class: 'card' }, el('h3', {}, 'Mean upstream latency (ms)'), barChart(mean)));
-    byMetric.delete('taggateway_upstream_duration_seconds_sum');
-  }
-  for (const [metric, samples] of byMetric) card(metric, samples);
-  try {
-    const quality = await getJson('/capi/match-quality');
-    cards.push(el('div', { class: 'card' }, el('h3', {}, 'CAPI match quality (estimated)'), el('pre', {}, JSON.stringify(quality, null, 2))));
-  } catch { /* the CAPI module is off */ }
-  $('report-body').replaceChildren(...(cards.length ? cards : [el('p', { class: 'muted' }, 'No counter has a value yet.')]));
+  renderReport(report, $('report-body'));
 }
 
 function show(tab) {
@@ -201,10 +235,11 @@ async function tick() {
   setTimeout(tick, 1000);
 }
 
-for (const a of document.querySelectorAll('nav a')) a.addEventListener('click', () => show(a.dataset.tab));
-$('route').addEventListener('change', resetLive);
-$('client').addEventListener('input', resetLive);
-$('pause').addEventListener('click', () => { state.paused = !state.paused; $('pause').textContent = state.paused ? 'Resume' : 'Pause'; });
-$('print').addEventListener('click', () => window.print());
-show((location.hash || '#live').substring(1));
-tick();
+if ($('hits')) {
+  for (const a of document.querySelectorAll('nav a')) a.addEventListener('click', () => show(a.dataset.tab));
+  $('route').addEventListener('change', resetLive);
+  $('client').addEventListener('input', resetLive);
+  $('pause').addEventListener('click', () => { state.paused = !state.paused; $('pause').textContent = state.paused ? 'Resume' : 'Pause'; });
+  show((location.hash || '#live').substring(1));
+  tick();
+}
