@@ -1,8 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using TagGateway.Capi.Tests.Infrastructure;
 
-namespace TagGateway.Capi.Redis.Tests.Infrastructure;
+namespace TagGateway.TestKit.Capi;
 
 /// <summary>One real gateway process (dotnet TagGateway.dll) configured through the environment; its output is kept for assertions.</summary>
 public sealed class GatewayProcess : IAsyncDisposable
@@ -31,6 +30,7 @@ public sealed class GatewayProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>A gateway on fresh ports, configured against <paramref name="fake"/> plus <paramref name="capi"/>; returns once /readyz answers.</summary>
     public static async Task<GatewayProcess> StartAsync(FakePlatforms fake, Dictionary<string, string?> capi)
     {
         int publicPort = CapiGateway.FreePort(), managementPort = CapiGateway.FreePort();
@@ -40,6 +40,15 @@ public sealed class GatewayProcess : IAsyncDisposable
             settings[key] = value;
         }
 
+        return await StartAsync(settings, publicPort, managementPort);
+    }
+
+    /// <summary>
+    /// A gateway with exactly <paramref name="settings"/> (whose URLs name the two ports), so a restart after a kill
+    /// comes back on the same ports and store.
+    /// </summary>
+    public static async Task<GatewayProcess> StartAsync(Dictionary<string, string?> settings, int publicPort, int managementPort)
+    {
         var process = System.Diagnostics.Process.Start(CapiGateway.ProcessStartInfo(settings))!;
         var gateway = new GatewayProcess(process, publicPort, managementPort);
         process.OutputDataReceived += (_, e) =>
