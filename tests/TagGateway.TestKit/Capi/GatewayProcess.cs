@@ -67,7 +67,17 @@ public sealed class GatewayProcess : IAsyncDisposable
         };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        await gateway.WaitReadyAsync();
+        try
+        {
+            await gateway.WaitReadyAsync();
+        }
+        catch
+        {
+            // A gateway that never got ready must not outlive the failed test.
+            await gateway.DisposeAsync();
+            throw;
+        }
+
         return gateway;
     }
 
@@ -91,7 +101,8 @@ public sealed class GatewayProcess : IAsyncDisposable
 
     private async Task WaitReadyAsync()
     {
-        DateTime end = DateTime.UtcNow.AddSeconds(30);
+        // A bound against a hang, not a speed check: a cold `dotnet TagGateway.dll` on a busy shared machine can take a minute.
+        DateTime end = DateTime.UtcNow.AddSeconds(90);
         while (DateTime.UtcNow < end)
         {
             Assert.False(_process.HasExited, "the gateway exited: " + string.Join('\n', _output));
