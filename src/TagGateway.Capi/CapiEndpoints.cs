@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using TagGateway.Capi.Ingest;
@@ -15,9 +16,9 @@ public static class CapiEndpoints
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         RouteGroupBuilder group = endpoints.MapGroup("/capi");
-        if (endpoints.ServiceProvider.GetService<ServerEventsEndpoint>() is { IsEnabled: true } ingest)
+        if (endpoints.ServiceProvider.GetService<ServerEventsEndpoint>() is { IsEnabled: true })
         {
-            group.MapPost("/v1/events", (RequestDelegate)ingest.HandleAsync);
+            group.MapPost("/v1/events", static (HttpContext context, [FromServices] ServerEventsEndpoint ingest) => ingest.HandleAsync(context));
         }
 
         return group;
@@ -28,15 +29,15 @@ public static class CapiEndpoints
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         RouteGroupBuilder group = endpoints.MapGroup("/capi");
-        if (endpoints.ServiceProvider.GetService<CapiManagementEndpoints>() is { } management)
+        if (endpoints.ServiceProvider.GetService<CapiManagementEndpoints>() is not null)
         {
-            group.MapGet("/dead-letters", (RequestDelegate)management.ListDeadLettersAsync);
-            group.MapPost("/dead-letters/replay", (RequestDelegate)management.ReplayAllAsync);
-            group.MapPost("/dead-letters/{id:long}/replay", (RequestDelegate)(context =>
-                management.ReplayAsync(context, long.Parse((string)context.Request.RouteValues["id"]!, System.Globalization.CultureInfo.InvariantCulture))));
-            group.MapGet("/match-quality", (RequestDelegate)management.MatchQualityAsync);
-            group.MapGet("/store", (RequestDelegate)management.StoreAsync);
-            group.MapPost("/google-analytics/validate", (RequestDelegate)management.ValidateGoogleAnalyticsAsync);
+            // The handlers take the endpoints object from DI (a singleton) and their route values typed.
+            group.MapGet("/dead-letters", static (HttpContext context, [FromServices] CapiManagementEndpoints management) => management.ListDeadLettersAsync(context));
+            group.MapPost("/dead-letters/replay", static (HttpContext context, [FromServices] CapiManagementEndpoints management) => management.ReplayAllAsync(context));
+            group.MapPost("/dead-letters/{id:long}/replay", static (long id, HttpContext context, [FromServices] CapiManagementEndpoints management) => management.ReplayAsync(context, id));
+            group.MapGet("/match-quality", static ([FromServices] CapiManagementEndpoints management) => management.MatchQuality());
+            group.MapGet("/store", static (HttpContext context, [FromServices] CapiManagementEndpoints management) => management.StoreAsync(context));
+            group.MapPost("/google-analytics/validate", static (HttpContext context, [FromServices] CapiManagementEndpoints management) => management.ValidateGoogleAnalyticsAsync(context));
         }
 
         return group;

@@ -83,7 +83,6 @@ public static class CapiServiceCollectionExtensions
             sp.GetRequiredService<EventNameMap>(),
             sp.GetRequiredService<IConsentPolicy>(),
             sp.GetRequiredService<IConsentRecorder>(),
-            sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<EventFactory>>(),
             sp.GetRequiredService<CapiMetrics>()));
         services.AddSingleton<ICapiStore>(static sp =>

@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using TagGateway.Capi.Redis.Tests.Infrastructure;
-using TagGateway.Capi.Tests.Infrastructure;
 
 namespace TagGateway.Capi.Redis.Tests;
 

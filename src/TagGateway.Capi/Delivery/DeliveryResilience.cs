@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Http.Resilience;
 using Polly;
@@ -11,8 +10,8 @@ namespace TagGateway.Capi.Delivery;
 /// <summary>
 /// The HttpClient and resilience pipeline of one destination: total timeout, retries with jittered exponential backoff
 /// that honour Retry-After, a circuit breaker of its own, and a timeout per attempt. Only the platform's retryable
-/// answers are retried: the predicate asks the destination's classifier, which reads the body where the platform puts
-/// its error code there (Meta's Graph codes, TikTok's code on HTTP 200).
+/// answers are retried: the predicate asks the destination's client, which reads the body where the platform puts its
+/// error code there (Meta's Graph codes, TikTok's code on HTTP 200).
 /// </summary>
 internal static class DeliveryResilience
 {
@@ -83,16 +82,7 @@ internal static class DeliveryResilience
             return false;
         }
 
-        // 2xx is success everywhere but TikTok, which reports errors with HTTP 200.
-        if ((int)response.StatusCode is >= 200 and < 300 && classifier.Destination != CapiDestination.TikTok)
-        {
-            return false;
-        }
-
-        await response.Content.LoadIntoBufferAsync().ConfigureAwait(false);
-        byte[] body = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
-        return classifier.Classify(response.StatusCode, body, out _) == ResponseClass.Retryable;
+        // Whether a 2xx can still be a failure is the platform's to say.
+        return await classifier.IsRetryableAsync(response);
     }
-
-    internal static bool IsSuccess(HttpStatusCode status) => (int)status is >= 200 and < 300;
 }

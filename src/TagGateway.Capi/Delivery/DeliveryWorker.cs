@@ -133,7 +133,7 @@ internal sealed partial class DeliveryWorker
         {
             case DeliveryOutcome.Delivered:
                 await CompleteAsync(events, CompletionKind.Delivered, null, cancellationToken).ConfigureAwait(false);
-                Delivered(events, result.KeyMasks, null);
+                Delivered(events, result.KeyMasks);
                 await GapFilledAsync(events, cancellationToken).ConfigureAwait(false);
                 return null;
 
@@ -228,7 +228,7 @@ internal sealed partial class DeliveryWorker
         var completions = new List<Completion>(batch.Count);
         var retry = new List<CapiEvent>();
         var delivered = new List<CapiEvent>();
-        var masks = new List<int>();
+        var masks = new List<IdentityKeys>();
         int dead = 0;
         for (int i = 0; i < batch.Count; i++)
         {
@@ -249,13 +249,13 @@ internal sealed partial class DeliveryWorker
             {
                 completions.Add(new Completion(e.Seq, CompletionKind.Delivered));
                 delivered.Add(e);
-                masks.Add(i < result.KeyMasks.Length ? result.KeyMasks[i] : 0);
+                masks.Add(i < result.KeyMasks.Length ? result.KeyMasks[i] : IdentityKeys.None);
             }
         }
 
         await _store.CompleteAsync(d, completions, cancellationToken).ConfigureAwait(false);
         _store.Release(d, retry);
-        Delivered(delivered, [.. masks], null);
+        Delivered(delivered, [.. masks]);
         await GapFilledAsync(delivered, cancellationToken).ConfigureAwait(false);
         if (dead > 0)
         {
@@ -267,9 +267,8 @@ internal sealed partial class DeliveryWorker
         return retry.Count == 0 ? null : new DeliveryResult(DeliveryOutcome.Retryable, "retryable per-event errors", result.RetryAfter);
     }
 
-    private void Delivered(List<CapiEvent> events, int[] keyMasks, string? note)
+    private void Delivered(List<CapiEvent> events, IdentityKeys[] keyMasks)
     {
-        _ = note;
         _metrics.Delivered(_client.Destination, events.Count);
         _quality.Record(_client.Destination, keyMasks);
         Log.Delivered(_logger, _client.Destination, events.Count);

@@ -31,7 +31,7 @@ internal enum DeliveryOutcome
 /// <summary>What became of one request. <see cref="Failed"/> lists the events a partial success refused (seq → retryable, error).</summary>
 internal sealed record DeliveryResult(DeliveryOutcome Outcome, string? Error = null, TimeSpan? RetryAfter = null, IReadOnlyDictionary<long, (bool Retryable, string Error)>? Failed = null)
 {
-    public int[] KeyMasks { get; init; } = [];
+    public IdentityKeys[] KeyMasks { get; init; } = [];
 
     /// <summary>
     /// A fatal answer about the request as a whole (credentials, permissions, the configured path, a redirect), not
@@ -81,18 +81,18 @@ internal abstract partial class DestinationClient
     public abstract ResponseClass Classify(HttpStatusCode status, ReadOnlySpan<byte> body, out string? error);
 
     /// <summary>Builds the request; <paramref name="keyMasks"/> receives, per event, the identity keys actually sent.</summary>
-    protected abstract HttpRequestMessage BuildRequest(IReadOnlyList<CapiEvent> batch, int[] keyMasks);
+    protected abstract HttpRequestMessage BuildRequest(IReadOnlyList<CapiEvent> batch, IdentityKeys[] keyMasks);
 
     /// <summary>A 2xx answer that may still refuse single events (LinkedIn's per-element statuses).</summary>
     protected virtual IReadOnlyDictionary<long, (bool Retryable, string Error)>? PartialFailures(IReadOnlyList<CapiEvent> batch, ReadOnlySpan<byte> body) => null;
 
     /// <summary>A redacted description of the payload for debug logs: counts and key names, never values or tokens.</summary>
-    protected abstract string Describe(IReadOnlyList<CapiEvent> batch, int[] keyMasks);
+    protected abstract string Describe(IReadOnlyList<CapiEvent> batch, IdentityKeys[] keyMasks);
 
     public virtual async Task<DeliveryResult> SendAsync(IReadOnlyList<CapiEvent> batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        int[] keyMasks = new int[batch.Count];
+        IdentityKeys[] keyMasks = new IdentityKeys[batch.Count];
         using HttpRequestMessage request = BuildRequest(batch, keyMasks);
         if (_logger.IsEnabled(LogLevel.Debug))
         {
@@ -136,7 +136,7 @@ internal abstract partial class DestinationClient
         }
     }
 
-    private async Task<DeliveryResult> ReadResultAsync(IReadOnlyList<CapiEvent> batch, int[] keyMasks, HttpResponseMessage response, CancellationToken cancellationToken)
+    private async Task<DeliveryResult> ReadResultAsync(IReadOnlyList<CapiEvent> batch, IdentityKeys[] keyMasks, HttpResponseMessage response, CancellationToken cancellationToken)
     {
         if (OutboundHandlers.IsRedirect(response.StatusCode))
         {
@@ -156,6 +156,29 @@ internal abstract partial class DestinationClient
             ResponseClass.Retryable => new DeliveryResult(DeliveryOutcome.Retryable, error, retryAfter) { KeyMasks = keyMasks },
             _ => new DeliveryResult(DeliveryOutcome.Fatal, error) { KeyMasks = keyMasks, BatchWide = IsBatchWide(response.StatusCode, body) },
         };
+    }
+
+    /// <summary>
+    /// Whether the platform reports failures in a 2xx answer's body (TikTok's code on HTTP 200), so a 2xx is classified
+    /// too; elsewhere a 2xx is a success and its body is not read by the resilience pipeline.
+    /// </summary>
+    protected virtual bool ReportsErrorsIn2xx => false;
+
+    /// <summary>
+    /// The resilience pipeline's question (retry, circuit breaker): is this answer a failure worth trying again? The
+    /// body is buffered so the sender still reads it afterwards.
+    /// </summary>
+    internal async ValueTask<bool> IsRetryableAsync(HttpResponseMessage response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        if (Is2xx(response.StatusCode) && !ReportsErrorsIn2xx)
+        {
+            return false;
+        }
+
+        await response.Content.LoadIntoBufferAsync();
+        var body = await response.Content.ReadAsByteArrayAsync();
+        return Classify(response.StatusCode, body, out _) == ResponseClass.Retryable;
     }
 
     /// <summary>Whether the destination refreshes its credentials itself (Google's OAuth refresh token): a 401 then means "refresh and retry once".</summary>
@@ -196,15 +219,15 @@ internal abstract partial class DestinationClient
 
     protected static string StatusText(HttpStatusCode status) => ((int)status).ToString(CultureInfo.InvariantCulture);
 
-    protected static string KeyNames(int[] keyMasks)
+    protected static string KeyNames(IdentityKeys[] keyMasks)
     {
-        int union = 0;
-        foreach (int mask in keyMasks)
+        var union = IdentityKeys.None;
+        foreach (IdentityKeys mask in keyMasks)
         {
             union |= mask;
         }
 
-        return string.Join(',', MatchQualityTracker.Keys.Where((_, i) => (union & (1 << i)) != 0).Select(static k => k.Key));
+        return string.Join(',', MatchQualityTracker.Keys.Where((_, i) => ((int)union & (1 << i)) != 0).Select(static k => k.Key));
     }
 
     [DebuggerStepThrough]

@@ -1,6 +1,8 @@
+using TagGateway.Consent.Wire;
+
 namespace TagGateway.Capi.Identity;
 
-/// <summary>The advertising cookies of one Cookie header: read once per hit, by name, without decoding the others.</summary>
+/// <summary>The advertising cookies of one Cookie header: read once per hit (through the shared <see cref="CookiePairs"/>), by name, without decoding the others.</summary>
 internal readonly struct CookieJar
 {
     public CookieJar(string? header)
@@ -11,23 +13,16 @@ internal readonly struct CookieJar
             return;
         }
 
-        foreach (Range range in header.AsSpan().Split(';'))
+        // The shared walker trims and unquotes; a cookie without a value carries nothing to send.
+        foreach (var pair in CookiePairs.Enumerate(header))
         {
-            ReadOnlySpan<char> pair = header.AsSpan()[range].Trim();
-            int eq = pair.IndexOf('=');
-            if (eq <= 0)
-            {
-                continue;
-            }
-
-            ReadOnlySpan<char> name = pair[..eq];
-            ReadOnlySpan<char> value = pair[(eq + 1)..].Trim().Trim('"');
+            var value = pair.Value;
             if (value.IsEmpty)
             {
                 continue;
             }
 
-            switch (name)
+            switch (pair.Name)
             {
                 case "_fbp":
                     Fbp ??= value.ToString();

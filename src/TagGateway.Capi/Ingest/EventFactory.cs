@@ -23,19 +23,17 @@ internal sealed partial class EventFactory
     private readonly EventNameMap _map;
     private readonly IConsentPolicy _policy;
     private readonly IConsentRecorder _recorder;
-    private readonly TimeProvider _time;
     private readonly CapiMetrics? _metrics;
     private readonly ILogger _logger;
     private readonly CapiDestination[] _configured;
 
-    public EventFactory(CapiOptions options, EventNameMap map, IConsentPolicy policy, IConsentRecorder recorder, TimeProvider time, ILogger<EventFactory> logger, CapiMetrics? metrics = null)
+    public EventFactory(CapiOptions options, EventNameMap map, IConsentPolicy policy, IConsentRecorder recorder, ILogger<EventFactory> logger, CapiMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
         _map = map;
         _policy = policy;
         _recorder = recorder;
-        _time = time;
         _logger = logger;
         _metrics = metrics;
         _configured = [.. ConfiguredDestinations(options)];
@@ -90,10 +88,10 @@ internal sealed partial class EventFactory
         }
     }
 
-    /// <summary>An event of a forwarded hit; null when no destination takes it. The host already recorded the hit's consent decisions.</summary>
-    public CapiEvent? FromHit(DecodedEvent decoded, MeasurementHit hit) => FromHit(decoded, hit, _time.GetUtcNow());
-
-    /// <summary>As above, with the clock read once for a group of events (so they become ready together).</summary>
+    /// <summary>
+    /// An event of a forwarded hit; null when no destination takes it. The host already recorded the hit's consent
+    /// decisions. <paramref name="now"/> is read once for a group of events (so they become ready together).
+    /// </summary>
     public CapiEvent? FromHit(DecodedEvent decoded, MeasurementHit hit, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(decoded);
@@ -171,33 +169,6 @@ internal sealed partial class EventFactory
         }
 
         (bool userData, bool identifiers) = Needs(consent, destinations);
-        ServerUser user = e.User ?? new ServerUser();
-        var input = new UserInput
-        {
-            Email = user.Email,
-            Phone = user.Phone,
-            FirstName = user.FirstName,
-            LastName = user.LastName,
-            DateOfBirth = user.DateOfBirth,
-            Gender = user.Gender,
-            City = user.City,
-            State = user.State,
-            Zip = user.Zip,
-            Country = user.Country,
-            ExternalId = user.ExternalId,
-            Fbp = user.Fbp,
-            Fbc = user.Fbc,
-            Fbclid = user.Fbclid,
-            Ttp = user.Ttp,
-            Ttclid = user.Ttclid,
-            LiFatId = user.LiFatId,
-            Gclid = user.Gclid,
-            Gbraid = user.Gbraid,
-            Wbraid = user.Wbraid,
-            Ip = user.Ip,
-            UserAgent = user.UserAgent,
-        };
-
         return new CapiEvent
         {
             Origin = EventOrigin.Server,
@@ -221,7 +192,7 @@ internal sealed partial class EventFactory
             Region = region.Length == 0 ? null : region,
             Destinations = destinations,
             Consent = consent,
-            Identity = IdentityBuilder.Build(input, userData, identifiers, timeMs, _options.DefaultPhoneCountryCode, now, RegionCountry(region)),
+            Identity = IdentityBuilder.Build(e.User ?? new UserInput(), userData, identifiers, timeMs, _options.DefaultPhoneCountryCode, now, RegionCountry(region)),
         };
     }
 

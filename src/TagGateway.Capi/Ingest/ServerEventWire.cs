@@ -1,3 +1,5 @@
+using TagGateway.Capi.Mapping;
+
 namespace TagGateway.Capi.Ingest;
 
 // The server-to-server payload (POST /capi/v1/events), snake_case. README documents every field.
@@ -46,7 +48,8 @@ internal sealed class ServerEvent
 
     public List<ServerItem>? Items { get; set; }
 
-    public ServerUser? User { get; set; }
+    /// <summary>Clear text or already SHA-256 hex; never-hashed fields as they are. Read straight into the domain input.</summary>
+    public UserInput? User { get; set; }
 
     public ServerConsent? Consent { get; set; }
 
@@ -63,54 +66,6 @@ internal sealed class ServerItem
     public decimal? Price { get; set; }
 
     public int? Quantity { get; set; }
-}
-
-/// <summary>Clear text or already SHA-256 hex; never-hashed fields as they are.</summary>
-internal sealed class ServerUser
-{
-    public string? Email { get; set; }
-
-    public string? Phone { get; set; }
-
-    public string? FirstName { get; set; }
-
-    public string? LastName { get; set; }
-
-    public string? DateOfBirth { get; set; }
-
-    public string? Gender { get; set; }
-
-    public string? City { get; set; }
-
-    public string? State { get; set; }
-
-    public string? Zip { get; set; }
-
-    public string? Country { get; set; }
-
-    public string? ExternalId { get; set; }
-
-    public string? Fbp { get; set; }
-
-    public string? Fbc { get; set; }
-
-    public string? Fbclid { get; set; }
-
-    public string? Ttp { get; set; }
-
-    public string? Ttclid { get; set; }
-
-    public string? LiFatId { get; set; }
-
-    public string? Gclid { get; set; }
-
-    public string? Gbraid { get; set; }
-
-    public string? Wbraid { get; set; }
-
-    public string? Ip { get; set; }
-
-    public string? UserAgent { get; set; }
 }
 
 /// <summary>

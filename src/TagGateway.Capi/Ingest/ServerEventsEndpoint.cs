@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Logging;
 using TagGateway.Capi.Configuration;
 using TagGateway.Capi.Model;
@@ -43,14 +44,13 @@ internal sealed partial class ServerEventsEndpoint
 
     public bool IsEnabled => _keyHashes.Length > 0;
 
-    public async Task HandleAsync(HttpContext context)
+    public async Task<Results<JsonHttpResult<IngestResponse>, JsonHttpResult<ErrorBody>, NotFound>> HandleAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         HttpResponse response = context.Response;
         if (!IsEnabled)
         {
-            response.StatusCode = StatusCodes.Status404NotFound;
-            return;
+            return TypedResults.NotFound();
         }
 
         if (!Authenticated(context.Request))
@@ -63,14 +63,12 @@ internal sealed partial class ServerEventsEndpoint
             }
 
             response.Headers.WWWAuthenticate = "Bearer";
-            await Error(response, StatusCodes.Status401Unauthorized, "A valid API key is required (Authorization: Bearer <key> or X-Api-Key).").ConfigureAwait(false);
-            return;
+            return Error(StatusCodes.Status401Unauthorized, "A valid API key is required (Authorization: Bearer <key> or X-Api-Key).");
         }
 
         if (context.Request.ContentLength > _options.MaxRequestBytes)
         {
-            await Error(response, StatusCodes.Status413PayloadTooLarge, $"The body is larger than {_options.MaxRequestBytes} bytes.").ConfigureAwait(false);
-            return;
+            return Error(StatusCodes.Status413PayloadTooLarge, $"The body is larger than {_options.MaxRequestBytes} bytes.");
         }
 
         // The module's own bound applies here, not the host's (sized for hit bodies); the reader below enforces it.
@@ -93,8 +91,7 @@ internal sealed partial class ServerEventsEndpoint
         if (body is null)
         {
             Log.TooLarge(_logger, _options.MaxRequestBytes, context.Connection.RemoteIpAddress);
-            await Error(response, StatusCodes.Status413PayloadTooLarge, $"The body is larger than {_options.MaxRequestBytes} bytes.").ConfigureAwait(false);
-            return;
+            return Error(StatusCodes.Status413PayloadTooLarge, $"The body is larger than {_options.MaxRequestBytes} bytes.");
         }
 
         ServerEventBatch? batch;
@@ -104,20 +101,17 @@ internal sealed partial class ServerEventsEndpoint
         }
         catch (JsonException ex)
         {
-            await Error(response, StatusCodes.Status400BadRequest, $"Malformed JSON at {ex.Path ?? "$"} (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine}): expected {{\"events\":[…]}}.").ConfigureAwait(false);
-            return;
+            return Error(StatusCodes.Status400BadRequest, $"Malformed JSON at {ex.Path ?? "$"} (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine}): expected {{\"events\":[…]}}.");
         }
 
         if (batch?.Events is not { Count: > 0 } events)
         {
-            await Error(response, StatusCodes.Status400BadRequest, "The body must be {\"events\":[…]} with at least one event.").ConfigureAwait(false);
-            return;
+            return Error(StatusCodes.Status400BadRequest, "The body must be {\"events\":[…]} with at least one event.");
         }
 
         if (events.Count > _options.MaxEventsPerRequest)
         {
-            await Error(response, StatusCodes.Status413PayloadTooLarge, $"At most {_options.MaxEventsPerRequest} events per request.").ConfigureAwait(false);
-            return;
+            return Error(StatusCodes.Status413PayloadTooLarge, $"At most {_options.MaxEventsPerRequest} events per request.");
         }
 
         DateTimeOffset now = _time.GetUtcNow();
@@ -127,15 +121,13 @@ internal sealed partial class ServerEventsEndpoint
         {
             if (events[i] is null)
             {
-                await Error(response, StatusCodes.Status400BadRequest, $"events[{i}] is null.").ConfigureAwait(false);
-                return;
+                return Error(StatusCodes.Status400BadRequest, $"events[{i}] is null.");
             }
 
             built[i] = _factory.FromServer(events[i], i, now, out string? error, out notSent[i]);
             if (error is not null)
             {
-                await Error(response, StatusCodes.Status400BadRequest, error).ConfigureAwait(false);
-                return;
+                return Error(StatusCodes.Status400BadRequest, error);
             }
         }
 
@@ -153,8 +145,7 @@ internal sealed partial class ServerEventsEndpoint
         {
             _metrics.DroppedEverywhere("store_full", statuses.Length);
             response.Headers.RetryAfter = "60";
-            await Error(response, StatusCodes.Status503ServiceUnavailable, "The event store is full; retry later.").ConfigureAwait(false);
-            return;
+            return Error(StatusCodes.Status503ServiceUnavailable, "The event store is full; retry later.");
         }
 
         var result = new IngestResponse();
@@ -183,9 +174,7 @@ internal sealed partial class ServerEventsEndpoint
 
         CapiIngestObservation.Notify(context, built, notSent, statuses);
         _metrics.Accepted("server", result.Accepted);
-        response.StatusCode = StatusCodes.Status202Accepted;
-        response.ContentType = "application/json; charset=utf-8";
-        await JsonSerializer.SerializeAsync(response.Body, result, CapiSnakeJsonContext.Default.IngestResponse, context.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Json(result, CapiSnakeJsonContext.Default.IngestResponse, statusCode: StatusCodes.Status202Accepted);
     }
 
     private bool Authenticated(HttpRequest request)
@@ -266,12 +255,8 @@ internal sealed partial class ServerEventsEndpoint
         _ => "not_sent",
     };
 
-    private static Task Error(HttpResponse response, int status, string message)
-    {
-        response.StatusCode = status;
-        response.ContentType = "application/json; charset=utf-8";
-        return JsonSerializer.SerializeAsync(response.Body, new ErrorBody { Error = message }, CapiSnakeJsonContext.Default.ErrorBody);
-    }
+    private static JsonHttpResult<ErrorBody> Error(int status, string message) =>
+        TypedResults.Json(new ErrorBody { Error = message }, CapiSnakeJsonContext.Default.ErrorBody, statusCode: status);
 
     private static partial class Log
     {

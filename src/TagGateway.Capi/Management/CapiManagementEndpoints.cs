@@ -1,5 +1,6 @@
-using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.DependencyInjection;
 using TagGateway.Capi.Configuration;
 using TagGateway.Capi.Delivery;
@@ -55,13 +56,12 @@ internal sealed class CapiManagementEndpoints
     }
 
     /// <summary>GET /capi/dead-letters?destination=meta&amp;limit=100</summary>
-    public async Task ListDeadLettersAsync(HttpContext context)
+    public async Task<Results<JsonHttpResult<DeadLetterList>, ContentHttpResult>> ListDeadLettersAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         if (!TryGetDestination(context, out CapiDestination? destination))
         {
-            await Problem(context, UnknownDestination).ConfigureAwait(false);
-            return;
+            return Problem(UnknownDestination);
         }
 
         int limit = int.TryParse(context.Request.Query["limit"], out int l) && l is > 0 and <= 10_000 ? l : 1000;
@@ -82,7 +82,7 @@ internal sealed class CapiManagementEndpoints
             });
         }
 
-        await Write(context, list, CapiJsonContext.Default.DeadLetterList).ConfigureAwait(false);
+        return Json(list, CapiJsonContext.Default.DeadLetterList);
     }
 
     /// <summary>Total: a stored time no date can hold (an event_time of year 11000) lists as null, never a 500.</summary>
@@ -90,29 +90,26 @@ internal sealed class CapiManagementEndpoints
         ms is >= -62_135_596_800_000 and <= 253_402_300_799_999 ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
 
     /// <summary>POST /capi/dead-letters/{id}/replay?destination=meta (all of the event's destinations without it).</summary>
-    public async Task ReplayAsync(HttpContext context, long id)
+    public async Task<Results<JsonHttpResult<ReplayResult>, ContentHttpResult>> ReplayAsync(HttpContext context, long id)
     {
         ArgumentNullException.ThrowIfNull(context);
         if (!TryGetDestination(context, out CapiDestination? destination))
         {
-            await Problem(context, UnknownDestination).ConfigureAwait(false);
-            return;
+            return Problem(UnknownDestination);
         }
 
         int replayed = await _store.ReplayAsync(id, destination, context.RequestAborted).ConfigureAwait(false);
-        context.Response.StatusCode = replayed > 0 ? StatusCodes.Status202Accepted : StatusCodes.Status404NotFound;
-        await Write(context, new ReplayResult { Id = id, Replayed = replayed }, CapiJsonContext.Default.ReplayResult).ConfigureAwait(false);
+        return Json(new ReplayResult { Id = id, Replayed = replayed }, CapiJsonContext.Default.ReplayResult, replayed > 0 ? StatusCodes.Status202Accepted : StatusCodes.Status404NotFound);
     }
 
     /// <summary>POST /capi/dead-letters/replay?destination=meta: every dead letter (of one destination).</summary>
-    public async Task ReplayAllAsync(HttpContext context)
+    public async Task<Results<JsonHttpResult<ReplayResult>, ContentHttpResult>> ReplayAllAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         // A mistyped destination must not widen the replay to every destination's dead letters.
         if (!TryGetDestination(context, out CapiDestination? destination))
         {
-            await Problem(context, UnknownDestination).ConfigureAwait(false);
-            return;
+            return Problem(UnknownDestination);
         }
 
         int replayed = 0;
@@ -122,27 +119,24 @@ internal sealed class CapiManagementEndpoints
             replayed += await _store.ReplayAsync(seq, destination, context.RequestAborted).ConfigureAwait(false);
         }
 
-        context.Response.StatusCode = StatusCodes.Status202Accepted;
-        await Write(context, new ReplayResult { Id = 0, Replayed = replayed }, CapiJsonContext.Default.ReplayResult).ConfigureAwait(false);
+        return Json(new ReplayResult { Id = 0, Replayed = replayed }, CapiJsonContext.Default.ReplayResult, StatusCodes.Status202Accepted);
     }
 
     /// <summary>GET /capi/match-quality</summary>
-    public Task MatchQualityAsync(HttpContext context) =>
-        Write(context, _quality.Report(_factory.Configured) with { GoogleAnalyticsGapFill = _gapFill?.Report() }, CapiJsonContext.Default.MatchQualityReport);
+    public JsonHttpResult<MatchQualityReport> MatchQuality() =>
+        Json(_quality.Report(_factory.Configured) with { GoogleAnalyticsGapFill = _gapFill?.Report() }, CapiJsonContext.Default.MatchQualityReport);
 
     /// <summary>
     /// POST /capi/google-analytics/validate: one sample purchase to Google's validation server (<c>/debug/mp/collect</c>,
     /// which answers validation messages instead of a silent 2xx), so an operator checks the secret and the payload
     /// before going live. 404 when Google Analytics is not configured.
     /// </summary>
-    public async Task ValidateGoogleAnalyticsAsync(HttpContext context)
+    public async Task<Results<JsonHttpResult<MpValidationResult>, ContentHttpResult>> ValidateGoogleAnalyticsAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         if (_services?.GetKeyedService<DestinationClient>(CapiDestination.GoogleAnalytics) is not GoogleAnalyticsClient client)
         {
-            context.Response.StatusCode = StatusCodes.Status404NotFound;
-            await context.Response.WriteAsync("Google Analytics is not configured (Capi:GoogleAnalytics:MeasurementId and ApiSecret).").ConfigureAwait(false);
-            return;
+            return Text("Google Analytics is not configured (Capi:GoogleAnalytics:MeasurementId and ApiSecret).", StatusCodes.Status404NotFound);
         }
 
         MpValidationResult result;
@@ -155,12 +149,11 @@ internal sealed class CapiManagementEndpoints
             result = new MpValidationResult { Error = ex.GetType().Name + ": the validation server could not be reached" };
         }
 
-        context.Response.StatusCode = result.Valid ? StatusCodes.Status200OK : StatusCodes.Status422UnprocessableEntity;
-        await Write(context, result, CapiJsonContext.Default.MpValidationResult).ConfigureAwait(false);
+        return Json(result, CapiJsonContext.Default.MpValidationResult, result.Valid ? StatusCodes.Status200OK : StatusCodes.Status422UnprocessableEntity);
     }
 
     /// <summary>GET /capi/store</summary>
-    public async Task StoreAsync(HttpContext context)
+    public async Task<JsonHttpResult<StoreView>> StoreAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         StoreStatistics stats = await _store.StatisticsAsync(context.RequestAborted).ConfigureAwait(false);
@@ -179,18 +172,14 @@ internal sealed class CapiManagementEndpoints
             view.Pending[d.Name()] = stats.Pending[(int)d];
         }
 
-        await Write(context, view, CapiJsonContext.Default.StoreView).ConfigureAwait(false);
+        return Json(view, CapiJsonContext.Default.StoreView);
     }
 
-    private static Task Problem(HttpContext context, string message)
-    {
-        context.Response.StatusCode = StatusCodes.Status400BadRequest;
-        return context.Response.WriteAsync(message);
-    }
+    private static ContentHttpResult Problem(string message) => Text(message, StatusCodes.Status400BadRequest);
 
-    private static Task Write<T>(HttpContext context, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
-    {
-        context.Response.ContentType = "application/json; charset=utf-8";
-        return JsonSerializer.SerializeAsync(context.Response.Body, value, type, context.RequestAborted);
-    }
+    /// <summary>The operator reads these in a terminal: plain text, not a JSON string.</summary>
+    private static ContentHttpResult Text(string message, int status) => TypedResults.Text(message, statusCode: status);
+
+    private static JsonHttpResult<T> Json<T>(T value, JsonTypeInfo<T> type, int status = StatusCodes.Status200OK) =>
+        TypedResults.Json(value, type, statusCode: status);
 }

@@ -5,6 +5,7 @@ using System.Text;
 using TagGateway.Capi.Identity;
 using TagGateway.Capi.Model;
 using TagGateway.Consent.Signals;
+using TagGateway.Consent.Wire;
 
 namespace TagGateway.Capi.Mapping;
 
@@ -142,17 +143,15 @@ internal static class Ga4HitDecoder
             query = query[..hash];
         }
 
-        foreach (Range range in query.Split('&'))
+        foreach (var pair in new QueryPairs<char>(query))
         {
-            ReadOnlySpan<char> pair = query[range];
-            int eq = pair.IndexOf('=');
-            if (eq <= 0 || eq == pair.Length - 1)
+            if (pair.Name.IsEmpty || pair.Value.IsEmpty)
             {
                 continue;
             }
 
-            string value = pair[(eq + 1)..].ToString();
-            switch (pair[..eq])
+            string value = pair.Value.ToString();
+            switch (pair.Name)
             {
                 case "fbclid":
                     user.Fbclid = value;
@@ -277,18 +276,9 @@ internal static class Ga4HitDecoder
     /// <summary>Form-decodes "a=1&amp;b=2" into <paramref name="into"/>; later values replace earlier ones (a body line overrides the URL).</summary>
     internal static void ParseForm(string query, Dictionary<string, string> into)
     {
-        foreach (Range range in query.AsSpan().Split('&'))
+        foreach (var pair in new QueryPairs<char>(query))
         {
-            ReadOnlySpan<char> pair = query.AsSpan()[range];
-            if (pair.IsEmpty)
-            {
-                continue;
-            }
-
-            int eq = pair.IndexOf('=');
-            string name = Decode(eq < 0 ? pair : pair[..eq]);
-            string value = eq < 0 ? string.Empty : Decode(pair[(eq + 1)..]);
-            into[name] = value;
+            into[Decode(pair.Name)] = Decode(pair.Value);
         }
     }
 

@@ -1,8 +1,10 @@
+using System.Text.Json.Serialization;
+
 namespace TagGateway.Capi.Mapping;
 
 /// <summary>
 /// Identity as it arrived (clear text or already hashed), before normalisation: filled from a server-to-server event's
-/// user object or from a hit's cookies, URL and gtag user data.
+/// user object (deserialised straight into this, snake_case) or from a hit's cookies, URL and gtag user data.
 /// </summary>
 internal sealed class UserInput
 {
@@ -28,10 +30,12 @@ internal sealed class UserInput
 
     public string? ExternalId { get; set; }
 
-    /// <summary>gtag's hashed email (em.), already hex: used for every platform as is.</summary>
+    /// <summary>gtag's hashed email (em.), already hex: used for every platform as is. Hits only: not a payload field.</summary>
+    [JsonIgnore]
     public string? EmailHash { get; set; }
 
-    /// <summary>gtag's hashed phone (pn.): gtag hashes E.164 with '+', so it serves only Google and TikTok.</summary>
+    /// <summary>gtag's hashed phone (pn.): gtag hashes E.164 with '+', so it serves only Google and TikTok. Hits only.</summary>
+    [JsonIgnore]
     public string? PhoneE164Hash { get; set; }
 
     public string? Fbp { get; set; }

@@ -40,45 +40,46 @@ internal sealed class MatchQualityTracker
     }
 
     /// <summary>Which keys a delivered event carried, as the payload builder sent them (after consent).</summary>
-    public static int KeysOf(CapiDestination destination, IdentityData identity, bool userData, bool identifiers)
+    public static IdentityKeys KeysOf(CapiDestination destination, IdentityData identity, bool userData, bool identifiers)
     {
-        int mask = 0;
+        var keys = IdentityKeys.None;
         if (userData)
         {
-            mask |= Has(destination is CapiDestination.GoogleAds or CapiDestination.GoogleAnalytics ? identity.EmGoogle : identity.Em, 0);
-            mask |= Has(destination switch
+            keys |= Has(destination is CapiDestination.GoogleAds or CapiDestination.GoogleAnalytics ? identity.EmGoogle : identity.Em, IdentityKeys.Email);
+            keys |= Has(destination switch
             {
                 CapiDestination.Meta => identity.Fbc,
                 CapiDestination.TikTok => identity.Ttclid,
                 CapiDestination.GoogleAds => identity.Gclid ?? identity.Gbraid ?? identity.Wbraid,
                 _ => null,
-            }, 1);
-            mask |= Has(destination == CapiDestination.Meta ? identity.Ph : identity.PhE164, 2);
-            mask |= Has(identity.ExternalId, 3);
-            mask |= Has(identity.Ip, 5) | Has(identity.UserAgent, 6) | Has(identity.Db, 7) | Has(identity.Country, 8);
-            mask |= Has(identity.Fn, 9) | Has(identity.Ln, 10) | Has(identity.City, 11) | Has(identity.State, 12) | Has(identity.Zip, 13) | Has(identity.Ge, 14);
+            }, IdentityKeys.ClickId);
+            keys |= Has(destination == CapiDestination.Meta ? identity.Ph : identity.PhE164, IdentityKeys.Phone);
+            keys |= Has(identity.ExternalId, IdentityKeys.ExternalId);
+            keys |= Has(identity.Ip, IdentityKeys.Ip) | Has(identity.UserAgent, IdentityKeys.UserAgent) | Has(identity.Db, IdentityKeys.DateOfBirth) | Has(identity.Country, IdentityKeys.Country);
+            keys |= Has(identity.Fn, IdentityKeys.FirstName) | Has(identity.Ln, IdentityKeys.LastName) | Has(identity.City, IdentityKeys.City)
+                | Has(identity.State, IdentityKeys.State) | Has(identity.Zip, IdentityKeys.Zip) | Has(identity.Ge, IdentityKeys.Gender);
         }
 
         if (identifiers)
         {
-            mask |= Has(destination switch
+            keys |= Has(destination switch
             {
                 CapiDestination.Meta => identity.Fbp,
                 CapiDestination.TikTok => identity.Ttp,
                 CapiDestination.LinkedIn => identity.LiFatId,
                 _ => null,
-            }, 4);
+            }, IdentityKeys.BrowserId);
         }
 
-        return mask;
+        return keys;
     }
 
-    public static double Score(int keyMask)
+    public static double Score(IdentityKeys keys)
     {
         double sum = 0;
         for (int i = 0; i < Keys.Length; i++)
         {
-            if ((keyMask & (1 << i)) != 0)
+            if (((int)keys & (1 << i)) != 0)
             {
                 sum += Keys[i].Weight;
             }
@@ -87,17 +88,17 @@ internal sealed class MatchQualityTracker
         return Math.Min(10, sum);
     }
 
-    public void Record(CapiDestination destination, IReadOnlyList<int> keyMasks)
+    public void Record(CapiDestination destination, IReadOnlyList<IdentityKeys> keyMasks)
     {
         ArgumentNullException.ThrowIfNull(keyMasks);
         var perKey = new int[Keys.Length];
         double scores = 0;
-        foreach (int mask in keyMasks)
+        foreach (IdentityKeys mask in keyMasks)
         {
             scores += Score(mask);
             for (int i = 0; i < Keys.Length; i++)
             {
-                perKey[i] += (mask >> i) & 1;
+                perKey[i] += ((int)mask >> i) & 1;
             }
         }
 
@@ -161,7 +162,7 @@ internal sealed class MatchQualityTracker
         }
     }
 
-    private static int Has(string? value, int bit) => value is null ? 0 : 1 << bit;
+    private static IdentityKeys Has(string? value, IdentityKeys key) => value is null ? IdentityKeys.None : key;
 }
 
 internal sealed record MatchQualityReport(string Formula, Dictionary<string, double> Weights, List<DestinationQuality> Destinations)

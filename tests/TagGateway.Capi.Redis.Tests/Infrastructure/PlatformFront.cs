@@ -1,11 +1,6 @@
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using TagGateway.Capi.Tests.Infrastructure;
+using TagGateway.TestKit.Loopback;
 
 namespace TagGateway.Capi.Redis.Tests.Infrastructure;
 
@@ -15,20 +10,16 @@ namespace TagGateway.Capi.Redis.Tests.Infrastructure;
 /// delivered, as it would have at Meta; the shared fakes' own latency delays before reading, which models the other
 /// case (a request cut before the platform saw it).
 /// </summary>
-public sealed class PlatformFront : IAsyncDisposable
+public sealed class PlatformFront : LoopbackServer
 {
     private static readonly string[] ForwardedHeaders = ["Authorization", "Access-Token", "LinkedIn-Version", "X-Restli-Protocol-Version", "X-RestLi-Method"];
 
-    private readonly WebApplication _app;
     private readonly HttpClient _client;
 
-    private PlatformFront(WebApplication app, HttpClient client)
+    private PlatformFront(HttpClient client)
     {
-        _app = app;
         _client = client;
     }
-
-    public string Url { get; private set; } = string.Empty;
 
     /// <summary>How long the answer takes after the platform has processed the request.</summary>
     public TimeSpan AnswerDelay { get; set; }
@@ -36,18 +27,10 @@ public sealed class PlatformFront : IAsyncDisposable
     /// <summary>No answer leaves before this time (UTC): requests sent meanwhile stay in flight, so a kill lands mid-delivery.</summary>
     public DateTime HoldUntil { get; set; }
 
-    public static async Task<PlatformFront> StartAsync(FakePlatforms fake)
-    {
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
-        WebApplication app = builder.Build();
-        var front = new PlatformFront(app, new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = new Uri(fake.Url) });
-        app.Run(front.RelayAsync);
-        await app.StartAsync();
-        front.Url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return front;
-    }
+    public static Task<PlatformFront> StartAsync(FakePlatforms fake) =>
+        ListenAsync(new PlatformFront(new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = fake.Origin }));
+
+    protected override void Map(WebApplication app) => app.Run(RelayAsync);
 
     private async Task RelayAsync(HttpContext context)
     {
@@ -87,10 +70,9 @@ public sealed class PlatformFront : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         _client.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        await base.DisposeAsync();
     }
 }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
-using TagGateway.Capi.Tests.Infrastructure;
 
 namespace TagGateway.Capi.Redis.Tests.Infrastructure;
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Polly;
 using TagGateway.Capi.Configuration;
 using TagGateway.Capi.Delivery;
 using TagGateway.Capi.Delivery.Meta;
@@ -8,7 +9,6 @@ using TagGateway.Capi.Delivery.TikTok;
 using TagGateway.Capi.Identity;
 using TagGateway.Capi.Mapping;
 using TagGateway.Capi.Model;
-using TagGateway.Capi.Tests.Infrastructure;
 
 namespace TagGateway.Capi.Tests.Delivery;
 
@@ -94,6 +94,43 @@ public sealed class DestinationClientTests : IAsyncLifetime
         ResponseClass kind = meta.Classify(System.Net.HttpStatusCode.BadRequest, body, out string? error);
         Assert.Equal(retryable ? ResponseClass.Retryable : ResponseClass.Fatal, kind);
         Assert.Contains($"code {code}", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_retry_predicate_reads_a_2xx_body_only_where_the_platform_reports_errors_there()
+    {
+        var factory = _services.GetRequiredService<IHttpClientFactory>();
+        var meta = new MetaClient(factory, new MetaOptions { PixelId = "1" }, "t", new EventNameMap(new CapiOptions()), new CapturingLogger<MetaClient>());
+        var tiktok = new TikTokClient(factory, new TikTokOptions { PixelCode = "P" }, "t", new EventNameMap(new CapiOptions()), new CapturingLogger<TikTokClient>());
+
+        // Meta's 2xx is a success as it stands: reading this body would throw.
+        using var metaOk = new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = new UnreadableContent() };
+        Assert.False(await DeliveryResilience.ShouldHandle(meta, Outcome.FromResult(metaOk)));
+
+        using var metaDown = new HttpResponseMessage(System.Net.HttpStatusCode.ServiceUnavailable) { Content = new StringContent(string.Empty) };
+        Assert.True(await DeliveryResilience.ShouldHandle(meta, Outcome.FromResult(metaDown)));
+
+        // TikTok's rate limit arrives on HTTP 200; its success too.
+        using var rateLimited = new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = new StringContent("""{"code":40100,"message":"Too many requests"}""") };
+        Assert.True(await DeliveryResilience.ShouldHandle(tiktok, Outcome.FromResult(rateLimited)));
+
+        using var accepted = new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = new StringContent("""{"code":0,"message":"OK"}""") };
+        Assert.False(await DeliveryResilience.ShouldHandle(tiktok, Outcome.FromResult(accepted)));
+
+        // The predicate buffered the body: the sender still reads it afterwards.
+        Assert.Contains("40100", await rateLimited.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    private sealed class UnreadableContent : HttpContent
+    {
+        protected override Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context) =>
+            throw new InvalidOperationException("a 2xx body was read");
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
     }
 
     private sealed class CapturingLogger<T> : ILogger<T>

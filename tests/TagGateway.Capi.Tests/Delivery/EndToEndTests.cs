@@ -1,29 +1,12 @@
 using System.Net;
 using System.Text.Json;
-using TagGateway.Capi.Tests.Infrastructure;
 
 namespace TagGateway.Capi.Tests.Delivery;
 
 /// <summary>The real host with CAPI on, GA4 hits and backend events in, the four fake platforms out.</summary>
-public sealed class EndToEndTests : IAsyncLifetime
+public sealed class EndToEndTests : CapiFakesTest
 {
     private const string Granted = "gcs=G111&gcd=13n3n3n3n5";
-    private FakePlatforms _fake = null!;
-    private readonly string _store = TestKeys.TempStore();
-
-    public async Task InitializeAsync() => _fake = await FakePlatforms.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _fake.DisposeAsync();
-        try
-        {
-            Directory.Delete(_store, recursive: true);
-        }
-        catch (DirectoryNotFoundException)
-        {
-        }
-    }
 
     private static string Purchase(string transactionId, string email, string region = "US", string consent = """{"ad_storage":"granted","ad_user_data":"granted","ad_personalization":"granted"}""", long? time = null, string name = "purchase") => $$"""
         {"event_name":"{{name}}","transaction_id":"{{transactionId}}","currency":"EUR","value":19.99,
@@ -35,9 +18,9 @@ public sealed class EndToEndTests : IAsyncLifetime
     [Fact]
     public async Task The_same_purchase_from_the_browser_and_the_backend_is_sent_once_per_platform_with_merged_identity()
     {
-        Dictionary<string, string?> settings = _fake.CapiSettings(_store);
+        Dictionary<string, string?> settings = Fake.CapiSettings(Store.Path);
         settings["Capi:MergeWindow"] = "00:00:01.500";
-        await using CapiGateway gateway = await CapiGateway.StartAsync(_fake, settings);
+        await using CapiGateway gateway = await CapiGateway.StartAsync(Fake, settings);
 
         // The browser's hit: cookies and a landing URL with fbclid, no email.
         string hit = $"v=2&tid=G-TEST1234&cid=111.222&_p=98765&_s=3&en=purchase&cu=EUR&ep.transaction_id=T-100&epn.value=19.99" +
@@ -52,10 +35,10 @@ public sealed class EndToEndTests : IAsyncLifetime
         JsonElement answer = JsonDocument.Parse(await accepted.Content.ReadAsStringAsync()).RootElement;
         Assert.Equal(1, answer.GetProperty("merged").GetInt32());
 
-        Assert.True(await Wait.UntilAsync(() => _fake.For("meta").Any() && _fake.For("tiktok").Any() && _fake.For("linkedin").Any() && _fake.For("google").Any()), string.Join("; ", _fake.Rejections));
+        Assert.True(await Wait.UntilAsync(() => Fake.For("meta").Any() && Fake.For("tiktok").Any() && Fake.For("linkedin").Any() && Fake.For("google").Any()), string.Join("; ", Fake.Rejections));
         await Task.Delay(1500);
 
-        ReceivedEvent meta = Assert.Single(_fake.For("meta"));
+        ReceivedEvent meta = Assert.Single(Fake.For("meta"));
         Assert.Equal("Purchase", meta.EventName);
         Assert.Equal("T-100", meta.EventId);
         JsonElement user = meta.Json.GetProperty("user_data");
@@ -66,49 +49,49 @@ public sealed class EndToEndTests : IAsyncLifetime
         Assert.Equal(Identity(email: "16505551212"), user.GetProperty("ph").GetString());
         Assert.Equal(19.99m, meta.Json.GetProperty("custom_data").GetProperty("value").GetDecimal());
 
-        ReceivedEvent tiktok = Assert.Single(_fake.For("tiktok"));
+        ReceivedEvent tiktok = Assert.Single(Fake.For("tiktok"));
         Assert.Equal("CompletePayment", tiktok.EventName);
         Assert.Equal("ttpCookieValue", tiktok.Json.GetProperty("user").GetProperty("ttp").GetString());
         Assert.Equal(Identity(email: "+16505551212"), tiktok.Json.GetProperty("user").GetProperty("phone").GetString());
 
-        ReceivedEvent linkedIn = Assert.Single(_fake.For("linkedin"));
+        ReceivedEvent linkedIn = Assert.Single(Fake.For("linkedin"));
         Assert.Equal("urn:lla:llaPartnerConversion:111", linkedIn.EventName);
         Assert.Equal(2, linkedIn.Json.GetProperty("user").GetProperty("userIds").GetArrayLength());
         Assert.Equal("19.99", linkedIn.Json.GetProperty("conversionValue").GetProperty("amount").GetString());
 
-        ReceivedEvent google = Assert.Single(_fake.For("google"));
+        ReceivedEvent google = Assert.Single(Fake.For("google"));
         Assert.Equal("T-100", google.EventId);
         Assert.Equal("CONSENT_GRANTED", google.Json.GetProperty("consent").GetProperty("adUserData").GetString());
-        Assert.Empty(_fake.Rejections);
+        Assert.Empty(Fake.Rejections);
 
         // The backend retries its call: a duplicate, nothing sent again.
         using HttpResponseMessage again = await CapiGateway.PostEventsAsync(gateway.Public, $$"""{"events":[{{Purchase("T-100", "Mary.Smith@Example.com")}}]}""");
         Assert.Contains("\"duplicate\"", await again.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         await Task.Delay(700);
-        Assert.Single(_fake.For("meta"));
-        Assert.Equal(4, _fake.Events.Count);
+        Assert.Single(Fake.For("meta"));
+        Assert.Equal(4, Fake.Events.Count);
     }
 
     [Fact]
     public async Task An_outage_delays_delivery_but_everything_arrives_once()
     {
-        await using CapiGateway gateway = await CapiGateway.StartAsync(_fake, _fake.CapiSettings(_store, tiktok: false, linkedIn: false, google: false));
-        _fake.FailNext("meta", 8);
+        await using CapiGateway gateway = await CapiGateway.StartAsync(Fake, Fake.CapiSettings(Store.Path, tiktok: false, linkedIn: false, google: false));
+        Fake.FailNext("meta", 8);
         string events = string.Join(',', Enumerable.Range(0, 60).Select(i => Purchase($"O-{i}", $"buyer{i}@example.com")));
         using HttpResponseMessage response = await CapiGateway.PostEventsAsync(gateway.Public, $$"""{"events":[{{events}}]}""");
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
 
-        Assert.True(await Wait.UntilAsync(() => _fake.For("meta").Count() >= 60, TimeSpan.FromSeconds(30)), $"{_fake.For("meta").Count()} delivered; {string.Join("; ", _fake.Rejections)}");
+        Assert.True(await Wait.UntilAsync(() => Fake.For("meta").Count() >= 60, TimeSpan.FromSeconds(30)), $"{Fake.For("meta").Count()} delivered; {string.Join("; ", Fake.Rejections)}");
         await Task.Delay(500);
-        Assert.True(_fake.Requests("meta") > 8, "the outage was answered");
-        Assert.Equal(60, _fake.For("meta").Select(static e => e.EventId).Distinct().Count());
-        Assert.Equal(60, _fake.For("meta").Count());
+        Assert.True(Fake.Requests("meta") > 8, "the outage was answered");
+        Assert.Equal(60, Fake.For("meta").Select(static e => e.EventId).Distinct().Count());
+        Assert.Equal(60, Fake.For("meta").Count());
     }
 
     [Fact]
     public async Task Dead_letter_management_refuses_a_destination_it_does_not_know()
     {
-        await using CapiGateway gateway = await CapiGateway.StartAsync(_fake, _fake.CapiSettings(_store, tiktok: false, linkedIn: false, google: false));
+        await using CapiGateway gateway = await CapiGateway.StartAsync(Fake, Fake.CapiSettings(Store.Path, tiktok: false, linkedIn: false, google: false));
 
         using HttpResponseMessage list = await gateway.Management.GetAsync("/capi/dead-letters?destination=myspace");
         using HttpResponseMessage replay = await gateway.Management.PostAsync("/capi/dead-letters/1/replay?destination=myspace", null);
@@ -124,8 +107,8 @@ public sealed class EndToEndTests : IAsyncLifetime
     [Fact]
     public async Task An_expired_token_dead_letters_the_batch_without_a_retry_storm_and_replay_delivers_it()
     {
-        await using CapiGateway gateway = await CapiGateway.StartAsync(_fake, _fake.CapiSettings(_store, tiktok: false, linkedIn: false, google: false));
-        _fake.MetaTokenExpired = true;
+        await using CapiGateway gateway = await CapiGateway.StartAsync(Fake, Fake.CapiSettings(Store.Path, tiktok: false, linkedIn: false, google: false));
+        Fake.MetaTokenExpired = true;
         string events = string.Join(',', Enumerable.Range(0, 10).Select(i => Purchase($"X-{i}", $"x{i}@example.com")));
         using HttpResponseMessage response = await CapiGateway.PostEventsAsync(gateway.Public, $$"""{"events":[{{events}}]}""");
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
@@ -138,17 +121,17 @@ public sealed class EndToEndTests : IAsyncLifetime
         }));
         Assert.Contains("code 190", letters.GetProperty("deadLetters")[0].GetProperty("error").GetString(), StringComparison.Ordinal);
         await Task.Delay(1000);
-        Assert.Equal(1, _fake.Requests("meta")); // one request for the batch, never retried
-        Assert.Empty(_fake.For("meta"));
+        Assert.Equal(1, Fake.Requests("meta")); // one request for the batch, never retried
+        Assert.Empty(Fake.For("meta"));
 
         // The management listener only: the public one has no such route.
         using HttpResponseMessage publicReplay = await gateway.Public.PostAsync("/capi/dead-letters/replay", null);
         Assert.Equal(HttpStatusCode.NotFound, publicReplay.StatusCode);
 
-        _fake.MetaTokenExpired = false;
+        Fake.MetaTokenExpired = false;
         using HttpResponseMessage replay = await gateway.Management.PostAsync("/capi/dead-letters/replay?destination=meta", null);
         Assert.Equal(HttpStatusCode.Accepted, replay.StatusCode);
-        Assert.True(await Wait.UntilAsync(() => _fake.For("meta").Count() == 10));
+        Assert.True(await Wait.UntilAsync(() => Fake.For("meta").Count() == 10));
         JsonElement after = await gateway.GetJsonAsync("/capi/dead-letters");
         Assert.Equal(0, after.GetProperty("count").GetInt32());
     }
@@ -156,23 +139,23 @@ public sealed class EndToEndTests : IAsyncLifetime
     [Fact]
     public async Task Stale_events_are_dropped_before_they_can_fail_Metas_whole_batch()
     {
-        await using CapiGateway gateway = await CapiGateway.StartAsync(_fake, _fake.CapiSettings(_store, tiktok: false, google: false));
+        await using CapiGateway gateway = await CapiGateway.StartAsync(Fake, Fake.CapiSettings(Store.Path, tiktok: false, google: false));
         long eightDaysAgo = DateTimeOffset.UtcNow.AddDays(-8).ToUnixTimeSeconds();
         string events = string.Join(',', Purchase("S-1", "a@example.com"), Purchase("S-OLD", "b@example.com", time: eightDaysAgo), Purchase("S-2", "c@example.com"));
         using HttpResponseMessage response = await CapiGateway.PostEventsAsync(gateway.Public, $$"""{"events":[{{events}}]}""");
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
 
-        Assert.True(await Wait.UntilAsync(() => _fake.For("meta").Count() == 2 && _fake.For("linkedin").Count() == 3));
-        Assert.DoesNotContain(_fake.For("meta"), static e => e.EventId == "S-OLD");
-        Assert.Contains(_fake.For("linkedin"), static e => e.EventId == "S-OLD"); // LinkedIn takes 90 days
-        Assert.Empty(_fake.Rejections);
-        Assert.Equal(1, _fake.Requests("meta"));
+        Assert.True(await Wait.UntilAsync(() => Fake.For("meta").Count() == 2 && Fake.For("linkedin").Count() == 3));
+        Assert.DoesNotContain(Fake.For("meta"), static e => e.EventId == "S-OLD");
+        Assert.Contains(Fake.For("linkedin"), static e => e.EventId == "S-OLD"); // LinkedIn takes 90 days
+        Assert.Empty(Fake.Rejections);
+        Assert.Equal(1, Fake.Requests("meta"));
     }
 
     [Fact]
     public async Task Denied_consent_sends_nothing_to_ad_platforms_and_only_a_consent_denied_conversion_to_Google()
     {
-        await using CapiGateway gateway = await CapiGateway.StartAsync(_fake, _fake.CapiSettings(_store));
+        await using CapiGateway gateway = await CapiGateway.StartAsync(Fake, Fake.CapiSettings(Store.Path));
         string denied = """{"ad_storage":"denied","ad_user_data":"denied","ad_personalization":"denied"}""";
         using HttpResponseMessage response = await CapiGateway.PostEventsAsync(gateway.Public, $$"""{"events":[{{Purchase("D-1", "d@example.com", "DE", denied)}}]}""");
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
@@ -181,12 +164,12 @@ public sealed class EndToEndTests : IAsyncLifetime
         using HttpResponseMessage hit = await gateway.SendHitAsync("v=2&tid=G-TEST1234&cid=1.2&en=purchase&ep.transaction_id=D-2&cu=EUR&epn.value=5");
         Assert.Equal(HttpStatusCode.NoContent, hit.StatusCode);
 
-        Assert.True(await Wait.UntilAsync(() => _fake.For("google").Count() == 2));
+        Assert.True(await Wait.UntilAsync(() => Fake.For("google").Count() == 2));
         await Task.Delay(800);
-        Assert.Empty(_fake.For("meta"));
-        Assert.Empty(_fake.For("tiktok"));
-        Assert.Empty(_fake.For("linkedin"));
-        foreach (ReceivedEvent google in _fake.For("google"))
+        Assert.Empty(Fake.For("meta"));
+        Assert.Empty(Fake.For("tiktok"));
+        Assert.Empty(Fake.For("linkedin"));
+        foreach (ReceivedEvent google in Fake.For("google"))
         {
             Assert.Equal("CONSENT_DENIED", google.Json.GetProperty("consent").GetProperty("adUserData").GetString());
             Assert.False(google.Json.TryGetProperty("userData", out _));
@@ -197,31 +180,31 @@ public sealed class EndToEndTests : IAsyncLifetime
     [Fact]
     public async Task Ad_user_data_denied_sends_without_user_data_and_personalization_denied_sends_Meta_LDU()
     {
-        await using CapiGateway gateway = await CapiGateway.StartAsync(_fake, _fake.CapiSettings(_store, linkedIn: false, google: false));
+        await using CapiGateway gateway = await CapiGateway.StartAsync(Fake, Fake.CapiSettings(Store.Path, linkedIn: false, google: false));
         string noUserData = """{"ad_storage":"granted","ad_user_data":"denied","ad_personalization":"granted"}""";
         string restricted = """{"ad_storage":"granted","ad_user_data":"granted","ad_personalization":"denied"}""";
         string body = $$"""{"events":[{{Purchase("U-1", "u@example.com", "FR", noUserData)}},{{Purchase("L-1", "l@example.com", "FR", restricted)}}]}""";
         using HttpResponseMessage response = await CapiGateway.PostEventsAsync(gateway.Public, body);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
 
-        Assert.True(await Wait.UntilAsync(() => _fake.For("meta").Count() == 2 && _fake.For("tiktok").Count() == 2), string.Join("; ", _fake.Rejections));
-        ReceivedEvent bare = _fake.For("meta").Single(static e => e.EventId == "U-1");
+        Assert.True(await Wait.UntilAsync(() => Fake.For("meta").Count() == 2 && Fake.For("tiktok").Count() == 2), string.Join("; ", Fake.Rejections));
+        ReceivedEvent bare = Fake.For("meta").Single(static e => e.EventId == "U-1");
         Assert.Empty(bare.Json.GetProperty("user_data").EnumerateObject());
-        ReceivedEvent ldu = _fake.For("meta").Single(static e => e.EventId == "L-1");
+        ReceivedEvent ldu = Fake.For("meta").Single(static e => e.EventId == "L-1");
         Assert.Equal("LDU", ldu.Json.GetProperty("data_processing_options")[0].GetString());
         Assert.True(ldu.Json.GetProperty("user_data").TryGetProperty("em", out _));
-        Assert.True(_fake.For("tiktok").Single(static e => e.EventId == "L-1").Json.GetProperty("limited_data_use").GetBoolean());
-        Assert.Empty(_fake.Rejections);
+        Assert.True(Fake.For("tiktok").Single(static e => e.EventId == "L-1").Json.GetProperty("limited_data_use").GetBoolean());
+        Assert.Empty(Fake.Rejections);
     }
 
     [Fact]
     public async Task Match_quality_reports_key_shares_and_the_estimated_score()
     {
-        await using CapiGateway gateway = await CapiGateway.StartAsync(_fake, _fake.CapiSettings(_store, tiktok: false, linkedIn: false, google: false));
+        await using CapiGateway gateway = await CapiGateway.StartAsync(Fake, Fake.CapiSettings(Store.Path, tiktok: false, linkedIn: false, google: false));
         string bare = $$"""{"event_name":"purchase","transaction_id":"Q-2","event_time":{{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}},"page_url":"https://shop.example/","user":{"ip":"203.0.113.1","user_agent":"UA"},"consent":{"ad_storage":"granted","ad_user_data":"granted","ad_personalization":"granted"},"region":"US"}""";
         using HttpResponseMessage response = await CapiGateway.PostEventsAsync(gateway.Public, $$"""{"events":[{{Purchase("Q-1", "q@example.com")}},{{bare}}]}""");
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        Assert.True(await Wait.UntilAsync(() => _fake.For("meta").Count() == 2));
+        Assert.True(await Wait.UntilAsync(() => Fake.For("meta").Count() == 2));
 
         JsonElement report = default;
         Assert.True(await Wait.UntilAsync(() =>

@@ -13,19 +13,8 @@ namespace TagGateway.Capi.Tests.Delivery;
 /// Issue #17: platforms that redirect (never followed, the token never leaves), one bad event in a batch (fails alone),
 /// a stored value no payload can format (the worker goes on, the dead-letter listing stays 200).
 /// </summary>
-public sealed class HardeningTests : IAsyncLifetime
+public sealed class HardeningTests : CapiFakesTest
 {
-    private FakePlatforms _fake = null!;
-    private readonly TempStoreDirectory _store = new();
-
-    public async Task InitializeAsync() => _fake = await FakePlatforms.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _fake.DisposeAsync();
-        _store.Dispose();
-    }
-
     internal static string Purchase(string id, long? time = null) => $$"""
         {"event_name":"purchase","event_id":"{{id}}","transaction_id":"{{id}}","event_time":{{time ?? DateTimeOffset.UtcNow.ToUnixTimeSeconds()}},
          "page_url":"https://shop.example/thanks","currency":"EUR","value":5,
@@ -34,7 +23,7 @@ public sealed class HardeningTests : IAsyncLifetime
         """;
 
     private Dictionary<string, string?> Only(string platform) =>
-        _fake.CapiSettings(_store.Path, meta: platform == "meta", tiktok: platform == "tiktok", linkedIn: platform == "linkedin", google: platform == "google");
+        Fake.CapiSettings(Store.Path, meta: platform == "meta", tiktok: platform == "tiktok", linkedIn: platform == "linkedin", google: platform == "google");
 
     private static async Task<JsonElement> DeadLettersAsync(CapiGateway gateway)
     {
@@ -51,8 +40,8 @@ public sealed class HardeningTests : IAsyncLifetime
     public async Task A_platform_answering_307_is_not_followed_and_the_batch_is_dead_lettered_naming_only_the_host(string platform)
     {
         await using Canary canary = await Canary.StartAsync();
-        _fake.RedirectTo(platform, canary.Url + "/steal/path?access_token=leaked-secret");
-        await using CapiGateway gateway = await CapiGateway.StartAsync(_fake, Only(platform));
+        Fake.RedirectTo(platform, canary.Url + "/steal/path?access_token=leaked-secret");
+        await using CapiGateway gateway = await CapiGateway.StartAsync(Fake, Only(platform));
 
         using HttpResponseMessage accepted = await CapiGateway.PostEventsAsync(gateway.Public, $$"""{"events":[{{Purchase("R-1")}},{{Purchase("R-2")}}]}""");
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
@@ -62,7 +51,7 @@ public sealed class HardeningTests : IAsyncLifetime
         {
             letters = DeadLettersAsync(gateway).GetAwaiter().GetResult();
             return letters.GetProperty("count").GetInt32() == 2;
-        }), $"requests to {platform}: {_fake.Requests(platform)}");
+        }), $"requests to {platform}: {Fake.Requests(platform)}");
         await Task.Delay(500);
 
         foreach (JsonElement letter in letters.GetProperty("deadLetters").EnumerateArray())
@@ -74,8 +63,8 @@ public sealed class HardeningTests : IAsyncLifetime
         }
 
         Assert.Empty(canary.Received); // nothing followed the redirect: no token, no payload
-        Assert.Empty(_fake.For(platform)); // never counted as delivered
-        Assert.Equal(1, _fake.Requests(platform)); // one request, not retried, not split
+        Assert.Empty(Fake.For(platform)); // never counted as delivered
+        Assert.Equal(1, Fake.Requests(platform)); // one request, not retried, not split
         IReadOnlyList<FakeLogRecord> logs = gateway.Logs.GetSnapshot();
         Assert.Contains(logs, static r => r.Id.Id == 5103 && r.Message.Contains("127.0.0.1", StringComparison.Ordinal));
         Assert.DoesNotContain(logs, static r => r.Message.Contains("steal", StringComparison.Ordinal) || r.Message.Contains("leaked", StringComparison.Ordinal));
@@ -87,13 +76,13 @@ public sealed class HardeningTests : IAsyncLifetime
     [InlineData("google")]
     public async Task One_event_a_platform_refuses_fails_alone_and_its_31_batch_mates_are_delivered(string platform)
     {
-        _fake.PoisonEventId = "P-7";
-        await using CapiGateway gateway = await CapiGateway.StartAsync(_fake, Only(platform));
+        Fake.PoisonEventId = "P-7";
+        await using CapiGateway gateway = await CapiGateway.StartAsync(Fake, Only(platform));
         string events = string.Join(',', Enumerable.Range(0, 32).Select(static i => Purchase($"P-{i}")));
         using HttpResponseMessage accepted = await CapiGateway.PostEventsAsync(gateway.Public, $$"""{"events":[{{events}}]}""");
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
 
-        Assert.True(await Wait.UntilAsync(() => _fake.For(platform).Count() == 31), $"{_fake.For(platform).Count()} delivered");
+        Assert.True(await Wait.UntilAsync(() => Fake.For(platform).Count() == 31), $"{Fake.For(platform).Count()} delivered");
         JsonElement letters = default;
         Assert.True(await Wait.UntilAsync(() =>
         {
@@ -103,19 +92,19 @@ public sealed class HardeningTests : IAsyncLifetime
         await Task.Delay(300);
 
         Assert.Equal("P-7", letters.GetProperty("deadLetters")[0].GetProperty("eventId").GetString());
-        Assert.DoesNotContain(_fake.For(platform), static e => e.EventId == "P-7");
-        Assert.Equal(31, _fake.For(platform).Select(static e => e.EventId).Distinct().Count());
-        Assert.Equal(31, _fake.For(platform).Count()); // each delivered once
+        Assert.DoesNotContain(Fake.For(platform), static e => e.EventId == "P-7");
+        Assert.Equal(31, Fake.For(platform).Select(static e => e.EventId).Distinct().Count());
+        Assert.Equal(31, Fake.For(platform).Count()); // each delivered once
 
         // The whole batch (1), then halves: ≤ 2·log2(32) more, far fewer than one request per event.
-        Assert.InRange(_fake.Requests(platform), 2, 11);
+        Assert.InRange(Fake.Requests(platform), 2, 11);
     }
 
     [Fact]
     public async Task A_stored_event_time_no_date_can_hold_dead_letters_that_event_only_and_the_listing_stays_200()
     {
-        Dictionary<string, string?> settings = _fake.CapiSettings(_store.Path, tiktok: false, linkedIn: false);
-        await using CapiGateway gateway = await CapiGateway.StartAsync(_fake, settings);
+        Dictionary<string, string?> settings = Fake.CapiSettings(Store.Path, tiktok: false, linkedIn: false);
+        await using CapiGateway gateway = await CapiGateway.StartAsync(Fake, settings);
         var store = gateway.Services.GetRequiredService<ICapiStore>();
         long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
@@ -124,8 +113,8 @@ public sealed class HardeningTests : IAsyncLifetime
         AcceptStatus[] statuses = await store.AcceptAsync(events, durable: true, default);
         Assert.All(statuses, static s => Assert.Equal(AcceptStatus.Accepted, s));
 
-        Assert.True(await Wait.UntilAsync(() => _fake.For("meta").Count() == 2 && _fake.For("google").Count() == 2),
-            $"meta {_fake.For("meta").Count()}, google {_fake.For("google").Count()}");
+        Assert.True(await Wait.UntilAsync(() => Fake.For("meta").Count() == 2 && Fake.For("google").Count() == 2),
+            $"meta {Fake.For("meta").Count()}, google {Fake.For("google").Count()}");
         JsonElement letters = default;
         Assert.True(await Wait.UntilAsync(() =>
         {
@@ -141,13 +130,13 @@ public sealed class HardeningTests : IAsyncLifetime
         }
 
         Assert.Contains(letters.GetProperty("deadLetters").EnumerateArray(), static l => l.GetProperty("destination").GetString() == "google_ads");
-        Assert.DoesNotContain(_fake.For("google"), static e => e.EventId == "J-BAD");
+        Assert.DoesNotContain(Fake.For("google"), static e => e.EventId == "J-BAD");
     }
 
     [Fact]
     public async Task A_300000000000000_event_time_is_refused_at_ingest_naming_the_field_and_index()
     {
-        await using CapiGateway gateway = await CapiGateway.StartAsync(_fake, Only("meta"));
+        await using CapiGateway gateway = await CapiGateway.StartAsync(Fake, Only("meta"));
         using HttpResponseMessage response = await CapiGateway.PostEventsAsync(gateway.Public, $$"""{"events":[{{Purchase("T-1")}},{{Purchase("T-2", 300000000000000)}}]}""");
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         string body = await response.Content.ReadAsStringAsync();

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using TagGateway.Capi.Tests.Infrastructure;
 
 namespace TagGateway.Capi.Tests.GapFill;
 
@@ -8,36 +7,19 @@ namespace TagGateway.Capi.Tests.GapFill;
 /// Issue #13 against the real host and a fake Measurement Protocol endpoint that validates the payload as Google
 /// documents it: a backend conversion reaches GA only when the browser's own hit did not, once.
 /// </summary>
-public sealed class GoogleAnalyticsGapFillTests : IAsyncLifetime
+public sealed class GoogleAnalyticsGapFillTests() : CapiFakesTest(measurementProtocol: true)
 {
     private static readonly TimeSpan Window = TimeSpan.FromSeconds(2);
 
-    private FakePlatforms _fake = null!;
-    private FakeMeasurementProtocol _mp = null!;
-    private readonly TempStoreDirectory _store = new();
-
-    public async Task InitializeAsync()
-    {
-        _fake = await FakePlatforms.StartAsync();
-        _mp = await FakeMeasurementProtocol.StartAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _mp.DisposeAsync();
-        await _fake.DisposeAsync();
-        _store.Dispose();
-    }
-
     private Task<CapiGateway> StartAsync(bool tiktok = false, TimeSpan? window = null)
     {
-        Dictionary<string, string?> settings = _fake.CapiSettings(_store.Path, meta: false, tiktok: tiktok, linkedIn: false, google: false);
-        foreach ((string key, string? value) in _mp.Settings(window ?? Window))
+        Dictionary<string, string?> settings = Fake.CapiSettings(Store.Path, meta: false, tiktok: tiktok, linkedIn: false, google: false);
+        foreach ((string key, string? value) in Mp.Settings(window ?? Window))
         {
             settings[key] = value;
         }
 
-        return CapiGateway.StartAsync(_fake, settings);
+        return CapiGateway.StartAsync(Fake, settings);
     }
 
     internal static string Purchase(string transactionId, long? eventTime = null, string consent = """{"analytics_storage":"granted","ad_storage":"granted","ad_user_data":"granted","ad_personalization":"granted"}""", string region = "US-CA") =>
@@ -72,12 +54,12 @@ public sealed class GoogleAnalyticsGapFillTests : IAsyncLifetime
 
         // Still inside the window: waiting for the browser's own hit.
         await Task.Delay(Window / 3);
-        Assert.Empty(_mp.Events);
+        Assert.Empty(Mp.Events);
 
-        Assert.True(await Wait.UntilAsync(() => _mp.Events.Count == 1));
+        Assert.True(await Wait.UntilAsync(() => Mp.Events.Count == 1));
         await Task.Delay(Window);
-        MpEventReceived sent = Assert.Single(_mp.Events);
-        Assert.Empty(_mp.Rejections);
+        MpEventReceived sent = Assert.Single(Mp.Events);
+        Assert.Empty(Mp.Rejections);
         Assert.Equal("purchase", sent.Name);
         Assert.Equal("GF-1", sent.TransactionId);
         Assert.Equal("111.222", sent.ClientId); // the _ga cookie's client id part
@@ -107,14 +89,14 @@ public sealed class GoogleAnalyticsGapFillTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.NoContent, hit.StatusCode);
         }
 
-        Assert.True(await Wait.UntilAsync(() => _fake.GaHits == 1));
+        Assert.True(await Wait.UntilAsync(() => Fake.GaHits == 1));
         await Task.Delay(300); // the pipeline records the hit off the request path
         await PostAsync(gateway, Purchase("GF-2"));
 
         Assert.True(await CountAsync(gateway, "cancelledByBrowser", 1));
         await Task.Delay(Window);
-        Assert.Empty(_mp.Events);
-        Assert.Equal(0, _mp.Requests);
+        Assert.Empty(Mp.Events);
+        Assert.Equal(0, Mp.Requests);
     }
 
     [Fact]
@@ -130,8 +112,8 @@ public sealed class GoogleAnalyticsGapFillTests : IAsyncLifetime
 
         Assert.True(await CountAsync(gateway, "cancelledByBrowser", 1));
         await Task.Delay(Window);
-        Assert.Empty(_mp.Events);
-        Assert.Equal(1, _fake.GaHits);
+        Assert.Empty(Mp.Events);
+        Assert.Equal(1, Fake.GaHits);
         Assert.Equal(0, (await GapFillAsync(gateway)).GetProperty("sent").GetInt64());
     }
 
@@ -140,7 +122,7 @@ public sealed class GoogleAnalyticsGapFillTests : IAsyncLifetime
     {
         await using CapiGateway gateway = await StartAsync();
         await PostAsync(gateway, Purchase("GF-4"));
-        Assert.True(await Wait.UntilAsync(() => _mp.Events.Count == 1));
+        Assert.True(await Wait.UntilAsync(() => Mp.Events.Count == 1));
         Assert.True(await CountAsync(gateway, "sent", 1));
 
         using (HttpResponseMessage hit = await gateway.SendHitAsync(BrowserHit("GF-4")))
@@ -149,8 +131,8 @@ public sealed class GoogleAnalyticsGapFillTests : IAsyncLifetime
         }
 
         Assert.True(await CountAsync(gateway, "lateBrowserTwin", 1));
-        Assert.Equal(1, _fake.GaHits); // the host forwarded the hit as always
-        Assert.Single(_mp.Events);
+        Assert.Equal(1, Fake.GaHits); // the host forwarded the hit as always
+        Assert.Single(Mp.Events);
         string metrics = await gateway.Management.GetStringAsync("/metrics");
         Assert.Contains("late_browser_twin", metrics, StringComparison.Ordinal);
     }
@@ -163,9 +145,9 @@ public sealed class GoogleAnalyticsGapFillTests : IAsyncLifetime
         await PostAsync(gateway, Purchase("GF-6", consent: "null", region: "FR"));
         await PostAsync(gateway, Purchase("GF-7")); // a consented control, so the wait below is not empty-handed
 
-        Assert.True(await Wait.UntilAsync(() => _mp.Events.Count >= 1));
+        Assert.True(await Wait.UntilAsync(() => Mp.Events.Count >= 1));
         await Task.Delay(Window);
-        MpEventReceived only = Assert.Single(_mp.Events);
+        MpEventReceived only = Assert.Single(Mp.Events);
         Assert.Equal("GF-7", only.TransactionId);
     }
 
@@ -179,9 +161,9 @@ public sealed class GoogleAnalyticsGapFillTests : IAsyncLifetime
         await PostAsync(gateway, Purchase("GF-9"));
 
         Assert.True(await CountAsync(gateway, "droppedStale", 1));
-        Assert.True(await Wait.UntilAsync(() => _mp.Events.Count == 1));
-        Assert.Equal("GF-9", Assert.Single(_mp.Events).TransactionId);
-        Assert.Empty(_mp.Rejections);
+        Assert.True(await Wait.UntilAsync(() => Mp.Events.Count == 1));
+        Assert.Equal("GF-9", Assert.Single(Mp.Events).TransactionId);
+        Assert.Empty(Mp.Rejections);
     }
 
     [Fact]
@@ -194,22 +176,22 @@ public sealed class GoogleAnalyticsGapFillTests : IAsyncLifetime
         using JsonDocument doc = JsonDocument.Parse(body);
         Assert.True(doc.RootElement.GetProperty("valid").GetBoolean());
         Assert.Equal(0, doc.RootElement.GetProperty("validationMessages").GetArrayLength());
-        Assert.Equal(1, _mp.DebugRequests);
-        Assert.Equal(0, _mp.Requests); // nothing went to the real collect endpoint
+        Assert.Equal(1, Mp.DebugRequests);
+        Assert.Equal(0, Mp.Requests); // nothing went to the real collect endpoint
         Assert.DoesNotContain(FakeMeasurementProtocol.ApiSecret, body, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task The_validate_call_passes_on_Googles_messages_for_a_wrong_secret()
     {
-        Dictionary<string, string?> settings = _fake.CapiSettings(_store.Path, meta: false, tiktok: false, linkedIn: false, google: false);
-        foreach ((string key, string? value) in _mp.Settings(Window))
+        Dictionary<string, string?> settings = Fake.CapiSettings(Store.Path, meta: false, tiktok: false, linkedIn: false, google: false);
+        foreach ((string key, string? value) in Mp.Settings(Window))
         {
             settings[key] = value;
         }
 
         settings["Capi:GoogleAnalytics:ApiSecret"] = "not-the-secret";
-        await using CapiGateway gateway = await CapiGateway.StartAsync(_fake, settings);
+        await using CapiGateway gateway = await CapiGateway.StartAsync(Fake, settings);
         using HttpResponseMessage response = await gateway.Management.PostAsync("/capi/google-analytics/validate", null);
         Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
         using JsonDocument doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
@@ -220,16 +202,16 @@ public sealed class GoogleAnalyticsGapFillTests : IAsyncLifetime
     [Fact]
     public async Task The_secret_never_reaches_a_log_line()
     {
-        Dictionary<string, string?> settings = _fake.CapiSettings(_store.Path, meta: false, tiktok: false, linkedIn: false, google: false);
-        foreach ((string key, string? value) in _mp.Settings(TimeSpan.Zero))
+        Dictionary<string, string?> settings = Fake.CapiSettings(Store.Path, meta: false, tiktok: false, linkedIn: false, google: false);
+        foreach ((string key, string? value) in Mp.Settings(TimeSpan.Zero))
         {
             settings[key] = value;
         }
 
         settings["Logging:LogLevel:Default"] = "Trace";
-        await using CapiGateway gateway = await CapiGateway.StartAsync(_fake, settings);
+        await using CapiGateway gateway = await CapiGateway.StartAsync(Fake, settings);
         await PostAsync(gateway, Purchase("GF-10"));
-        Assert.True(await Wait.UntilAsync(() => _mp.Events.Count == 1));
+        Assert.True(await Wait.UntilAsync(() => Mp.Events.Count == 1));
         Assert.DoesNotContain(gateway.Logs.GetSnapshot(), r => r.Message.Contains(FakeMeasurementProtocol.ApiSecret, StringComparison.Ordinal)
             || (r.Exception?.ToString().Contains(FakeMeasurementProtocol.ApiSecret, StringComparison.Ordinal) ?? false));
     }

@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Net;
-using TagGateway.Capi.Tests.Infrastructure;
 
 namespace TagGateway.Capi.Tests.Process;
 
@@ -8,34 +6,17 @@ namespace TagGateway.Capi.Tests.Process;
 /// The real gateway process (dotnet TagGateway.dll) killed with SIGKILL while it is delivering, then restarted on the
 /// same store: every event it acknowledged with 202 reaches the platform, counted by event id.
 /// </summary>
-public sealed class KillTests : IAsyncLifetime
+public sealed class KillTests : CapiFakesTest
 {
-    private FakePlatforms _fake = null!;
-    private readonly string _store = TestKeys.TempStore();
-
-    public async Task InitializeAsync() => _fake = await FakePlatforms.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _fake.DisposeAsync();
-        try
-        {
-            Directory.Delete(_store, recursive: true);
-        }
-        catch (DirectoryNotFoundException)
-        {
-        }
-    }
-
     [Fact]
     public async Task A_kill_9_mid_delivery_loses_nothing_acknowledged_and_a_restart_resumes()
     {
         const int Events = 300;
         const int BatchSize = 20;
-        _fake.Latency = TimeSpan.FromMilliseconds(120);
+        Fake.Latency = TimeSpan.FromMilliseconds(120);
         int publicPort = CapiGateway.FreePort(), managementPort = CapiGateway.FreePort();
-        Dictionary<string, string?> settings = CapiGateway.GatewaySettings(_fake, publicPort, managementPort);
-        foreach ((string key, string? value) in _fake.CapiSettings(_store, tiktok: false, linkedIn: false, google: false))
+        Dictionary<string, string?> settings = CapiGateway.GatewaySettings(Fake, publicPort, managementPort);
+        foreach ((string key, string? value) in Fake.CapiSettings(Store.Path, tiktok: false, linkedIn: false, google: false))
         {
             settings[key] = value;
         }
@@ -44,10 +25,9 @@ public sealed class KillTests : IAsyncLifetime
         settings["Capi:MergeWindow"] = "00:00:00";
 
         var acknowledged = new HashSet<string>();
-        using (System.Diagnostics.Process first = Start(settings))
+        await using (GatewayProcess first = await GatewayProcess.StartAsync(settings, publicPort, managementPort))
         {
-            using HttpClient pub = CapiGateway.Client(publicPort);
-            await WaitReadyAsync(managementPort, first);
+            HttpClient pub = first.Public;
             for (int request = 0; request < Events / 50; request++)
             {
                 var ids = Enumerable.Range(request * 50, 50).Select(static i => $"K-{i}").ToList();
@@ -59,66 +39,27 @@ public sealed class KillTests : IAsyncLifetime
             }
 
             // Mid-delivery: some batches are through, most are not.
-            Assert.True(await Wait.UntilAsync(() => _fake.For("meta").Count() >= 2 * BatchSize));
-            first.Kill(entireProcessTree: true); // SIGKILL: no shutdown hook runs
-            await first.WaitForExitAsync();
+            Assert.True(await Wait.UntilAsync(() => Fake.For("meta").Count() >= 2 * BatchSize));
+            await first.KillAsync();
         }
 
-        int beforeRestart = _fake.For("meta").Select(static e => e.EventId).Distinct().Count();
+        int beforeRestart = Fake.For("meta").Select(static e => e.EventId).Distinct().Count();
         Assert.InRange(beforeRestart, 2 * BatchSize, Events - 1);
 
-        using (System.Diagnostics.Process second = Start(settings))
+        await using (GatewayProcess second = await GatewayProcess.StartAsync(settings, publicPort, managementPort))
         {
-            await WaitReadyAsync(managementPort, second);
-            bool all = await Wait.UntilAsync(() => _fake.For("meta").Select(static e => e.EventId).Distinct().Count() >= Events, TimeSpan.FromSeconds(60));
-            second.Kill(entireProcessTree: true);
-            await second.WaitForExitAsync();
-            Assert.True(all, $"{_fake.For("meta").Select(static e => e.EventId).Distinct().Count()} of {Events} delivered");
+            bool all = await Wait.UntilAsync(() => Fake.For("meta").Select(static e => e.EventId).Distinct().Count() >= Events, TimeSpan.FromSeconds(60));
+            await second.KillAsync();
+            Assert.True(all, $"{Fake.For("meta").Select(static e => e.EventId).Distinct().Count()} of {Events} delivered");
         }
 
-        var delivered = _fake.For("meta").Select(static e => e.EventId).ToList();
+        var delivered = Fake.For("meta").Select(static e => e.EventId).ToList();
         Assert.Subset(delivered.ToHashSet(), acknowledged);
         Assert.Superset(acknowledged, delivered.ToHashSet());
 
         // At-least-once across a crash: only the batches in flight at the kill may be sent twice.
         int duplicates = delivered.Count - delivered.Distinct().Count();
         Assert.InRange(duplicates, 0, BatchSize * 2);
-        Assert.Empty(_fake.Rejections);
-    }
-
-    private static System.Diagnostics.Process Start(Dictionary<string, string?> settings)
-    {
-        var process = System.Diagnostics.Process.Start(CapiGateway.ProcessStartInfo(settings))!;
-        process.OutputDataReceived += static (_, _) => { };
-        process.ErrorDataReceived += static (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
-
-    private static async Task WaitReadyAsync(int managementPort, System.Diagnostics.Process process)
-    {
-        using HttpClient management = CapiGateway.Client(managementPort);
-        DateTime end = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < end)
-        {
-            Assert.False(process.HasExited, $"the gateway exited with {(process.HasExited ? process.ExitCode : 0)}");
-            try
-            {
-                using HttpResponseMessage ready = await management.GetAsync("/readyz");
-                if (ready.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-
-            await Task.Delay(100);
-        }
-
-        Assert.Fail("the gateway did not become ready");
+        Assert.Empty(Fake.Rejections);
     }
 }

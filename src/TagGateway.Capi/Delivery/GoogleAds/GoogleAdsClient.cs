@@ -4,7 +4,6 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using TagGateway.Capi.Configuration;
-using TagGateway.Capi.Delivery.TikTok;
 using TagGateway.Capi.Mapping;
 using TagGateway.Capi.Model;
 using TagGateway.Capi.Quality;
@@ -18,6 +17,10 @@ namespace TagGateway.Capi.Delivery.GoogleAds;
 /// </summary>
 internal sealed class GoogleAdsClient : DestinationClient
 {
+    // What the Data Manager API's user data and event carry: email, phone, names, country, zip, click ids, IP and user agent.
+    private const IdentityKeys SentToGoogle = IdentityKeys.Email | IdentityKeys.ClickId | IdentityKeys.Phone | IdentityKeys.Ip | IdentityKeys.UserAgent
+        | IdentityKeys.Country | IdentityKeys.FirstName | IdentityKeys.LastName | IdentityKeys.Zip;
+
     private readonly GoogleAdsOptions _google;
     private readonly GoogleOAuthTokenSource? _tokens;
 
@@ -71,7 +74,7 @@ internal sealed class GoogleAdsClient : DestinationClient
         return IsTransientStatus(status) ? ResponseClass.Retryable : ResponseClass.Fatal;
     }
 
-    protected override HttpRequestMessage BuildRequest(IReadOnlyList<CapiEvent> batch, int[] keyMasks)
+    protected override HttpRequestMessage BuildRequest(IReadOnlyList<CapiEvent> batch, IdentityKeys[] keyMasks)
     {
         var request = new IngestEventsRequest { ValidateOnly = _google.ValidateOnly ? true : null };
         var references = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -142,7 +145,7 @@ internal sealed class GoogleAdsClient : DestinationClient
                 }
             }
 
-            keyMasks[i] = MatchQualityTracker.KeysOf(CapiDestination.GoogleAds, id, userData, identifiers: false) & KeyBits.SentToGoogle;
+            keyMasks[i] = MatchQualityTracker.KeysOf(CapiDestination.GoogleAds, id, userData, identifiers: false) & SentToGoogle;
             request.Events.Add(google);
         }
 
@@ -156,6 +159,6 @@ internal sealed class GoogleAdsClient : DestinationClient
         return message;
     }
 
-    protected override string Describe(IReadOnlyList<CapiEvent> batch, int[] keyMasks) =>
+    protected override string Describe(IReadOnlyList<CapiEvent> batch, IdentityKeys[] keyMasks) =>
         $"customer {_google.CustomerId}, actions [{string.Join(',', batch.Select(e => Map.For(CapiDestination.GoogleAds, e.Name)).Distinct())}], identifiers [{KeyNames(keyMasks)}], Authorization [redacted]";
 }

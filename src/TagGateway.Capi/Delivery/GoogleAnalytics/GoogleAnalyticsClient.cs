@@ -55,7 +55,7 @@ internal sealed class GoogleAnalyticsClient : DestinationClient
             return await base.SendAsync(batch, cancellationToken).ConfigureAwait(false);
         }
 
-        int[] masks = new int[batch.Count];
+        IdentityKeys[] masks = new IdentityKeys[batch.Count];
         var failed = new Dictionary<long, (bool Retryable, string Error)>();
         DeliveryResult? lastFailure = null;
         TimeSpan? retryAfter = null;
@@ -65,7 +65,7 @@ internal sealed class GoogleAnalyticsClient : DestinationClient
             DeliveryResult result = await base.SendAsync(events, cancellationToken).ConfigureAwait(false);
             for (int k = 0; k < group.Count; k++)
             {
-                masks[group[k]] = k < result.KeyMasks.Length ? result.KeyMasks[k] : 0;
+                masks[group[k]] = k < result.KeyMasks.Length ? result.KeyMasks[k] : IdentityKeys.None;
             }
 
             if (result.Outcome == DeliveryOutcome.Delivered)
@@ -92,7 +92,7 @@ internal sealed class GoogleAnalyticsClient : DestinationClient
             : new DeliveryResult(DeliveryOutcome.Partial, null, retryAfter, failed) { KeyMasks = masks };
     }
 
-    protected override HttpRequestMessage BuildRequest(IReadOnlyList<CapiEvent> batch, int[] keyMasks)
+    protected override HttpRequestMessage BuildRequest(IReadOnlyList<CapiEvent> batch, IdentityKeys[] keyMasks)
     {
         MpRequest request = Payload(batch, keyMasks);
         byte[] body = JsonSerializer.SerializeToUtf8Bytes(request, CapiSnakeJsonContext.Default.MpRequest);
@@ -116,7 +116,7 @@ internal sealed class GoogleAnalyticsClient : DestinationClient
             Consent = ConsentMask.Set(0, CapiDestination.GoogleAnalytics, DestinationConsent.Send),
             Items = [new CapiItem { Id = "SKU-VALIDATE", Name = "Validation sample", Price = 1m, Quantity = 1 }],
         };
-        byte[] body = JsonSerializer.SerializeToUtf8Bytes(Payload([sample], new int[1]), CapiSnakeJsonContext.Default.MpRequest);
+        byte[] body = JsonSerializer.SerializeToUtf8Bytes(Payload([sample], new IdentityKeys[1]), CapiSnakeJsonContext.Default.MpRequest);
         using var request = new HttpRequestMessage(HttpMethod.Post, "debug/mp/collect" + _query) { Content = Json(body) };
         var result = new MpValidationResult { Endpoint = (_ga.BaseUrl.TrimEnd('/')) + "/debug/mp/collect" };
         HttpClient client = factory.CreateClient(HttpClientName);
@@ -147,7 +147,7 @@ internal sealed class GoogleAnalyticsClient : DestinationClient
         return result;
     }
 
-    protected override string Describe(IReadOnlyList<CapiEvent> batch, int[] keyMasks) =>
+    protected override string Describe(IReadOnlyList<CapiEvent> batch, IdentityKeys[] keyMasks) =>
         $"measurement {_ga.MeasurementId}, events [{string.Join(',', batch.Select(static e => e.Name).Distinct())}], user keys [{KeyNames(keyMasks)}], api_secret [redacted]";
 
     /// <summary>Events of one user and instant share a request (the body's client_id, user_id, consent, user_data and timestamp are per request), at most 25 each.</summary>
@@ -172,7 +172,7 @@ internal sealed class GoogleAnalyticsClient : DestinationClient
         return groups;
     }
 
-    private MpRequest Payload(IReadOnlyList<CapiEvent> batch, int[] keyMasks)
+    private MpRequest Payload(IReadOnlyList<CapiEvent> batch, IdentityKeys[] keyMasks)
     {
         CapiEvent first = batch[0];
         DestinationConsent consent = ConsentMask.Get(first.Consent, CapiDestination.GoogleAnalytics);
@@ -194,7 +194,7 @@ internal sealed class GoogleAnalyticsClient : DestinationClient
         for (int i = 0; i < batch.Count; i++)
         {
             CapiEvent e = batch[i];
-            keyMasks[i] = userData ? MatchQualityTracker.KeysOf(CapiDestination.GoogleAnalytics, e.Identity, userData: true, identifiers: false) & GoogleAnalyticsKeys : 0;
+            keyMasks[i] = userData ? MatchQualityTracker.KeysOf(CapiDestination.GoogleAnalytics, e.Identity, userData: true, identifiers: false) & GoogleAnalyticsKeys : IdentityKeys.None;
             request.Events.Add(new MpEvent
             {
                 Name = Map.For(CapiDestination.GoogleAnalytics, e.Name) ?? e.Name,
@@ -215,8 +215,9 @@ internal sealed class GoogleAnalyticsClient : DestinationClient
         return request;
     }
 
-    // em, ph, country, fn, ln, ct, st, zp: what user_data has fields for.
-    private const int GoogleAnalyticsKeys = (1 << 0) | (1 << 2) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12) | (1 << 13);
+    // What user_data has fields for.
+    private const IdentityKeys GoogleAnalyticsKeys = IdentityKeys.Email | IdentityKeys.Phone | IdentityKeys.Country
+        | IdentityKeys.FirstName | IdentityKeys.LastName | IdentityKeys.City | IdentityKeys.State | IdentityKeys.Zip;
 
     private static MpUserData? UserDataOf(IdentityData id)
     {

@@ -6,7 +6,6 @@ using TagGateway.Capi.Configuration;
 using TagGateway.Capi.Mapping;
 using TagGateway.Capi.Model;
 using TagGateway.Capi.Quality;
-using TagGateway.Capi.Delivery.TikTok;
 
 namespace TagGateway.Capi.Delivery.LinkedIn;
 
@@ -16,6 +15,9 @@ namespace TagGateway.Capi.Delivery.LinkedIn;
 /// </summary>
 internal sealed class LinkedInClient : DestinationClient
 {
+    // LinkedIn's user ids: SHA256_EMAIL and li_fat_id only.
+    private const IdentityKeys SentToLinkedIn = IdentityKeys.Email | IdentityKeys.BrowserId;
+
     private readonly LinkedInOptions _linkedIn;
 
     public LinkedInClient(IHttpClientFactory factory, LinkedInOptions options, string? accessToken, EventNameMap map, ILogger<LinkedInClient> logger)
@@ -81,7 +83,7 @@ internal sealed class LinkedInClient : DestinationClient
         return failed;
     }
 
-    protected override HttpRequestMessage BuildRequest(IReadOnlyList<CapiEvent> batch, int[] keyMasks)
+    protected override HttpRequestMessage BuildRequest(IReadOnlyList<CapiEvent> batch, IdentityKeys[] keyMasks)
     {
         var request = new LinkedInBatch();
         for (int i = 0; i < batch.Count; i++)
@@ -101,7 +103,7 @@ internal sealed class LinkedInClient : DestinationClient
                 user.UserIds.Add(new LinkedInUserId { IdType = "LINKEDIN_FIRST_PARTY_ADS_TRACKING_UUID", IdValue = fat });
             }
 
-            keyMasks[i] = MatchQualityTracker.KeysOf(CapiDestination.LinkedIn, e.Identity, userData, identifiers) & KeyBits.SentToLinkedIn;
+            keyMasks[i] = MatchQualityTracker.KeysOf(CapiDestination.LinkedIn, e.Identity, userData, identifiers) & SentToLinkedIn;
             request.Elements.Add(new LinkedInConversionEvent
             {
                 Conversion = Map.For(CapiDestination.LinkedIn, e.Name) ?? string.Empty,
@@ -121,6 +123,6 @@ internal sealed class LinkedInClient : DestinationClient
         return message;
     }
 
-    protected override string Describe(IReadOnlyList<CapiEvent> batch, int[] keyMasks) =>
+    protected override string Describe(IReadOnlyList<CapiEvent> batch, IdentityKeys[] keyMasks) =>
         $"rules [{string.Join(',', batch.Select(e => Map.For(CapiDestination.LinkedIn, e.Name)).Distinct())}], user ids [{KeyNames(keyMasks)}], Authorization [redacted]";
 }

@@ -67,7 +67,7 @@ internal sealed class MetaClient : DestinationClient
             : e.Code is 190 or 102 or 10 or 803 or (>= 200 and <= 299) || (e.Code == 100 && e.ErrorSubcode == 33);
     }
 
-    protected override HttpRequestMessage BuildRequest(IReadOnlyList<CapiEvent> batch, int[] keyMasks)
+    protected override HttpRequestMessage BuildRequest(IReadOnlyList<CapiEvent> batch, IdentityKeys[] keyMasks)
     {
         var request = new MetaRequest { TestEventCode = _meta.TestEventCode, AccessToken = AccessToken };
         for (int i = 0; i < batch.Count; i++)
@@ -127,7 +127,7 @@ internal sealed class MetaClient : DestinationClient
         return new HttpRequestMessage(HttpMethod.Post, $"{_meta.ApiVersion}/{_meta.PixelId}/events") { Content = Json(body) };
     }
 
-    protected override string Describe(IReadOnlyList<CapiEvent> batch, int[] keyMasks) =>
+    protected override string Describe(IReadOnlyList<CapiEvent> batch, IdentityKeys[] keyMasks) =>
         $"pixel {_meta.PixelId}, events [{string.Join(',', batch.Select(static e => e.Name).Distinct())}], user_data keys [{KeyNames(keyMasks)}], test code {(_meta.TestEventCode is null ? "none" : "set")}, access_token [redacted]";
 
     private static MetaCustomData? CustomData(CapiEvent e)

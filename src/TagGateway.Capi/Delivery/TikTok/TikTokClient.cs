@@ -14,6 +14,10 @@ internal sealed class TikTokClient : DestinationClient
     /// <summary>TikTok's rate-limit code; 5xxxx codes are server-side. Its retry table is unconfirmed (§2), so only these are retried.</summary>
     internal const int RateLimitCode = 40100;
 
+    // TikTok's official user object carries none of them (§2).
+    private const IdentityKeys NotSentToTikTok = IdentityKeys.DateOfBirth | IdentityKeys.Country | IdentityKeys.FirstName | IdentityKeys.LastName
+        | IdentityKeys.City | IdentityKeys.State | IdentityKeys.Zip | IdentityKeys.Gender;
+
     private readonly TikTokOptions _tiktok;
 
     public TikTokClient(IHttpClientFactory factory, TikTokOptions options, string? accessToken, EventNameMap map, ILogger<TikTokClient> logger)
@@ -53,6 +57,9 @@ internal sealed class TikTokClient : DestinationClient
             : ResponseClass.Fatal;
     }
 
+    /// <summary>TikTok answers HTTP 200 with a non-zero code for errors, rate limits included.</summary>
+    protected override bool ReportsErrorsIn2xx => true;
+
     /// <summary>Permission (40001) and access-token (40104, 40105) codes are about the request, not an event.</summary>
     protected override bool IsBatchWide(HttpStatusCode status, ReadOnlySpan<byte> body)
     {
@@ -71,7 +78,7 @@ internal sealed class TikTokClient : DestinationClient
         }
     }
 
-    protected override HttpRequestMessage BuildRequest(IReadOnlyList<CapiEvent> batch, int[] keyMasks)
+    protected override HttpRequestMessage BuildRequest(IReadOnlyList<CapiEvent> batch, IdentityKeys[] keyMasks)
     {
         var request = new TikTokRequest { EventSourceId = _tiktok.PixelCode ?? string.Empty, TestEventCode = _tiktok.TestEventCode };
         for (int i = 0; i < batch.Count; i++)
@@ -98,7 +105,7 @@ internal sealed class TikTokClient : DestinationClient
             }
 
             keyMasks[i] = MatchQualityTracker.KeysOf(CapiDestination.TikTok, id, userData, identifiers)
-                & ~KeyBits.NotSentToTikTok;
+                & ~NotSentToTikTok;
             var tiktok = new TikTokEvent
             {
                 Event = Map.For(CapiDestination.TikTok, e.Name) ?? e.Name,
@@ -130,19 +137,6 @@ internal sealed class TikTokClient : DestinationClient
         return message;
     }
 
-    protected override string Describe(IReadOnlyList<CapiEvent> batch, int[] keyMasks) =>
+    protected override string Describe(IReadOnlyList<CapiEvent> batch, IdentityKeys[] keyMasks) =>
         $"pixel {_tiktok.PixelCode}, events [{string.Join(',', batch.Select(static e => e.Name).Distinct())}], user keys [{KeyNames(keyMasks)}], Access-Token [redacted]";
-}
-
-/// <summary>Quality-key bits a platform's payload has no field for.</summary>
-internal static class KeyBits
-{
-    // db, country, fn, ln, ct, st, zp, ge: TikTok's official user object carries none of them (§2).
-    public const int NotSentToTikTok = (1 << 7) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 11) | (1 << 12) | (1 << 13) | (1 << 14);
-
-    // LinkedIn: SHA256_EMAIL and li_fat_id only.
-    public const int SentToLinkedIn = (1 << 0) | (1 << 4);
-
-    // Google: email, phone, names, country, zip, click ids, IP and user agent.
-    public const int SentToGoogle = (1 << 0) | (1 << 1) | (1 << 2) | (1 << 5) | (1 << 6) | (1 << 8) | (1 << 9) | (1 << 10) | (1 << 13);
 }

@@ -1,8 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using TagGateway.Capi.Tests.Infrastructure;
 
-namespace TagGateway.Capi.Redis.Tests.Infrastructure;
+namespace TagGateway.TestKit.Capi;
 
 /// <summary>One real gateway process (dotnet TagGateway.dll) configured through the environment; its output is kept for assertions.</summary>
 public sealed class GatewayProcess : IAsyncDisposable
@@ -31,6 +30,7 @@ public sealed class GatewayProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>A gateway on fresh ports, configured against <paramref name="fake"/> plus <paramref name="capi"/>; returns once /readyz answers.</summary>
     public static async Task<GatewayProcess> StartAsync(FakePlatforms fake, Dictionary<string, string?> capi)
     {
         int publicPort = CapiGateway.FreePort(), managementPort = CapiGateway.FreePort();
@@ -40,6 +40,15 @@ public sealed class GatewayProcess : IAsyncDisposable
             settings[key] = value;
         }
 
+        return await StartAsync(settings, publicPort, managementPort);
+    }
+
+    /// <summary>
+    /// A gateway with exactly <paramref name="settings"/> (whose URLs name the two ports), so a restart after a kill
+    /// comes back on the same ports and store.
+    /// </summary>
+    public static async Task<GatewayProcess> StartAsync(Dictionary<string, string?> settings, int publicPort, int managementPort)
+    {
         var process = System.Diagnostics.Process.Start(CapiGateway.ProcessStartInfo(settings))!;
         var gateway = new GatewayProcess(process, publicPort, managementPort);
         process.OutputDataReceived += (_, e) =>
@@ -58,7 +67,17 @@ public sealed class GatewayProcess : IAsyncDisposable
         };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        await gateway.WaitReadyAsync();
+        try
+        {
+            await gateway.WaitReadyAsync();
+        }
+        catch
+        {
+            // A gateway that never got ready must not outlive the failed test.
+            await gateway.DisposeAsync();
+            throw;
+        }
+
         return gateway;
     }
 
@@ -82,7 +101,8 @@ public sealed class GatewayProcess : IAsyncDisposable
 
     private async Task WaitReadyAsync()
     {
-        DateTime end = DateTime.UtcNow.AddSeconds(30);
+        // A bound against a hang, not a speed check: a cold `dotnet TagGateway.dll` on a busy shared machine can take a minute.
+        DateTime end = DateTime.UtcNow.AddSeconds(90);
         while (DateTime.UtcNow < end)
         {
             Assert.False(_process.HasExited, "the gateway exited: " + string.Join('\n', _output));

@@ -9,7 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 
-namespace TagGateway.Capi.Tests.Infrastructure;
+namespace TagGateway.TestKit.Capi;
 
 /// <summary>The real gateway host (GatewayHost.Create) on loopback ports, with CAPI configured against the fakes.</summary>
 public sealed class CapiGateway : IAsyncDisposable
@@ -141,25 +141,5 @@ public sealed class CapiGateway : IAsyncDisposable
         Management.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
-    }
-}
-
-public static class Wait
-{
-    /// <summary>Polls until the condition holds (bounded: a test never hangs), then returns whether it did.</summary>
-    public static async Task<bool> UntilAsync(Func<bool> condition, TimeSpan? timeout = null)
-    {
-        DateTime end = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
-        while (DateTime.UtcNow < end)
-        {
-            if (condition())
-            {
-                return true;
-            }
-
-            await Task.Delay(50);
-        }
-
-        return condition();
     }
 }

@@ -3,14 +3,10 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
+using TagGateway.TestKit.Loopback;
 
-namespace TagGateway.Capi.Tests.Infrastructure;
+namespace TagGateway.TestKit.Capi;
 
 /// <summary>What a fake platform received: one row per event, with the event's JSON as sent.</summary>
 public sealed record ReceivedEvent(string Platform, string EventName, string EventId, JsonElement Json);
@@ -21,7 +17,7 @@ public sealed record ReceivedEvent(string Platform, string EventName, string Eve
 /// (conversion-apis.md), answers as the platform does (Graph error envelopes, TikTok's code on HTTP 200, LinkedIn's
 /// per-element statuses), and records what it accepted. Failure modes are switched on per platform by the tests.
 /// </summary>
-public sealed partial class FakePlatforms : IAsyncDisposable
+public sealed partial class FakePlatforms : LoopbackServer
 {
     public const string MetaPixel = "1234567890";
     public const string MetaToken = "meta-token-0123456789";
@@ -37,7 +33,6 @@ public sealed partial class FakePlatforms : IAsyncDisposable
     private static readonly HashSet<string> MetaHashedKeys = ["em", "ph", "fn", "ln", "db", "ge", "ct", "st", "zp", "country", "external_id"];
     private static readonly HashSet<string> MetaPlainKeys = ["client_ip_address", "client_user_agent", "fbc", "fbp"];
 
-    private readonly WebApplication _app;
     private readonly ConcurrentQueue<ReceivedEvent> _events = new();
     private readonly ConcurrentDictionary<string, int> _requests = new();
     private readonly ConcurrentDictionary<string, int> _failuresLeft = new();
@@ -48,14 +43,9 @@ public sealed partial class FakePlatforms : IAsyncDisposable
     private int _tokenRequests;
     private int _googleUnauthorized;
 
-    private FakePlatforms(WebApplication app)
+    private FakePlatforms()
     {
-        _app = app;
     }
-
-    public Uri BaseUrl { get; private set; } = null!;
-
-    public string Url => BaseUrl.GetLeftPart(UriPartial.Authority);
 
     public IReadOnlyCollection<ReceivedEvent> Events => [.. _events];
 
@@ -110,33 +100,26 @@ public sealed partial class FakePlatforms : IAsyncDisposable
     /// <summary>The next <paramref name="count"/> requests to <paramref name="platform"/> are answered 503 and not recorded.</summary>
     public void FailNext(string platform, int count) => _failuresLeft[platform] = count;
 
-    public static async Task<FakePlatforms> StartAsync()
+    public static Task<FakePlatforms> StartAsync() => ListenAsync(new FakePlatforms());
+
+    protected override void Map(WebApplication app)
     {
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
-        WebApplication app = builder.Build();
-        var fake = new FakePlatforms(app);
-        app.MapPost("/{version}/{pixel}/events", fake.MetaAsync);
-        app.MapPost("/open_api/v1.3/event/track/", (Delegate)fake.TikTokAsync);
-        app.MapPost("/rest/conversionEvents", (Delegate)fake.LinkedInAsync);
-        app.MapPost("/v1/events:ingest", (Delegate)fake.GoogleAsync);
-        app.MapPost("/token", (Delegate)fake.TokenAsync);
+        app.MapPost("/{version}/{pixel}/events", MetaAsync);
+        app.MapPost("/open_api/v1.3/event/track/", (Delegate)TikTokAsync);
+        app.MapPost("/rest/conversionEvents", (Delegate)LinkedInAsync);
+        app.MapPost("/v1/events:ingest", (Delegate)GoogleAsync);
+        app.MapPost("/token", (Delegate)TokenAsync);
         app.Map("/{**rest}", (HttpContext context) =>
         {
             // Google's side of the gateway: every forwarded collect hit is a 204, scripts a tiny body.
             if (context.Request.Path.Value!.EndsWith("/g/collect", StringComparison.Ordinal))
             {
-                fake._requests.AddOrUpdate("ga4", 1, static (_, n) => n + 1);
+                _requests.AddOrUpdate("ga4", 1, static (_, n) => n + 1);
                 return Results.StatusCode(204);
             }
 
             return Results.Text("/* script */", "application/javascript");
         });
-        await app.StartAsync();
-        string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        fake.BaseUrl = new Uri(address);
-        return fake;
     }
 
     /// <summary>Configuration pointing every destination at this fake (Capi:…), with short delivery timings for tests.</summary>
@@ -610,12 +593,6 @@ public sealed partial class FakePlatforms : IAsyncDisposable
 
     [GeneratedRegex("^v[0-9]+\\.[0-9]$")]
     private static partial Regex VersionPattern();
-
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
 }
 
 public static class TestKeys

@@ -2,14 +2,10 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
+using TagGateway.TestKit.Loopback;
 
-namespace TagGateway.Capi.Tests.Infrastructure;
+namespace TagGateway.TestKit.Capi;
 
 /// <summary>One event the fake Measurement Protocol accepted, with its request's client_id and the whole request body.</summary>
 public sealed record MpEventReceived(string Name, string? TransactionId, string ClientId, JsonElement Event, JsonElement Request);
@@ -22,7 +18,7 @@ public sealed record MpEventReceived(string Name, string? TransactionId, string 
 /// fields) and records each accepted event. A refused request is recorded in <see cref="Rejections"/> and answered 2xx
 /// (collect, as Google does) or with validation messages (debug).
 /// </summary>
-public sealed partial class FakeMeasurementProtocol : IAsyncDisposable
+public sealed partial class FakeMeasurementProtocol : LoopbackServer
 {
     public const string MeasurementId = "G-TEST1234";
     public const string ApiSecret = "mp-secret-0123456789abcdef";
@@ -30,15 +26,14 @@ public sealed partial class FakeMeasurementProtocol : IAsyncDisposable
     private static readonly HashSet<string> TopLevel =
         ["client_id", "user_id", "timestamp_micros", "user_properties", "consent", "user_data", "events", "non_personalized_ads", "user_location", "ip_override", "device", "validation_behavior"];
 
-    private readonly WebApplication _app;
     private readonly ConcurrentQueue<MpEventReceived> _events = new();
     private readonly ConcurrentQueue<string> _rejections = new();
     private int _requests;
     private int _debugRequests;
 
-    private FakeMeasurementProtocol(WebApplication app) => _app = app;
-
-    public string Url { get; private set; } = string.Empty;
+    private FakeMeasurementProtocol()
+    {
+    }
 
     public IReadOnlyCollection<MpEventReceived> Events => [.. _events];
 
@@ -48,18 +43,12 @@ public sealed partial class FakeMeasurementProtocol : IAsyncDisposable
 
     public int DebugRequests => Volatile.Read(ref _debugRequests);
 
-    public static async Task<FakeMeasurementProtocol> StartAsync()
+    public static Task<FakeMeasurementProtocol> StartAsync() => ListenAsync(new FakeMeasurementProtocol());
+
+    protected override void Map(WebApplication app)
     {
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
-        WebApplication app = builder.Build();
-        var fake = new FakeMeasurementProtocol(app);
-        app.MapPost("/mp/collect", (Delegate)fake.CollectAsync);
-        app.MapPost("/debug/mp/collect", (Delegate)fake.DebugAsync);
-        await app.StartAsync();
-        fake.Url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return fake;
+        app.MapPost("/mp/collect", (Delegate)CollectAsync);
+        app.MapPost("/debug/mp/collect", (Delegate)DebugAsync);
     }
 
     /// <summary>Capi:GoogleAnalytics settings pointing at this fake.</summary>
@@ -265,10 +254,4 @@ public sealed partial class FakeMeasurementProtocol : IAsyncDisposable
 
     [GeneratedRegex("^[0-9a-f]{64}$")]
     private static partial Regex Hex64();
-
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
 }
