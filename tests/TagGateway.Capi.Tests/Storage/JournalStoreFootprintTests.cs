@@ -59,7 +59,7 @@ public sealed class JournalStoreFootprintTests(ITestOutputHelper output) : IDisp
 
         // The event's dedup key in the ledger (about 70 bytes) is measured here too, though the budget leaves it out.
         Assert.True(perEvent < JournalStore.EntryCostBytes + 70, $"{perEvent:0} bytes per live event");
-        Assert.Equal(Count + 2, store.Statistics().Events);
+        Assert.Equal(Count + 2, (await store.StatisticsAsync(default)).Events);
         GC.KeepAlive(store);
     }
 

@@ -5,7 +5,7 @@ namespace TagGateway.Capi.Storage.Journal;
 /// <summary>Dead letters: listing, replaying and expiring them.</summary>
 internal sealed partial class JournalStore
 {
-    public IReadOnlyList<DeadLetter> DeadLetters(CapiDestination? destination, int limit)
+    public ValueTask<IReadOnlyList<DeadLetter>> DeadLettersAsync(CapiDestination? destination, int limit, CancellationToken cancellationToken)
     {
         var found = new List<(Entry Entry, CapiDestination Destination, DeadInfo Info)>();
         var list = new List<DeadLetter>();
@@ -48,7 +48,7 @@ internal sealed partial class JournalStore
             }
         }
 
-        return list;
+        return new(list);
     }
 
     public async ValueTask<int> ReplayAsync(long seq, CapiDestination? destination, CancellationToken cancellationToken)

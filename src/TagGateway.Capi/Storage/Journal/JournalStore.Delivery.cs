@@ -5,7 +5,7 @@ namespace TagGateway.Capi.Storage.Journal;
 /// <summary>Delivery: taking ready events, putting them back, completing them, and waking the workers.</summary>
 internal sealed partial class JournalStore
 {
-    public int TakeReady(CapiDestination destination, long nowMs, int max, List<CapiEvent> batch)
+    public ValueTask<int> TakeReadyAsync(CapiDestination destination, long nowMs, int max, List<CapiEvent> batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
         int bit = destination.Bit();
@@ -86,7 +86,7 @@ internal sealed partial class JournalStore
             }
         }
 
-        return taken.Count - (broken?.Count ?? 0);
+        return new(taken.Count - (broken?.Count ?? 0));
     }
 
     public void Release(CapiDestination destination, IReadOnlyList<CapiEvent> events)

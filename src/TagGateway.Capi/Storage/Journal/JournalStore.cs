@@ -80,7 +80,7 @@ internal sealed partial class JournalStore : ICapiStore
         _directory = Path.GetFullPath(options.Path);
     }
 
-    public StoreStatistics Statistics()
+    public ValueTask<StoreStatistics> StatisticsAsync(CancellationToken cancellationToken)
     {
         lock (_gate)
         {
@@ -96,7 +96,7 @@ internal sealed partial class JournalStore : ICapiStore
                 }
             }
 
-            return new StoreStatistics(_bytes, _segments.Count, _events.Count, _ledger.Count, _deadLetters, pending);
+            return new(new StoreStatistics(_bytes, _segments.Count, _events.Count, _ledger.Count, _deadLetters, pending));
         }
     }
 

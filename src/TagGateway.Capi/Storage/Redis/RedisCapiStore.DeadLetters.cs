@@ -7,9 +7,6 @@ namespace TagGateway.Capi.Storage.Redis;
 /// <summary>Dead letters: listing, replaying and expiring them.</summary>
 internal sealed partial class RedisCapiStore
 {
-    public IReadOnlyList<DeadLetter> DeadLetters(CapiDestination? destination, int limit) =>
-        DeadLettersAsync(destination, limit, CancellationToken.None).AsTask().GetAwaiter().GetResult();
-
     public async ValueTask<IReadOnlyList<DeadLetter>> DeadLettersAsync(CapiDestination? destination, int limit, CancellationToken cancellationToken)
     {
         var list = new List<DeadLetter>();

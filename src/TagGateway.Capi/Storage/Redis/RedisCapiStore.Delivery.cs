@@ -9,9 +9,6 @@ namespace TagGateway.Capi.Storage.Redis;
 /// <summary>Delivery: reading and holding stream entries, taking ready ones, putting them back, completing them.</summary>
 internal sealed partial class RedisCapiStore
 {
-    public int TakeReady(CapiDestination destination, long nowMs, int max, List<CapiEvent> batch) =>
-        TakeReadyAsync(destination, nowMs, max, batch, CancellationToken.None).AsTask().GetAwaiter().GetResult();
-
     public async ValueTask<int> TakeReadyAsync(CapiDestination destination, long nowMs, int max, List<CapiEvent> batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);

@@ -104,8 +104,6 @@ internal sealed partial class RedisCapiStore : ICapiStore
         }
     }
 
-    public StoreStatistics Statistics() => StatisticsAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
-
     public async ValueTask<StoreStatistics> StatisticsAsync(CancellationToken cancellationToken)
     {
         int[] pending = new int[CapiDestinations.Count];
