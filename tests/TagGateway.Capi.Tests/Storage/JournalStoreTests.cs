@@ -1,6 +1,8 @@
+using System.Buffers.Binary;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using TagGateway.Capi.Configuration;
+using TagGateway.Capi.Dedup;
 using TagGateway.Capi.Model;
 using TagGateway.Capi.Storage;
 using TagGateway.Capi.Storage.Journal;
@@ -192,5 +194,32 @@ public sealed class JournalStoreTests : IDisposable
         Assert.Equal(AcceptStatus.StoreFull, last);
         Assert.Equal(accepted, (await TakeAsync(store, CapiDestination.Meta, 10_000)).Count);
         Assert.True((await store.StatisticsAsync(default)).Bytes <= 128 * 1024);
+    }
+
+    [Fact]
+    public async Task Ledger_records_written_before_the_fingerprint_table_still_make_duplicates_after_an_upgrade()
+    {
+        // A segment as the store wrote it before issue #16: one ledger record with the whole 128-bit key.
+        long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        byte[] payload = new byte[16 + 8 + 8];
+        BinaryPrimitives.WriteUInt128LittleEndian(payload, DedupKey.Of(CapiDestination.Meta, "purchase", "OLD-1"));
+        BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(16), 7);
+        BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(24), now + 3_600_000);
+        byte[] record = new byte[JournalFormat.HeaderSize + payload.Length];
+        BinaryPrimitives.WriteUInt32LittleEndian(record, (uint)payload.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(4), JournalFormat.Crc((byte)RecordType.Ledger, payload));
+        record[8] = (byte)RecordType.Ledger;
+        payload.CopyTo(record.AsSpan(JournalFormat.HeaderSize));
+        Directory.CreateDirectory(_store.Path);
+        await File.WriteAllBytesAsync(Path.Combine(_store.Path, JournalFormat.SegmentName(1)), record);
+
+        await using JournalStore store = Create();
+        await store.OpenAsync(default);
+        Assert.Equal(AcceptStatus.Duplicate, (await store.AcceptAsync([Event("OLD-1", destinations: 0b0001)], durable: true, default))[0]);
+        Assert.Equal(AcceptStatus.Accepted, (await store.AcceptAsync([Event("OLD-1", destinations: 0b0010)], durable: true, default))[0]);
+        Assert.Equal(8, Assert.Single(await TakeAsync(store, CapiDestination.TikTok)).Seq); // numbering goes on after the record's
+
+        _time.Advance(TimeSpan.FromHours(1));
+        Assert.Equal(AcceptStatus.Accepted, (await store.AcceptAsync([Event("OLD-1", destinations: 0b0001)], durable: true, default))[0]);
     }
 }

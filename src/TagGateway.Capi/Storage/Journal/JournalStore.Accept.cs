@@ -66,13 +66,14 @@ internal sealed partial class JournalStore
                     }
 
                     UInt128 key = keys[(int)d] = DedupKey.Of(d, e.Name, e.EventId);
-                    if (!_ledger.TryGetValue(key, out LedgerEntry known) || known.ExpiresMs <= now)
+                    if (!_ledger.TryGet(FingerprintLedger.Fingerprint(key), now, out uint seqLow))
                     {
                         continue;
                     }
 
                     remaining &= ~bit;
-                    if (_events.TryGetValue(known.Seq, out Entry? twin) && (twin.Pending & bit) != 0 && (twin.InFlight & bit) == 0)
+                    if (_events.TryGetValue(SeqFromLow(seqLow), out Entry? twin) && twin.Keys.AsSpan().Contains(key)
+                        && (twin.Pending & bit) != 0 && (twin.InFlight & bit) == 0)
                     {
                         merged = true;
                         _metrics?.Merged(d);
@@ -115,7 +116,7 @@ internal sealed partial class JournalStore
                 {
                     if ((remaining & d.Bit()) != 0)
                     {
-                        _ledger[keys[(int)d]] = new LedgerEntry(e.Seq, expires);
+                        _ledger.Set(FingerprintLedger.Fingerprint(keys[(int)d]), e.Seq, expires, FingerprintLedger.LiveSegment);
                         _pending[(int)d].Add(e.Seq);
                     }
                 }
@@ -166,14 +167,15 @@ internal sealed partial class JournalStore
             long expires = now + _dedupTtlMs;
             foreach (UInt128 key in keys)
             {
-                if (_ledger.TryGetValue(key, out LedgerEntry known) && known.ExpiresMs > now)
+                ulong fingerprint = FingerprintLedger.Fingerprint(key);
+                if (_ledger.TryGet(fingerprint, now, out _))
                 {
                     continue;
                 }
 
                 // A ledger record with no event (seq 0): replayed on open and carried by compaction like any kept key.
-                _ledger[key] = new LedgerEntry(0, expires);
-                AppendLedger(key, 0, expires);
+                AppendLedger(fingerprint, 0, expires);
+                _ledger.Set(fingerprint, 0, expires, (uint)_active.Id);
             }
         }
 
@@ -189,7 +191,7 @@ internal sealed partial class JournalStore
             long now = NowMs();
             for (int i = 0; i < keys.Count; i++)
             {
-                found[i] = _ledger.TryGetValue(keys[i], out LedgerEntry known) && known.ExpiresMs > now;
+                found[i] = _ledger.TryGet(FingerprintLedger.Fingerprint(keys[i]), now, out _);
             }
         }
 

@@ -1,3 +1,4 @@
+using TagGateway.Capi.Dedup;
 using TagGateway.Capi.Model;
 
 namespace TagGateway.Capi.Storage.Journal;
@@ -30,13 +31,7 @@ internal sealed partial class JournalStore
 
     private void ExpireLedger(long now)
     {
-        foreach ((UInt128 key, LedgerEntry entry) in _ledger)
-        {
-            if (entry.ExpiresMs <= now)
-            {
-                _ledger.Remove(key);
-            }
-        }
+        _ledger.RemoveExpired(now);
     }
 
     /// <summary>
@@ -79,13 +74,12 @@ internal sealed partial class JournalStore
             }
 
             int keys = 0;
-            foreach ((UInt128 key, long seq, long expires) in oldest.Ledger)
+            // The keys this segment carries (retired events', marks, earlier carried ones) move to the active one.
+            foreach (int slot in _ledger.InSegment((uint)oldest.Id, now))
             {
-                if (expires > now && _ledger.TryGetValue(key, out LedgerEntry current) && current.Seq == seq)
-                {
-                    AppendLedger(key, seq, expires);
-                    keys++;
-                }
+                AppendLedger(_ledger.FingerprintAt(slot), SeqFromLow(_ledger.SeqAt(slot)), _ledger.ExpiresAt(slot));
+                _ledger.MoveTo(slot, (uint)_active.Id);
+                keys++;
             }
 
             _segments.Remove(oldest.Id);
@@ -107,10 +101,10 @@ internal sealed partial class JournalStore
         if (_segments.TryGetValue(entry.Segment, out SegmentInfo? segment))
         {
             segment.LiveBytes -= entry.Bytes;
-            long expires = entry.AcceptedMs + _dedupTtlMs;
             foreach (UInt128 key in entry.Keys)
             {
-                segment.Ledger.Add((key, entry.Seq, expires));
+                // From now on the segment holding its last full record carries the key through compaction.
+                _ledger.Retire(FingerprintLedger.Fingerprint(key), entry.Seq, (uint)segment.Id);
             }
         }
     }

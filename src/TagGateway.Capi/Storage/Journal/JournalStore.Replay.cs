@@ -185,7 +185,7 @@ internal sealed partial class JournalStore
                     {
                         if ((e.Destinations & d.Bit()) != 0)
                         {
-                            _ledger[keys[(int)d]] = new LedgerEntry(seq, expires);
+                            _ledger.Set(FingerprintLedger.Fingerprint(keys[(int)d]), seq, expires, FingerprintLedger.LiveSegment);
                         }
                     }
                 }
@@ -242,8 +242,21 @@ internal sealed partial class JournalStore
                 long expires = BinaryPrimitives.ReadInt64LittleEndian(payload[24..]);
                 if (expires > now)
                 {
-                    _ledger[key] = new LedgerEntry(seq, expires);
-                    segment.Ledger.Add((key, seq, expires));
+                    _ledger.Set(FingerprintLedger.Fingerprint(key), seq, expires, (uint)segment.Id);
+                }
+
+                _seq = Math.Max(_seq, seq);
+                break;
+            }
+
+            case RecordType.LedgerFingerprint:
+            {
+                ulong fingerprint = BinaryPrimitives.ReadUInt64LittleEndian(payload);
+                long seq = BinaryPrimitives.ReadInt64LittleEndian(payload[8..]);
+                long expires = BinaryPrimitives.ReadInt64LittleEndian(payload[16..]);
+                if (expires > now)
+                {
+                    _ledger.Set(fingerprint, seq, expires, (uint)segment.Id);
                 }
 
                 _seq = Math.Max(_seq, seq);

@@ -48,8 +48,10 @@ internal sealed partial class JournalStore : ICapiStore
     private readonly ILogger _logger;
     private readonly string _directory;
 
+    /// <summary>Every unexpired dedup key and gap-fill mark, as 64-bit fingerprints (about 27-53 bytes a key).</summary>
+    private readonly FingerprintLedger _ledger;
+
     private readonly Dictionary<long, Entry> _events = [];
-    private readonly Dictionary<UInt128, LedgerEntry> _ledger = [];
     private readonly SortedSet<long>[] _pending = [.. Enumerable.Range(0, CapiDestinations.Count).Select(static _ => new SortedSet<long>())];
     private readonly SortedDictionary<long, SegmentInfo> _segments = [];
     private readonly TaskCompletionSource[] _signals = [.. Enumerable.Range(0, CapiDestinations.Count).Select(static _ => NewSignal())];
@@ -78,6 +80,7 @@ internal sealed partial class JournalStore : ICapiStore
         _logger = logger;
         _metrics = metrics;
         _directory = Path.GetFullPath(options.Path);
+        _ledger = new FingerprintLedger(time.GetUtcNow().ToUnixTimeMilliseconds());
     }
 
     public ValueTask<StoreStatistics> StatisticsAsync(CancellationToken cancellationToken)
@@ -302,15 +305,25 @@ internal sealed partial class JournalStore : ICapiStore
         return Enqueue(new JournalOp { Type = RecordType.Done, Payload = payload, Durable = NewDurable() }, payload.Length);
     }
 
-    private void AppendLedger(UInt128 key, long seq, long expires)
+    /// <summary>Writes a ledger record; the caller then names the active segment as the key's carrier.</summary>
+    private void AppendLedger(ulong fingerprint, long seq, long expires)
     {
-        byte[] payload = new byte[16 + 8 + 8];
-        BinaryPrimitives.WriteUInt128LittleEndian(payload, key);
-        BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(16), seq);
-        BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(24), expires);
+        byte[] payload = new byte[8 + 8 + 8];
+        BinaryPrimitives.WriteUInt64LittleEndian(payload, fingerprint);
+        BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(8), seq);
+        BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(16), expires);
         Reserve(payload.Length);
-        _active.Ledger.Add((key, seq, expires));
-        Enqueue(new JournalOp { Type = RecordType.Ledger, Payload = payload }, payload.Length);
+        Enqueue(new JournalOp { Type = RecordType.LedgerFingerprint, Payload = payload }, payload.Length);
+    }
+
+    /// <summary>
+    /// A sequence number from its low 32 bits (what the ledger keeps): the latest one at or below the current one.
+    /// Exact while fewer than 2^32 events separate the two; a merge also checks the twin's key in full.
+    /// </summary>
+    private long SeqFromLow(uint low)
+    {
+        long seq = (_seq & ~0xFFFF_FFFFL) | low;
+        return seq > _seq ? seq - (1L << 32) : seq;
     }
 
     /// <summary>Rolls to a new segment when the record would not fit in the active one (never splitting a record).</summary>
@@ -438,8 +451,6 @@ internal sealed partial class JournalStore : ICapiStore
 
     private readonly record struct DeadInfo(long FailedMs, string Error);
 
-    private readonly record struct LedgerEntry(long Seq, long ExpiresMs);
-
     private sealed class SegmentInfo(long id)
     {
         public long Id { get; } = id;
@@ -447,8 +458,6 @@ internal sealed partial class JournalStore : ICapiStore
         public long Bytes { get; set; }
 
         public long LiveBytes { get; set; }
-
-        public List<(UInt128 Key, long Seq, long Expires)> Ledger { get; } = [];
 
         /// <summary>Read handle for payloads, opened on first use (the writer has its own).</summary>
         public SafeFileHandle? Reader { get; set; }
