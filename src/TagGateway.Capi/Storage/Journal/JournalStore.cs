@@ -139,6 +139,18 @@ internal sealed partial class JournalStore : ICapiStore
         }
     }
 
+    /// <summary>Bytes held by the dedup ledger's table (the footprint test checks it against the heap).</summary>
+    internal long LedgerBytes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _ledger.Bytes;
+            }
+        }
+    }
+
     /// <summary>Estimated memory of the live events' entries (what <see cref="StoreOptions.MaxMemoryBytes"/> bounds).</summary>
     private long MemoryBytes => (long)_events.Count * EntryCostBytes;
 
