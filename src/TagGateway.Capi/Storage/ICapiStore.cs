@@ -19,14 +19,11 @@ internal interface ICapiStore : IAsyncDisposable
     /// </summary>
     ValueTask<AcceptStatus[]> AcceptAsync(IReadOnlyList<CapiEvent> events, bool durable, CancellationToken cancellationToken);
 
-    /// <summary>Takes up to <paramref name="max"/> events ready for a destination (merge window over) and marks them in flight.</summary>
-    int TakeReady(CapiDestination destination, long nowMs, int max, List<CapiEvent> batch);
-
     /// <summary>
-    /// <see cref="TakeReady"/> for stores that must ask the network (Redis); the embedded journal answers from memory.
+    /// Takes up to <paramref name="max"/> events ready for a destination (merge window over) and marks them in flight.
+    /// Async because Redis asks the network; the embedded journal answers from memory, synchronously completed.
     /// </summary>
-    ValueTask<int> TakeReadyAsync(CapiDestination destination, long nowMs, int max, List<CapiEvent> batch, CancellationToken cancellationToken) =>
-        new(TakeReady(destination, nowMs, max, batch));
+    ValueTask<int> TakeReadyAsync(CapiDestination destination, long nowMs, int max, List<CapiEvent> batch, CancellationToken cancellationToken);
 
     /// <summary>Puts in-flight events back (a retryable failure): they are sent again later.</summary>
     void Release(CapiDestination destination, IReadOnlyList<CapiEvent> events);
@@ -40,16 +37,11 @@ internal interface ICapiStore : IAsyncDisposable
     /// <summary>When the earliest pending event of a destination becomes ready (Unix ms), or null when none is pending.</summary>
     long? NextReadyMs(CapiDestination destination);
 
-    IReadOnlyList<DeadLetter> DeadLetters(CapiDestination? destination, int limit);
-
-    /// <summary><see cref="DeadLetters"/> without blocking a thread on the network (Redis); the journal answers from memory.</summary>
-    ValueTask<IReadOnlyList<DeadLetter>> DeadLettersAsync(CapiDestination? destination, int limit, CancellationToken cancellationToken) =>
-        new(DeadLetters(destination, limit));
+    /// <summary>Dead letters in sequence order, up to <paramref name="limit"/>.</summary>
+    ValueTask<IReadOnlyList<DeadLetter>> DeadLettersAsync(CapiDestination? destination, int limit, CancellationToken cancellationToken);
 
     /// <summary>Moves a dead letter (one destination, or all of the event's) back to pending; returns how many destinations were replayed.</summary>
     ValueTask<int> ReplayAsync(long seq, CapiDestination? destination, CancellationToken cancellationToken);
-
-    StoreStatistics Statistics();
 
     /// <summary>
     /// How much longer than the merge window a destination's events wait before they are ready (Google Analytics'
@@ -66,8 +58,7 @@ internal interface ICapiStore : IAsyncDisposable
     /// <summary>Whether each gap-fill mark is set.</summary>
     ValueTask<bool[]> HasMarksAsync(IReadOnlyList<UInt128> keys, CancellationToken cancellationToken);
 
-    /// <summary><see cref="Statistics"/> without blocking a thread on the network (Redis).</summary>
-    ValueTask<StoreStatistics> StatisticsAsync(CancellationToken cancellationToken) => new(Statistics());
+    ValueTask<StoreStatistics> StatisticsAsync(CancellationToken cancellationToken);
 }
 
 internal enum AcceptStatus

@@ -55,10 +55,10 @@ public sealed class JournalStoreMemoryTests : IDisposable
         return json;
     }
 
-    private List<CapiEvent> Take(JournalStore store, CapiDestination d, int max = 100_000)
+    private async Task<List<CapiEvent>> TakeAsync(JournalStore store, CapiDestination d, int max = 100_000)
     {
         var batch = new List<CapiEvent>();
-        store.TakeReady(d, _time.GetUtcNow().ToUnixTimeMilliseconds(), max, batch);
+        await store.TakeReadyAsync(d, _time.GetUtcNow().ToUnixTimeMilliseconds(), max, batch, default);
         return batch;
     }
 
@@ -89,10 +89,10 @@ public sealed class JournalStoreMemoryTests : IDisposable
             // The bound is the budget, not the disk (64 events per call: the last whole batch that fits).
             Assert.Equal(AcceptStatus.StoreFull, last);
             Assert.Equal(capacity / 64 * 64, accepted.Count);
-            Assert.Equal(accepted.Count, store.Statistics().Events);
+            Assert.Equal(accepted.Count, (await store.StatisticsAsync(default)).Events);
 
             // Delivery frees room: the same store accepts again.
-            List<CapiEvent> sent = Take(store, CapiDestination.Meta, 128);
+            List<CapiEvent> sent = await TakeAsync(store, CapiDestination.Meta, 128);
             await store.CompleteAsync(CapiDestination.Meta, [.. sent.Select(static e => new Completion(e.Seq, CompletionKind.Delivered))], default);
             foreach (CapiEvent e in sent)
             {
@@ -108,7 +108,7 @@ public sealed class JournalStoreMemoryTests : IDisposable
         await using (JournalStore reopened = Create(maxMemoryBytes: OneMiB))
         {
             await reopened.OpenAsync(default);
-            List<CapiEvent> all = Take(reopened, CapiDestination.Meta);
+            List<CapiEvent> all = await TakeAsync(reopened, CapiDestination.Meta);
             Assert.Equal(accepted.Count, all.Count);
             foreach (CapiEvent e in all)
             {
@@ -116,7 +116,7 @@ public sealed class JournalStoreMemoryTests : IDisposable
             }
 
             await reopened.CompleteAsync(CapiDestination.Meta, [.. all.Select(static e => new Completion(e.Seq, CompletionKind.Delivered))], default);
-            Assert.Equal(0, reopened.Statistics().Events);
+            Assert.Equal(0, (await reopened.StatisticsAsync(default)).Events);
         }
     }
 
@@ -138,15 +138,15 @@ public sealed class JournalStoreMemoryTests : IDisposable
         data[at + 5] = (byte)'8';
         await File.WriteAllBytesAsync(segment, data);
 
-        Assert.Empty(Take(store, CapiDestination.Meta));
-        DeadLetter dead = Assert.Single(store.DeadLetters(CapiDestination.Meta, 10));
+        Assert.Empty(await TakeAsync(store, CapiDestination.Meta));
+        DeadLetter dead = Assert.Single(await store.DeadLettersAsync(CapiDestination.Meta, 10, default));
         Assert.Contains("unreadable", dead.Error, StringComparison.Ordinal);
 
         // Put right, a replay sends the original bytes.
         data[at + 5] = (byte)'7';
         await File.WriteAllBytesAsync(segment, data);
         Assert.Equal(1, await store.ReplayAsync(dead.Seq, CapiDestination.Meta, default));
-        CapiEvent back = Assert.Single(Take(store, CapiDestination.Meta));
+        CapiEvent back = Assert.Single(await TakeAsync(store, CapiDestination.Meta));
         Assert.Equal(expected, Json(back));
     }
 
@@ -174,18 +174,18 @@ public sealed class JournalStoreMemoryTests : IDisposable
 
             // Meta gets everything, TikTok three in four: every segment is a quarter live, so compaction copies the
             // live records of the oldest ones forward and deletes them.
-            List<CapiEvent> meta = Take(store, CapiDestination.Meta);
+            List<CapiEvent> meta = await TakeAsync(store, CapiDestination.Meta);
             Assert.Equal(400, meta.Count);
             await store.CompleteAsync(CapiDestination.Meta, [.. meta.Select(static e => new Completion(e.Seq, CompletionKind.Delivered))], default);
-            List<CapiEvent> tiktok = Take(store, CapiDestination.TikTok);
+            List<CapiEvent> tiktok = await TakeAsync(store, CapiDestination.TikTok);
             List<CapiEvent> kept = [.. tiktok.Where(static e => int.Parse(e.EventId.AsSpan(2), System.Globalization.CultureInfo.InvariantCulture) % 4 == 1)];
             await store.CompleteAsync(CapiDestination.TikTok, [.. tiktok.Except(kept).Select(static e => new Completion(e.Seq, CompletionKind.Delivered))], default);
             store.Release(CapiDestination.TikTok, kept);
-            int segmentsBefore = store.Statistics().Segments;
+            int segmentsBefore = (await store.StatisticsAsync(default)).Segments;
             store.Sweep();
             _time.Advance(TimeSpan.FromSeconds(3));
             store.Sweep();
-            Assert.True(store.Statistics().Segments < segmentsBefore, "compaction removed no segment");
+            Assert.True((await store.StatisticsAsync(default)).Segments < segmentsBefore, "compaction removed no segment");
 
             foreach (CapiEvent e in kept)
             {
@@ -198,8 +198,8 @@ public sealed class JournalStoreMemoryTests : IDisposable
         await using (JournalStore reopened = Create(segmentBytes: 64 * 1024, mergeWindow: TimeSpan.FromMinutes(1)))
         {
             await reopened.OpenAsync(default);
-            Assert.Empty(Take(reopened, CapiDestination.Meta));
-            List<CapiEvent> back = Take(reopened, CapiDestination.TikTok);
+            Assert.Empty(await TakeAsync(reopened, CapiDestination.Meta));
+            List<CapiEvent> back = await TakeAsync(reopened, CapiDestination.TikTok);
             Assert.Equal(100, back.Count);
             foreach (CapiEvent e in back)
             {
@@ -262,7 +262,7 @@ public sealed class JournalStoreMemoryTests : IDisposable
 
         await using JournalStore reopened = new(new StoreOptions { Path = _store.Path }, TimeSpan.FromHours(48), TimeSpan.Zero, _time, NullLogger.Instance);
         await reopened.OpenAsync(default);
-        Assert.Equal(accepted, reopened.Statistics().Events);
+        Assert.Equal(accepted, (await reopened.StatisticsAsync(default)).Events);
     }
 
     private static int IndexOf(byte[] data, byte[] needle)

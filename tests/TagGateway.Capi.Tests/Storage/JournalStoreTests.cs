@@ -1,6 +1,8 @@
+using System.Buffers.Binary;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using TagGateway.Capi.Configuration;
+using TagGateway.Capi.Dedup;
 using TagGateway.Capi.Model;
 using TagGateway.Capi.Storage;
 using TagGateway.Capi.Storage.Journal;
@@ -30,10 +32,10 @@ public sealed class JournalStoreTests : IDisposable
         Identity = new IdentityData { Em = email },
     };
 
-    private List<CapiEvent> Take(JournalStore store, CapiDestination d, int max = 1000)
+    private async Task<List<CapiEvent>> TakeAsync(JournalStore store, CapiDestination d, int max = 1000)
     {
         var batch = new List<CapiEvent>();
-        store.TakeReady(d, _time.GetUtcNow().ToUnixTimeMilliseconds(), max, batch);
+        await store.TakeReadyAsync(d, _time.GetUtcNow().ToUnixTimeMilliseconds(), max, batch, default);
         return batch;
     }
 
@@ -45,15 +47,15 @@ public sealed class JournalStoreTests : IDisposable
             await store.OpenAsync(default);
             AcceptStatus[] statuses = await store.AcceptAsync([Event("a"), Event("b"), Event("c")], durable: true, default);
             Assert.All(statuses, static s => Assert.Equal(AcceptStatus.Accepted, s));
-            List<CapiEvent> meta = Take(store, CapiDestination.Meta, 2);
+            List<CapiEvent> meta = await TakeAsync(store, CapiDestination.Meta, 2);
             await store.CompleteAsync(CapiDestination.Meta, [.. meta.Select(static e => new Completion(e.Seq, CompletionKind.Delivered))], default);
         }
 
         await using (JournalStore reopened = Create())
         {
             await reopened.OpenAsync(default);
-            Assert.Equal(["c"], Take(reopened, CapiDestination.Meta).Select(static e => e.EventId));
-            Assert.Equal(["a", "b", "c"], Take(reopened, CapiDestination.TikTok).Select(static e => e.EventId));
+            Assert.Equal(["c"], (await TakeAsync(reopened, CapiDestination.Meta)).Select(static e => e.EventId));
+            Assert.Equal(["a", "b", "c"], (await TakeAsync(reopened, CapiDestination.TikTok)).Select(static e => e.EventId));
 
             // The ledger came back too: the same events again are duplicates.
             AcceptStatus[] again = await reopened.AcceptAsync([Event("a", destinations: 0b0001)], durable: true, default);
@@ -81,7 +83,7 @@ public sealed class JournalStoreTests : IDisposable
         await using (JournalStore reopened = Create())
         {
             await reopened.OpenAsync(default);
-            Assert.Equal(["x", "y"], Take(reopened, CapiDestination.Meta).Select(static e => e.EventId));
+            Assert.Equal(["x", "y"], (await TakeAsync(reopened, CapiDestination.Meta)).Select(static e => e.EventId));
         }
 
         Assert.Equal(intact, new FileInfo(segment).Length);
@@ -101,7 +103,7 @@ public sealed class JournalStoreTests : IDisposable
         await using (JournalStore reopened = Create())
         {
             await reopened.OpenAsync(default);
-            CapiEvent e = Assert.Single(Take(reopened, CapiDestination.Meta));
+            CapiEvent e = Assert.Single(await TakeAsync(reopened, CapiDestination.Meta));
             Assert.Equal("hash-of-email", e.Identity.Em);
         }
     }
@@ -112,7 +114,7 @@ public sealed class JournalStoreTests : IDisposable
         await using JournalStore store = Create();
         await store.OpenAsync(default);
         await store.AcceptAsync([Event("T2", destinations: 0b0001)], durable: true, default);
-        Assert.Single(Take(store, CapiDestination.Meta));
+        Assert.Single(await TakeAsync(store, CapiDestination.Meta));
         AcceptStatus[] late = await store.AcceptAsync([Event("T2", destinations: 0b0001, email: "e")], durable: true, default);
         Assert.Equal(AcceptStatus.Duplicate, late[0]);
     }
@@ -129,7 +131,7 @@ public sealed class JournalStoreTests : IDisposable
                 await store.AcceptAsync(batch, durable: true, default);
                 if (round < 7)
                 {
-                    List<CapiEvent> taken = Take(store, CapiDestination.Meta);
+                    List<CapiEvent> taken = await TakeAsync(store, CapiDestination.Meta);
                     await store.CompleteAsync(CapiDestination.Meta, [.. taken.Select(static e => new Completion(e.Seq, CompletionKind.Delivered))], default);
                 }
             }
@@ -145,7 +147,7 @@ public sealed class JournalStoreTests : IDisposable
         await using (JournalStore reopened = Create(segmentBytes: 64 * 1024))
         {
             await reopened.OpenAsync(default);
-            Assert.Equal(100, Take(reopened, CapiDestination.Meta).Count); // round 7 still pending
+            Assert.Equal(100, (await TakeAsync(reopened, CapiDestination.Meta)).Count); // round 7 still pending
             AcceptStatus[] old = await reopened.AcceptAsync([Event("E-0-5", destinations: 0b0001)], durable: true, default);
             Assert.Equal(AcceptStatus.Duplicate, old[0]); // its key outlived its compacted segment
         }
@@ -159,20 +161,20 @@ public sealed class JournalStoreTests : IDisposable
         {
             await store.OpenAsync(default);
             await store.AcceptAsync([Event("dl", destinations: 0b0001)], durable: true, default);
-            seq = Take(store, CapiDestination.Meta).Single().Seq;
+            seq = (await TakeAsync(store, CapiDestination.Meta)).Single().Seq;
             await store.CompleteAsync(CapiDestination.Meta, [new Completion(seq, CompletionKind.DeadLettered, "code 190: token expired")], default);
-            Assert.Empty(Take(store, CapiDestination.Meta));
+            Assert.Empty(await TakeAsync(store, CapiDestination.Meta));
         }
 
         await using (JournalStore reopened = Create())
         {
             await reopened.OpenAsync(default);
-            DeadLetter letter = Assert.Single(reopened.DeadLetters(null, 10));
+            DeadLetter letter = Assert.Single(await reopened.DeadLettersAsync(null, 10, default));
             Assert.Equal("code 190: token expired", letter.Error);
-            Assert.Empty(Take(reopened, CapiDestination.Meta));
+            Assert.Empty(await TakeAsync(reopened, CapiDestination.Meta));
             Assert.Equal(1, await reopened.ReplayAsync(seq, CapiDestination.Meta, default));
-            Assert.Single(Take(reopened, CapiDestination.Meta));
-            Assert.Empty(reopened.DeadLetters(null, 10));
+            Assert.Single(await TakeAsync(reopened, CapiDestination.Meta));
+            Assert.Empty(await reopened.DeadLettersAsync(null, 10, default));
         }
     }
 
@@ -190,7 +192,34 @@ public sealed class JournalStoreTests : IDisposable
         }
 
         Assert.Equal(AcceptStatus.StoreFull, last);
-        Assert.Equal(accepted, Take(store, CapiDestination.Meta, 10_000).Count);
-        Assert.True(store.Statistics().Bytes <= 128 * 1024);
+        Assert.Equal(accepted, (await TakeAsync(store, CapiDestination.Meta, 10_000)).Count);
+        Assert.True((await store.StatisticsAsync(default)).Bytes <= 128 * 1024);
+    }
+
+    [Fact]
+    public async Task Ledger_records_written_before_the_fingerprint_table_still_make_duplicates_after_an_upgrade()
+    {
+        // A segment as the store wrote it before issue #16: one ledger record with the whole 128-bit key.
+        long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        byte[] payload = new byte[16 + 8 + 8];
+        BinaryPrimitives.WriteUInt128LittleEndian(payload, DedupKey.Of(CapiDestination.Meta, "purchase", "OLD-1"));
+        BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(16), 7);
+        BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(24), now + 3_600_000);
+        byte[] record = new byte[JournalFormat.HeaderSize + payload.Length];
+        BinaryPrimitives.WriteUInt32LittleEndian(record, (uint)payload.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(4), JournalFormat.Crc((byte)RecordType.Ledger, payload));
+        record[8] = (byte)RecordType.Ledger;
+        payload.CopyTo(record.AsSpan(JournalFormat.HeaderSize));
+        Directory.CreateDirectory(_store.Path);
+        await File.WriteAllBytesAsync(Path.Combine(_store.Path, JournalFormat.SegmentName(1)), record);
+
+        await using JournalStore store = Create();
+        await store.OpenAsync(default);
+        Assert.Equal(AcceptStatus.Duplicate, (await store.AcceptAsync([Event("OLD-1", destinations: 0b0001)], durable: true, default))[0]);
+        Assert.Equal(AcceptStatus.Accepted, (await store.AcceptAsync([Event("OLD-1", destinations: 0b0010)], durable: true, default))[0]);
+        Assert.Equal(8, Assert.Single(await TakeAsync(store, CapiDestination.TikTok)).Seq); // numbering goes on after the record's
+
+        _time.Advance(TimeSpan.FromHours(1));
+        Assert.Equal(AcceptStatus.Accepted, (await store.AcceptAsync([Event("OLD-1", destinations: 0b0001)], durable: true, default))[0]);
     }
 }

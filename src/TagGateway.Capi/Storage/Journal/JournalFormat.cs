@@ -47,6 +47,12 @@ internal enum RecordType : byte
     /// <summary>One destination finished with an event: <c>[seq][dest][kind][ms][error]</c>.</summary>
     Done = 2,
 
-    /// <summary>A dedup key outliving its event's record (written by compaction): <c>[key 16][seq][expires ms]</c>.</summary>
+    /// <summary>A dedup key outliving its event's record, as written before issue #16: <c>[key 16][seq][expires ms]</c>; still replayed.</summary>
     Ledger = 3,
+
+    /// <summary>
+    /// A dedup key or gap-fill mark outliving its event's record (written by compaction and for marks), as the ledger's
+    /// fingerprint (<c>FingerprintLedger.Fingerprint</c>): <c>[fingerprint 8][seq][expires ms]</c>.
+    /// </summary>
+    LedgerFingerprint = 4,
 }
