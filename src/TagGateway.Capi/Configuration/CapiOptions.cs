@@ -315,7 +315,7 @@ public sealed class StoreOptions
     /// <summary>
     /// Memory bound of the journal's backlog: each live event (waiting, in flight or dead-lettered) keeps about 256 bytes
     /// in memory (its payload stays on disk). Past it new events are refused as at <see cref="MaxBytes"/>; accepted
-    /// ones are never evicted. The dedup ledger (about 70 bytes per key for DedupTtl) is not part of it.
+    /// ones are never evicted. The dedup ledger (a fingerprint table, about 27 to 53 bytes per key for DedupTtl) is not part of it.
     /// </summary>
     [Range(1L * 1024 * 1024, 64L * 1024 * 1024 * 1024)]
     public long MaxMemoryBytes { get; set; } = 32L * 1024 * 1024;
