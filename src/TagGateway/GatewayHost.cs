@@ -75,6 +75,7 @@ public static class GatewayHost
 
         // Forwarding and scripts.
         services.TryAddSingleton<UpstreamClients>();
+        services.AddHitUpstreamClient(options.Forwarding.Client);
         services.AddSingleton<HitForwarder>();
         services.AddSingleton<ScriptCache>();
         services.AddSingleton<ScriptFetcher>();

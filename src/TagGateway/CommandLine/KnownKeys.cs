@@ -32,6 +32,8 @@ internal static class KnownKeys
         "Gateway:Scripts:FetchTimeout", "Gateway:Scripts:MaxMissesPerSecond", "Gateway:Scripts:MissBurst",
         "Gateway:Forwarding:MaxBodyBytes", "Gateway:Forwarding:ConnectTimeout", "Gateway:Forwarding:ResponseTimeout",
         "Gateway:Forwarding:MaxRequestHeadersBytes", "Gateway:Forwarding:MaxRequestLineBytes",
+        "Gateway:Forwarding:Client", "Gateway:Forwarding:MaxConnectionsPerOrigin", "Gateway:Forwarding:ConnectionIdleTimeout",
+        "Gateway:Forwarding:ConnectionLifetime",
         "Gateway:Demo:Enabled", "Gateway:Demo:UpstreamUrl",
         "Gateway:Limits:MaxConnections", "Gateway:Limits:MaxManagementConnections", "Gateway:Limits:MaxUpgradedConnections",
         "Gateway:Limits:KeepAliveTimeout", "Gateway:Limits:RequestHeadersTimeout", "Gateway:Limits:MinRequestBodyBytesPerSecond",

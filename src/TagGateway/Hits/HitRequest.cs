@@ -62,8 +62,8 @@ internal sealed class HitRequest : IDisposable
         _bodyLength = length;
     }
 
-    /// <summary>The body as upstream content, or null when the request had none; the buffer stays this hit's.</summary>
-    public RequestBodyContent? CreateContent() => _body is null ? null : RequestBodyContent.Borrowed(_body, _bodyLength);
+    /// <summary>The body as it goes upstream (empty for none); the buffer stays this hit's.</summary>
+    public ReadOnlyMemory<byte> BodyMemory => _body.AsMemory(0, _bodyLength);
 
     /// <summary>
     /// Removes user-provided data (<c>em=…</c>) from every body line whose own decision (the URL's signals with the
