@@ -57,6 +57,7 @@ internal sealed partial class HitForwarder
         var cts = _cancellationSources.Rent(_timeout, context.RequestAborted);
         var started = Stopwatch.GetTimestamp();
         IUpstreamResponse? response = null;
+        var bodyHandedOver = false;
         try
         {
             try
@@ -75,6 +76,8 @@ internal sealed partial class HitForwarder
 
             try
             {
+                // From here the response ends its own exchange (frees or closes its connection), success or not.
+                bodyHandedOver = true;
                 await response.CopyBodyToAsync(context.Response, cts.Token);
             }
             catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException)
@@ -97,7 +100,7 @@ internal sealed partial class HitForwarder
         }
         finally
         {
-            if (response is not null)
+            if (response is not null && !bodyHandedOver)
             {
                 await response.DisposeAsync();
             }

@@ -122,8 +122,15 @@ internal sealed class HttpUpstreamClient : IHitUpstreamClient
     {
         public async ValueTask CopyBodyToAsync(HttpResponse response, CancellationToken cancellationToken)
         {
-            await using var body = await message.Content.ReadAsStreamAsync(cancellationToken);
-            await body.CopyToAsync(response.Body, cancellationToken);
+            try
+            {
+                await using var body = await message.Content.ReadAsStreamAsync(cancellationToken);
+                await body.CopyToAsync(response.Body, cancellationToken);
+            }
+            finally
+            {
+                message.Dispose();
+            }
         }
 
         public ValueTask DisposeAsync()

@@ -21,10 +21,13 @@ internal interface IHitUpstreamClient
     ValueTask<IUpstreamResponse> SendAsync(HttpContext context, HitUpstreamRequest request, CancellationToken cancellationToken);
 }
 
-/// <summary>An upstream answer whose head is applied: relay its body, then dispose it (which frees the connection).</summary>
+/// <summary>
+/// An upstream answer whose head is applied. Either relay its body (which ends the exchange, success or not) or,
+/// when the body will not be relayed, dispose it; never both, since a freed connection may already carry another hit.
+/// </summary>
 internal interface IUpstreamResponse : IAsyncDisposable
 {
-    /// <summary>Relays the body to the visitor; throws when the upstream fails mid-body.</summary>
+    /// <summary>Relays the body to the visitor and ends the exchange; throws when the upstream fails mid-body.</summary>
     ValueTask CopyBodyToAsync(HttpResponse response, CancellationToken cancellationToken);
 }
 

@@ -86,29 +86,42 @@ internal static class ResponseReader
     }
 
     /// <summary>Relays the body framed by <paramref name="head"/>; returns once its last byte is read.</summary>
-    public static async ValueTask CopyBodyAsync(PipeReader reader, ResponseHead head, PipeWriter destination, CancellationToken cancellationToken)
-    {
-        switch (head.Framing)
+    /// <remarks>
+    /// Written bytes are flushed only before waiting for more; the caller flushes the rest after freeing the
+    /// connection (a body that arrived whole is then one flush).
+    /// </remarks>
+    /// <returns>Whether written bytes await a flush.</returns>
+    public static async ValueTask<bool> CopyBodyAsync(PipeReader reader, ResponseHead head, PipeWriter destination, CancellationToken cancellationToken) =>
+        head.Framing switch
         {
-            case BodyFraming.None:
-                return;
-            case BodyFraming.ContentLength:
-                await CopyExactlyAsync(reader, head.ContentLength, destination, cancellationToken);
-                return;
-            case BodyFraming.UntilClose:
-                await CopyToEndAsync(reader, destination, cancellationToken);
-                return;
-            default:
-                await CopyChunkedAsync(reader, destination, cancellationToken);
-                return;
+            BodyFraming.None => false,
+            BodyFraming.ContentLength => await CopyExactlyAsync(reader, head.ContentLength, destination, pending: false, cancellationToken),
+            BodyFraming.UntilClose => await CopyToEndAsync(reader, destination, cancellationToken),
+            _ => await CopyChunkedAsync(reader, destination, cancellationToken),
+        };
+
+    /// <summary>Reads more, first flushing what was written (<paramref name="pending"/>) so memory stays one read's worth.</summary>
+    private static async ValueTask<ReadResult> ReadAsync(PipeReader reader, PipeWriter destination, bool pending, CancellationToken cancellationToken)
+    {
+        if (pending || !reader.TryRead(out var result))
+        {
+            if (pending)
+            {
+                await FlushAsync(destination, cancellationToken);
+            }
+
+            result = await reader.ReadAsync(cancellationToken);
         }
+
+        return result;
     }
 
-    private static async ValueTask CopyExactlyAsync(PipeReader reader, long length, PipeWriter destination, CancellationToken cancellationToken)
+    /// <returns>Whether written bytes await a flush.</returns>
+    private static async ValueTask<bool> CopyExactlyAsync(PipeReader reader, long length, PipeWriter destination, bool pending, CancellationToken cancellationToken)
     {
         while (length > 0)
         {
-            var result = await reader.ReadAsync(cancellationToken);
+            var result = await ReadAsync(reader, destination, pending, cancellationToken);
             var buffer = result.Buffer;
             if (buffer.IsEmpty && (result.IsCompleted || result.IsCanceled))
             {
@@ -120,39 +133,40 @@ internal static class ResponseReader
             Write(body, destination);
             reader.AdvanceTo(body.End);
             length -= take;
-            await FlushAsync(destination, cancellationToken);
+            pending = true;
         }
+
+        return pending;
     }
 
-    private static async ValueTask CopyToEndAsync(PipeReader reader, PipeWriter destination, CancellationToken cancellationToken)
+    private static async ValueTask<bool> CopyToEndAsync(PipeReader reader, PipeWriter destination, CancellationToken cancellationToken)
     {
+        var pending = false;
         while (true)
         {
-            var result = await reader.ReadAsync(cancellationToken);
+            var result = await ReadAsync(reader, destination, pending, cancellationToken);
             var buffer = result.Buffer;
             Write(buffer, destination);
             reader.AdvanceTo(buffer.End);
-            if (!buffer.IsEmpty)
-            {
-                await FlushAsync(destination, cancellationToken);
-            }
-
+            pending |= !buffer.IsEmpty;
             if (result.IsCompleted || result.IsCanceled)
             {
-                return;
+                return pending;
             }
         }
     }
 
-    private static async ValueTask CopyChunkedAsync(PipeReader reader, PipeWriter destination, CancellationToken cancellationToken)
+    private static async ValueTask<bool> CopyChunkedAsync(PipeReader reader, PipeWriter destination, CancellationToken cancellationToken)
     {
         var trailerBytes = 0;
+        var pending = false;
         while (true)
         {
             long size;
             while (true)
             {
-                var result = await reader.ReadAsync(cancellationToken);
+                var result = await ReadAsync(reader, destination, pending, cancellationToken);
+                pending = false;
                 var buffer = result.Buffer;
                 if (TryReadChunkSize(ref buffer, out size))
                 {
@@ -168,13 +182,12 @@ internal static class ResponseReader
             {
                 while (true)
                 {
-                    var result = await reader.ReadAsync(cancellationToken);
+                    var result = await ReadAsync(reader, destination, pending: false, cancellationToken);
                     var buffer = result.Buffer;
-                    var done = TryReadTrailers(ref buffer, ref trailerBytes);
-                    if (done)
+                    if (TryReadTrailers(ref buffer, ref trailerBytes))
                     {
                         reader.AdvanceTo(buffer.Start);
-                        return;
+                        return false;
                     }
 
                     ThrowIfEnded(result, "the trailer section");
@@ -182,16 +195,15 @@ internal static class ResponseReader
                 }
             }
 
-            await CopyExactlyAsync(reader, size, destination, cancellationToken);
+            pending = await CopyExactlyAsync(reader, size, destination, pending, cancellationToken);
             while (true)
             {
-                var result = await reader.ReadAsync(cancellationToken);
+                var result = await ReadAsync(reader, destination, pending, cancellationToken);
+                pending = false;
                 var buffer = result.Buffer;
                 if (buffer.Length >= 2)
                 {
-                    Span<byte> end = stackalloc byte[2];
-                    buffer.Slice(0, 2).CopyTo(end);
-                    if (!end.SequenceEqual("\r\n"u8))
+                    if (!IsCrLf(buffer))
                     {
                         throw new UpstreamProtocolException("A chunk is not followed by CRLF.");
                     }
@@ -204,6 +216,13 @@ internal static class ResponseReader
                 reader.AdvanceTo(buffer.Start, buffer.End);
             }
         }
+    }
+
+    private static bool IsCrLf(in ReadOnlySequence<byte> buffer)
+    {
+        Span<byte> end = stackalloc byte[2];
+        buffer.Slice(0, 2).CopyTo(end);
+        return end.SequenceEqual("\r\n"u8);
     }
 
     private static void ThrowIfEnded(ReadResult result, string where)
@@ -334,7 +353,7 @@ internal static class ResponseReader
         }
     }
 
-    private static async ValueTask FlushAsync(PipeWriter destination, CancellationToken cancellationToken)
+    public static async ValueTask FlushAsync(PipeWriter destination, CancellationToken cancellationToken)
     {
         var flushed = await destination.FlushAsync(cancellationToken);
         if (flushed.IsCanceled || flushed.IsCompleted)

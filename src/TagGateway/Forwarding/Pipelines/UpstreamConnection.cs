@@ -21,6 +21,7 @@ internal sealed class UpstreamConnection : IUpstreamResponse
     private List<KeyValuePair<string, string>> _previous = new(16);
     private ResponseHead _head;
     private bool _bodyRead;
+    private bool _released;
     private bool _closed;
 
     public UpstreamConnection(OriginPool pool, Socket socket, Stream stream, bool pollable, long createdTimestamp)
@@ -123,6 +124,7 @@ internal sealed class UpstreamConnection : IUpstreamResponse
     {
         (_previous, _headers) = (_headers, _previous);
         _bodyRead = false;
+        _released = false;
         _head = await ResponseReader.ReadHeadAsync(_reader, requestWasHead, _headers, _previous, cancellationToken);
         Reused = true;
         Apply(_head.StatusCode, _headers, response);
@@ -168,13 +170,41 @@ internal sealed class UpstreamConnection : IUpstreamResponse
 
     public async ValueTask CopyBodyToAsync(HttpResponse response, CancellationToken cancellationToken)
     {
-        await ResponseReader.CopyBodyAsync(_reader, _head, response.BodyWriter, cancellationToken);
-        _bodyRead = true;
+        var writer = response.BodyWriter;
+        bool pending;
+        try
+        {
+            pending = await ResponseReader.CopyBodyAsync(_reader, _head, writer, cancellationToken);
+            _bodyRead = true;
+        }
+        finally
+        {
+            // The exchange ends here either way: with every upstream byte read, the connection serves the next hit
+            // while the visitor gets the last bytes; otherwise it is closed. Nothing below touches the connection.
+            Release();
+        }
+
+        if (pending)
+        {
+            await ResponseReader.FlushAsync(writer, cancellationToken);
+        }
     }
 
-    /// <summary>Ends the exchange: back to the pool when clean, else closed.</summary>
+    /// <summary>Ends an exchange whose body was never copied: back to the pool when clean, else closed.</summary>
     public ValueTask DisposeAsync()
     {
+        Release();
+        return ValueTask.CompletedTask;
+    }
+
+    private void Release()
+    {
+        if (_released)
+        {
+            return;
+        }
+
+        _released = true;
         if (_bodyRead && _head.KeepAlive && NothingUnread())
         {
             _pool.Return(this);
@@ -183,8 +213,6 @@ internal sealed class UpstreamConnection : IUpstreamResponse
         {
             _pool.Discard(this, _bodyRead ? "not reusable" : "response not read to its end");
         }
-
-        return ValueTask.CompletedTask;
     }
 
     /// <summary>Bytes after the response (or the upstream's close) mean the next response would not be ours.</summary>
