@@ -84,6 +84,7 @@ internal static class KnownKeys
     public static readonly (string Pattern, string[] Names, bool Flags)[] Enums =
     [
         ("Gateway:Mode", Enum.GetNames<GatewayMode>(), false),
+        ("Gateway:Forwarding:Client", Enum.GetNames<ForwardingClient>(), false),
         ("Gateway:ClientIdentity:Edge", Enum.GetNames<EdgeKind>(), false),
         .. RegionEnums("Consent:StrictDefaults"), .. RegionEnums("Consent:OtherDefaults"), .. RegionEnums("Consent:RegionDefaults:*"),
         ("Consent:Destinations:*:SendRequires", Enum.GetNames<ConsentTypes>(), true),

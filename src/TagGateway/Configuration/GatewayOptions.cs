@@ -208,7 +208,7 @@ public sealed class ForwardingOptions
     public int MaxRequestLineBytes { get; set; } = 8 * 1024;
 
     /// <summary>The client toward the upstream (bench/README.md has the measurement that chose the default).</summary>
-    public ForwardingClient Client { get; set; } = ForwardingClient.Pipelines;
+    public ForwardingClient Client { get; set; } = ForwardingClient.Http;
 
     /// <summary>Most connections open at once to one upstream origin; hits beyond it wait (within the response timeout).</summary>
     [Range(1, 100_000)]

@@ -14,6 +14,9 @@ internal ref struct RequestHeadWriter : IOutboundHeaderSink
     // Kestrel refuses these in a request; a value of ours carrying one would split the upstream request.
     private static readonly SearchValues<char> LineBreaking = SearchValues.Create("\r\n\0");
 
+    // tchar (RFC 9110 5.6.2): a visitor's header whose name is not a token is dropped, as SocketsHttpHandler drops it.
+    private static readonly SearchValues<char> TokenChars = SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+
     private byte[] _buffer;
     private int _length;
 
@@ -45,6 +48,11 @@ internal ref struct RequestHeadWriter : IOutboundHeaderSink
 
     public void Add(string name, StringValues values, bool isContent)
     {
+        if (name.Length == 0 || name.AsSpan().ContainsAnyExcept(TokenChars))
+        {
+            return;
+        }
+
         if (values.Count == 1)
         {
             Add(name, values[0].AsSpan());
