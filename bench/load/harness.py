@@ -325,6 +325,9 @@ def gateway_env(ports):
         "Logging__LogLevel__Default": "Warning",
         "Logging__Console__FormatterName": "simple",
     })
+    # run.sh --client Http|Pipelines: which forwarding client the gateway uses (its default otherwise).
+    if os.environ.get("TG_FORWARDING_CLIENT"):
+        env["Gateway__Forwarding__Client"] = os.environ["TG_FORWARDING_CLIENT"]
     return env
 
 

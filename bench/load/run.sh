@@ -14,6 +14,7 @@
 #   --label TEXT         what that binary is (e.g. "a22d453, published by the command above"), for the results
 #   --from-head          publish the committed HEAD instead of the working tree
 #   --results DIR        where the result files go (default bench/results)
+#   --client NAME        the gateway's forwarding client: Http or Pipelines (default: the gateway's own default)
 #   --bdn                afterwards, run the BenchmarkDotNet suites too (bench/load/bdn.sh)
 #   --keep               keep the scratch folder (logs, configs) for inspection
 set -euo pipefail
@@ -37,9 +38,10 @@ while [[ $# -gt 0 ]]; do
     --label) LABEL="$2"; shift 2 ;;
     --from-head) FROM_HEAD=1; shift ;;
     --results) RESULTS="$(realpath -m "$2")"; shift 2 ;;
+    --client) export TG_FORWARDING_CLIENT="$2"; shift 2 ;;
     --bdn) BDN=1; shift ;;
     --keep) KEEP=1; shift ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done

@@ -78,6 +78,7 @@ public static partial class GatewayHost
 
         // Forwarding and scripts.
         services.TryAddSingleton<UpstreamClients>();
+        services.AddHitUpstreamClient(options.Forwarding.Client);
         services.AddSingleton<HitForwarder>();
         services.AddSingleton<ScriptCache>();
         services.AddSingleton<ScriptFetcher>();

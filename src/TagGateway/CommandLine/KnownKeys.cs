@@ -32,6 +32,8 @@ internal static class KnownKeys
         "Gateway:Scripts:FetchTimeout", "Gateway:Scripts:MaxMissesPerSecond", "Gateway:Scripts:MissBurst",
         "Gateway:Forwarding:MaxBodyBytes", "Gateway:Forwarding:ConnectTimeout", "Gateway:Forwarding:ResponseTimeout",
         "Gateway:Forwarding:MaxRequestHeadersBytes", "Gateway:Forwarding:MaxRequestLineBytes",
+        "Gateway:Forwarding:Client", "Gateway:Forwarding:MaxConnectionsPerOrigin", "Gateway:Forwarding:ConnectionIdleTimeout",
+        "Gateway:Forwarding:ConnectionLifetime",
         "Gateway:Demo:Enabled", "Gateway:Demo:UpstreamUrl",
         "Gateway:Limits:MaxConnections", "Gateway:Limits:MaxManagementConnections", "Gateway:Limits:MaxUpgradedConnections",
         "Gateway:Limits:KeepAliveTimeout", "Gateway:Limits:RequestHeadersTimeout", "Gateway:Limits:MinRequestBodyBytesPerSecond",
@@ -82,6 +84,7 @@ internal static class KnownKeys
     public static readonly (string Pattern, string[] Names, bool Flags)[] Enums =
     [
         ("Gateway:Mode", Enum.GetNames<GatewayMode>(), false),
+        ("Gateway:Forwarding:Client", Enum.GetNames<ForwardingClient>(), false),
         ("Gateway:ClientIdentity:Edge", Enum.GetNames<EdgeKind>(), false),
         .. RegionEnums("Consent:StrictDefaults"), .. RegionEnums("Consent:OtherDefaults"), .. RegionEnums("Consent:RegionDefaults:*"),
         ("Consent:Destinations:*:SendRequires", Enum.GetNames<ConsentTypes>(), true),

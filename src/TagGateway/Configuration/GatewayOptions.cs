@@ -13,6 +13,16 @@ public enum GatewayMode
     Direct,
 }
 
+/// <summary>Which client carries hits and pass-through requests to the upstream.</summary>
+public enum ForwardingClient
+{
+    /// <summary>Our own HTTP/1.1 client on System.IO.Pipelines: pooled keep-alive connections, the request head written as bytes.</summary>
+    Pipelines,
+
+    /// <summary>.NET's <c>SocketsHttpHandler</c> (HTTP/2 where the upstream offers it): the fallback.</summary>
+    Http,
+}
+
 /// <summary>The <c>Gateway</c> configuration section.</summary>
 public sealed class GatewayOptions
 {
@@ -196,6 +206,19 @@ public sealed class ForwardingOptions
 
     [Range(256, 64 * 1024)]
     public int MaxRequestLineBytes { get; set; } = 8 * 1024;
+
+    /// <summary>The client toward the upstream (bench/README.md has the measurement that chose the default).</summary>
+    public ForwardingClient Client { get; set; } = ForwardingClient.Http;
+
+    /// <summary>Most connections open at once to one upstream origin; hits beyond it wait (within the response timeout).</summary>
+    [Range(1, 100_000)]
+    public int MaxConnectionsPerOrigin { get; set; } = 1024;
+
+    /// <summary>An idle pooled connection is closed after this long.</summary>
+    public TimeSpan ConnectionIdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>A connection is not reused after this long, so DNS changes on Google's side are picked up.</summary>
+    public TimeSpan ConnectionLifetime { get; set; } = TimeSpan.FromMinutes(5);
 }
 
 public sealed class ManagementOptions

@@ -95,6 +95,13 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         ValidateDuration(errors, "Gateway:Scripts:FetchTimeout", scripts.FetchTimeout, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(5));
         ValidateDuration(errors, "Gateway:Forwarding:ConnectTimeout", options.Forwarding.ConnectTimeout, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(1));
         ValidateDuration(errors, "Gateway:Forwarding:ResponseTimeout", options.Forwarding.ResponseTimeout, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(5));
+        ValidateDuration(errors, "Gateway:Forwarding:ConnectionIdleTimeout", options.Forwarding.ConnectionIdleTimeout, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1));
+        ValidateDuration(errors, "Gateway:Forwarding:ConnectionLifetime", options.Forwarding.ConnectionLifetime, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
+        if (options.Forwarding.ConnectionIdleTimeout > options.Forwarding.ConnectionLifetime)
+        {
+            errors.Add("Gateway:Forwarding:ConnectionIdleTimeout must not exceed Gateway:Forwarding:ConnectionLifetime.");
+        }
+
         if (scripts.DefaultMaxAge > scripts.MaxMaxAge)
         {
             errors.Add("Gateway:Scripts:DefaultMaxAge must not exceed Gateway:Scripts:MaxMaxAge.");

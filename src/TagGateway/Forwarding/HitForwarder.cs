@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using System.Net;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.Primitives;
 using TagGateway.ClientIdentity;
 using TagGateway.Configuration;
 using TagGateway.Consent.Policy;
@@ -18,7 +16,7 @@ namespace TagGateway.Forwarding;
 /// </summary>
 internal sealed partial class HitForwarder
 {
-    private readonly HttpMessageInvoker _invoker;
+    private readonly IHitUpstreamClient _client;
     private readonly IdentifierCookieIssuer _cookies;
     private readonly GatewayMetrics _metrics;
     private readonly ILogger<HitForwarder> _logger;
@@ -27,15 +25,11 @@ internal sealed partial class HitForwarder
     private readonly bool _forwardClientIp;
     private readonly CancellationSourcePool _cancellationSources = new();
 
-    // The target was checked byte by byte before it was built (RequestTarget): Uri need not canonicalise it again,
-    // and must not, since the query goes to Google exactly as the browser sent it.
-    private static readonly UriCreationOptions RawUri = new() { DangerousDisablePathAndQueryCanonicalization = true };
-
-    public HitForwarder(UpstreamClients clients, GatewayOptions options, IdentifierCookieIssuer cookies, GatewayMetrics metrics, ILogger<HitForwarder> logger)
+    public HitForwarder(IHitUpstreamClient client, GatewayOptions options, IdentifierCookieIssuer cookies, GatewayMetrics metrics, ILogger<HitForwarder> logger)
     {
-        ArgumentNullException.ThrowIfNull(clients);
+        ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(options);
-        _invoker = clients.Hits;
+        _client = client;
         _cookies = cookies;
         _metrics = metrics;
         _logger = logger;
@@ -49,13 +43,8 @@ internal sealed partial class HitForwarder
     /// <param name="hit">The parsed hit, whose body the handler already read and checked; null for a pass-through (a debug script load).</param>
     public async Task<ForwarderError> ForwardAsync(HttpContext context, UpstreamTarget target, ClientInfo client, ConsentDecision consent, string route, HitRequest? hit = null)
     {
-        var request = context.Request;
-        RequestBodyContent? content;
-        if (hit is not null)
-        {
-            content = hit.CreateContent();
-        }
-        else
+        RequestBodyContent? content = null;
+        if (hit is null)
         {
             (content, var bodyError) = await ReadPassThroughBodyAsync(context, route);
             if (bodyError != ForwarderError.None)
@@ -64,29 +53,16 @@ internal sealed partial class HitForwarder
             }
         }
 
-        using var upstreamRequest = new HttpRequestMessage(ToHttpMethod(request.Method), new Uri(target.Url, RawUri))
-        {
-            Version = HttpVersion.Version20,
-            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
-            Content = content,
-        };
-
-        CopyRequestHeaders(request, upstreamRequest, content);
-        if (target.Host is not null)
-        {
-            upstreamRequest.Headers.Host = target.Host;
-        }
-
-        AddClientHeaders(upstreamRequest, client);
-
+        var request = new HitUpstreamRequest(target, client, _forwardClientIp, hit is null ? default : hit.BodyMemory, content);
         var cts = _cancellationSources.Rent(_timeout, context.RequestAborted);
         var started = Stopwatch.GetTimestamp();
-        HttpResponseMessage? response = null;
+        IUpstreamResponse? response = null;
+        var bodyHandedOver = false;
         try
         {
             try
             {
-                response = await _invoker.SendAsync(upstreamRequest, cts.Token);
+                response = await _client.SendAsync(context, request, cts.Token);
             }
             catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException or BadHttpRequestException)
             {
@@ -96,14 +72,13 @@ internal sealed partial class HitForwarder
             }
 
             _metrics.UpstreamResponded(route, Stopwatch.GetElapsedTime(started).TotalSeconds);
-            CopyResponseHeaders(response, context.Response);
-            context.Response.StatusCode = (int)response.StatusCode;
             IssueCookies(context, consent, client, hit);
 
             try
             {
-                await using var body = await response.Content.ReadAsStreamAsync(cts.Token);
-                await body.CopyToAsync(context.Response.Body, cts.Token);
+                // From here the response ends its own exchange (frees or closes its connection), success or not.
+                bodyHandedOver = true;
+                await response.CopyBodyToAsync(context.Response, cts.Token);
             }
             catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException)
             {
@@ -113,7 +88,7 @@ internal sealed partial class HitForwarder
                     return ForwarderError.ClientAborted;
                 }
 
-                // Headers are out: a truncated body must not look complete, so the connection is aborted.
+                // Headers may be out: a truncated body must not look complete, so the connection is aborted.
                 LogResponseBodyFailed(target.UrlForLog, ex);
                 _metrics.RequestCompleted(route, MetricTags.UpstreamError);
                 context.Abort();
@@ -125,7 +100,12 @@ internal sealed partial class HitForwarder
         }
         finally
         {
-            response?.Dispose();
+            if (response is not null && !bodyHandedOver)
+            {
+                await response.DisposeAsync();
+            }
+
+            content?.Dispose();
             _cancellationSources.Return(cts);
         }
     }
@@ -229,14 +209,6 @@ internal sealed partial class HitForwarder
         hit.IssuedCookieCount = _cookies.Apply(context, consent, CookieOccasion.Hit, client.SiteHost, client.IsHttps, hit.PageUrl, hit.IssuedCookies);
     }
 
-    private static HttpMethod ToHttpMethod(string method) => method switch
-    {
-        _ when HttpMethods.IsGet(method) => HttpMethod.Get,
-        _ when HttpMethods.IsPost(method) => HttpMethod.Post,
-        _ when HttpMethods.IsHead(method) => HttpMethod.Head,
-        _ => new HttpMethod(method),
-    };
-
     private static ForwarderError ClassifyClientBodyError(Exception ex) =>
         ex is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }
             ? ForwarderError.RequestBodyTooLarge
@@ -287,103 +259,6 @@ internal sealed partial class HitForwarder
         }
 
         return error;
-    }
-
-    private static void CopyRequestHeaders(HttpRequest request, HttpRequestMessage upstream, RequestBodyContent? content)
-    {
-        var connection = request.Headers.Connection;
-        foreach (var (name, values) in request.Headers)
-        {
-            // Headers the client named in Connection are hop-by-hop too (RFC 9110 7.6.1).
-            if (HeaderRules.IsDroppedRequestHeader(name) || HeaderRules.IsNamedIn(connection, name))
-            {
-                continue;
-            }
-
-            if (content is not null && name.StartsWith("Content-", StringComparison.OrdinalIgnoreCase))
-            {
-                AddHeader(content.Headers, name, values);
-            }
-            else if (!name.StartsWith("Content-", StringComparison.OrdinalIgnoreCase))
-            {
-                AddHeader(upstream.Headers, name, values);
-            }
-        }
-
-        // Only Google's own first-party cookies go to Google.
-        var cookies = request.Headers.Cookie;
-        for (var i = 0; i < cookies.Count; i++)
-        {
-            if (cookies[i] is { } header && GoogleCookieFilter.Filter(header) is { } kept)
-            {
-                upstream.Headers.TryAddWithoutValidation("Cookie", kept);
-            }
-        }
-    }
-
-    private static void AddHeader(System.Net.Http.Headers.HttpHeaders headers, string name, StringValues values)
-    {
-        if (values.Count == 1)
-        {
-            headers.TryAddWithoutValidation(name, values[0]);
-        }
-        else
-        {
-            headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
-        }
-    }
-
-    private void AddClientHeaders(HttpRequestMessage upstream, ClientInfo client)
-    {
-        if (_forwardClientIp && client.IpText is not null)
-        {
-            upstream.Headers.TryAddWithoutValidation(ClientIdentity.EdgeHeaders.ForwardedFor, client.IpText);
-        }
-
-        if (client.CountryRegion is not null)
-        {
-            upstream.Headers.TryAddWithoutValidation(ClientIdentity.EdgeHeaders.ForwardedCountryRegion, client.CountryRegion);
-            if (client.Country is not null && ReferenceEquals(client.Country, client.CountryRegion))
-            {
-                // Only the country is known: community proxies send it on its own as well.
-                upstream.Headers.TryAddWithoutValidation(ClientIdentity.EdgeHeaders.ForwardedCountry, client.Country);
-            }
-        }
-    }
-
-    internal static void CopyResponseHeaders(HttpResponseMessage upstream, HttpResponse response)
-    {
-        var headers = response.Headers;
-        foreach (var header in upstream.Headers.NonValidated)
-        {
-            if (!HeaderRules.IsDroppedResponseHeader(header.Key))
-            {
-                headers[header.Key] = ToStringValues(header.Value);
-            }
-        }
-
-        foreach (var header in upstream.Content.Headers.NonValidated)
-        {
-            headers[header.Key] = ToStringValues(header.Value);
-        }
-    }
-
-    private static StringValues ToStringValues(System.Net.Http.Headers.HeaderStringValues values)
-    {
-        if (values.Count == 1)
-        {
-            return values.ToString();
-        }
-
-        // Several Set-Cookie headers stay several headers; never joined with commas.
-        var array = new string[values.Count];
-        var i = 0;
-        foreach (var value in values)
-        {
-            array[i++] = value;
-        }
-
-        return array;
     }
 
     [LoggerMessage(EventId = 1100, Level = LogLevel.Warning, Message = "Upstream request to {Url} failed: {Error} ({Cause})")]

@@ -13,13 +13,19 @@ internal sealed class RequestBodyContent : HttpContent
     private readonly Stream? _source;
     private byte[]? _buffer;
     private readonly int _bufferedLength;
-    private bool _borrowed;
+    private readonly ReadOnlyMemory<byte> _borrowed;
 
     private RequestBodyContent(Stream? source, byte[]? buffer, int bufferedLength)
     {
         _source = source;
         _buffer = buffer;
         _bufferedLength = bufferedLength;
+    }
+
+    private RequestBodyContent(ReadOnlyMemory<byte> borrowed)
+    {
+        _borrowed = borrowed;
+        Headers.ContentLength = borrowed.Length;
     }
 
     /// <summary>Set when reading the visitor's body failed (as opposed to writing upstream).</summary>
@@ -47,12 +53,18 @@ internal sealed class RequestBodyContent : HttpContent
     }
 
     /// <summary>A body already read by the caller, which keeps owning the buffer (disposing this returns nothing).</summary>
-    public static RequestBodyContent Borrowed(byte[] buffer, int length)
+    public static RequestBodyContent Borrowed(ReadOnlyMemory<byte> body) => new(body);
+
+    /// <summary>The whole body when it is in memory (buffered or borrowed); false for a streamed one.</summary>
+    public bool TryGetBuffered(out ReadOnlyMemory<byte> body)
     {
-        var content = new RequestBodyContent(null, buffer, length) { _borrowed = true };
-        content.Headers.ContentLength = length;
-        return content;
+        body = _buffer is not null ? _buffer.AsMemory(0, _bufferedLength) : _borrowed;
+        return _source is null;
     }
+
+    /// <summary>Writes the body to the upstream connection (<see cref="ClientError"/> set when the visitor's side fails).</summary>
+    public Task WriteToAsync(Stream destination, CancellationToken cancellationToken) =>
+        SerializeToStreamAsync(destination, null, cancellationToken);
 
     /// <summary>
     /// Reads a whole body into one pooled buffer; a null buffer when it exceeds <paramref name="limit"/> (nothing is
@@ -108,9 +120,9 @@ internal sealed class RequestBodyContent : HttpContent
 
     protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
     {
-        if (_buffer is not null)
+        if (TryGetBuffered(out var body))
         {
-            await stream.WriteAsync(_buffer.AsMemory(0, _bufferedLength), cancellationToken);
+            await stream.WriteAsync(body, cancellationToken);
             return;
         }
 
@@ -155,10 +167,7 @@ internal sealed class RequestBodyContent : HttpContent
         if (disposing && _buffer is { } buffer)
         {
             _buffer = null;
-            if (!_borrowed)
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
+            ArrayPool<byte>.Shared.Return(buffer);
         }
 
         base.Dispose(disposing);

@@ -66,8 +66,8 @@ internal sealed class HitRequest : IDisposable
         _bodyLength = length;
     }
 
-    /// <summary>The pooled body buffer and its length (null when the request had none); the buffer stays this hit's.</summary>
-    public (byte[]? Buffer, int Length) BodyBuffer => (_body, _bodyLength);
+    /// <summary>The body as it goes upstream (empty for none); the buffer stays this hit's.</summary>
+    public ReadOnlyMemory<byte> BodyMemory => _body.AsMemory(0, _bodyLength);
 
     /// <summary>
     /// Removes user-provided data (<c>em=…</c>) from every body line whose own decision (the URL's signals with the

@@ -6,15 +6,25 @@ using TagGateway.Tests.Infrastructure;
 namespace TagGateway.Tests.Forwarding;
 
 /// <summary>Measurement hits through the real gateway to a real loopback upstream.</summary>
-public sealed class HitForwardingTests
+public abstract class HitForwardingTests
 {
+    /// <summary>The client under test: the whole suite runs over each (the derived classes below).</summary>
+    protected abstract string Client { get; }
+
+    private Dictionary<string, string?> Settings(Uri upstream)
+    {
+        var settings = GatewayInstance.Settings(upstream);
+        settings["Gateway:Forwarding:Client"] = Client;
+        return settings;
+    }
+
     private const string BatchedBody = "en=page_view&_et=12\r\nen=scroll&epn.percent_scrolled=90\r\nen=purchase&ep.transaction_id=T1&epn.value=19.99";
 
     [Fact]
     public async Task Hit_is_forwarded_with_query_and_body_intact_and_GTG_headers()
     {
         await using var upstream = await FakeUpstream.StartAsync();
-        await using var gateway = await GatewayInstance.StartAsync(GatewayInstance.Settings(upstream.Origin));
+        await using var gateway = await GatewayInstance.StartAsync(Settings(upstream.Origin));
 
         using var request = new HttpRequestMessage(HttpMethod.Post, "/metrics/g/collect?v=2&tid=G-TEST1234&cid=123.456&gcs=G111&dl=https%3A%2F%2Fshop.example%2F%3Fa%3D1")
         {
@@ -44,7 +54,7 @@ public sealed class HitForwardingTests
     public async Task Only_Google_cookies_credentials_free_and_no_hop_by_hop_headers_reach_the_upstream()
     {
         await using var upstream = await FakeUpstream.StartAsync();
-        await using var gateway = await GatewayInstance.StartAsync(GatewayInstance.Settings(upstream.Origin));
+        await using var gateway = await GatewayInstance.StartAsync(Settings(upstream.Origin));
 
         using var request = new HttpRequestMessage(HttpMethod.Get, "/metrics/g/collect?v=2&tid=G-TEST1234");
         request.Headers.TryAddWithoutValidation("Cookie", "session=s3cret; _ga=GA1.1.111.222; _fbp=fb.1.1.2; _ga_ABC123=GS2.1.s1$o1; _gcl_au=1.1.1.1; FPID=FPID2.2.x; FPx=no; wp_login=admin; _gid=GA1.1.9.9");
@@ -75,7 +85,7 @@ public sealed class HitForwardingTests
     public async Task Cookie_header_is_dropped_when_no_Google_cookie_is_present()
     {
         await using var upstream = await FakeUpstream.StartAsync();
-        await using var gateway = await GatewayInstance.StartAsync(GatewayInstance.Settings(upstream.Origin));
+        await using var gateway = await GatewayInstance.StartAsync(Settings(upstream.Origin));
 
         using var request = new HttpRequestMessage(HttpMethod.Get, "/metrics/g/collect?v=2&tid=G-TEST1234");
         request.Headers.TryAddWithoutValidation("Cookie", "session=s3cret; _fbp=fb.1.1.2");
@@ -97,7 +107,7 @@ public sealed class HitForwardingTests
             context.Response.ContentType = "image/gif";
             await context.Response.Body.WriteAsync("GIF89a"u8.ToArray());
         });
-        await using var gateway = await GatewayInstance.StartAsync(GatewayInstance.Settings(upstream.Origin));
+        await using var gateway = await GatewayInstance.StartAsync(Settings(upstream.Origin));
 
         using var response = await gateway.Public.GetAsync("/metrics/g/collect?v=2&tid=G-TEST1234");
 
@@ -120,7 +130,7 @@ public sealed class HitForwardingTests
             context.Response.Headers.Location = "https://www.google.com/pagead/landing?x=1";
             return Task.CompletedTask;
         });
-        await using var gateway = await GatewayInstance.StartAsync(GatewayInstance.Settings(upstream.Origin));
+        await using var gateway = await GatewayInstance.StartAsync(Settings(upstream.Origin));
 
         using var response = await gateway.Public.GetAsync("/metrics/pagead/viewthroughconversion/123/?random=1");
 
@@ -132,7 +142,7 @@ public sealed class HitForwardingTests
     [Fact]
     public async Task Upstream_that_is_down_gets_a_clean_502()
     {
-        await using var gateway = await GatewayInstance.StartAsync(GatewayInstance.Settings(FakeUpstream.ClosedOrigin()));
+        await using var gateway = await GatewayInstance.StartAsync(Settings(FakeUpstream.ClosedOrigin()));
 
         using var response = await gateway.Public.PostAsync("/metrics/g/collect?v=2&tid=G-TEST1234", new StringContent("en=x"));
 
@@ -146,7 +156,7 @@ public sealed class HitForwardingTests
         {
             await Task.Delay(TimeSpan.FromSeconds(30), context.RequestAborted);
         });
-        var settings = GatewayInstance.Settings(upstream.Origin);
+        var settings = Settings(upstream.Origin);
         settings["Gateway:Forwarding:ResponseTimeout"] = "00:00:00.500";
         await using var gateway = await GatewayInstance.StartAsync(settings);
 
@@ -162,7 +172,7 @@ public sealed class HitForwardingTests
     {
         await using var analytics = await FakeUpstream.StartAsync();
         await using var ads = await FakeUpstream.StartAsync();
-        var settings = GatewayInstance.Settings(analytics.Origin);
+        var settings = Settings(analytics.Origin);
         settings["Gateway:Mode"] = "Direct";
         settings["Gateway:Upstreams:Ads"] = ads.Origin.GetLeftPart(UriPartial.Authority);
         settings["Gateway:TagIds:2"] = "AW-123456789";
@@ -182,7 +192,7 @@ public sealed class HitForwardingTests
     public async Task Hiding_the_client_ip_sends_no_X_Forwarded_For()
     {
         await using var upstream = await FakeUpstream.StartAsync();
-        var settings = GatewayInstance.Settings(upstream.Origin);
+        var settings = Settings(upstream.Origin);
         settings["Gateway:ClientIdentity:ForwardClientIp"] = "false";
         await using var gateway = await GatewayInstance.StartAsync(settings);
 
@@ -195,7 +205,7 @@ public sealed class HitForwardingTests
     public async Task GTG_health_check_is_answered_ok_by_the_gateway()
     {
         await using var upstream = await FakeUpstream.StartAsync();
-        await using var gateway = await GatewayInstance.StartAsync(GatewayInstance.Settings(upstream.Origin));
+        await using var gateway = await GatewayInstance.StartAsync(Settings(upstream.Origin));
 
         using var response = await gateway.Public.GetAsync("/metrics/healthy");
 
@@ -203,4 +213,14 @@ public sealed class HitForwardingTests
         Assert.Equal("ok", await response.Content.ReadAsStringAsync());
         Assert.Equal(0, upstream.Count);
     }
+}
+
+public sealed class HitForwardingTestsOverHttp : HitForwardingTests
+{
+    protected override string Client => "Http";
+}
+
+public sealed class HitForwardingTestsOverPipelines : HitForwardingTests
+{
+    protected override string Client => "Pipelines";
 }

@@ -6,15 +6,25 @@ using TagGateway.Tests.Infrastructure;
 namespace TagGateway.Tests.Forwarding;
 
 /// <summary>Every hostile input gets a 4xx and nothing reaches the upstream: the gateway is never an open proxy.</summary>
-public sealed class HostileInputTests : IAsyncLifetime
+public abstract class HostileInputTests : IAsyncLifetime
 {
+    /// <summary>The client under test: the whole suite runs over each (the derived classes below).</summary>
+    protected abstract string Client { get; }
+
+    private Dictionary<string, string?> Settings(Uri upstream)
+    {
+        var settings = GatewayInstance.Settings(upstream);
+        settings["Gateway:Forwarding:Client"] = Client;
+        return settings;
+    }
+
     private FakeUpstream _upstream = null!;
     private GatewayInstance _gateway = null!;
 
     public async Task InitializeAsync()
     {
         _upstream = await FakeUpstream.StartAsync();
-        _gateway = await GatewayInstance.StartAsync(GatewayInstance.Settings(_upstream.Origin));
+        _gateway = await GatewayInstance.StartAsync(Settings(_upstream.Origin));
     }
 
     public async Task DisposeAsync()
@@ -164,4 +174,14 @@ public sealed class HostileInputTests : IAsyncLifetime
         // "/metrics" is the measurement path here: a bare request without a tag is a hit to nowhere useful, not the exporter.
         Assert.DoesNotContain("taggateway_requests_total", await metrics.Content.ReadAsStringAsync());
     }
+}
+
+public sealed class HostileInputTestsOverHttp : HostileInputTests
+{
+    protected override string Client => "Http";
+}
+
+public sealed class HostileInputTestsOverPipelines : HostileInputTests
+{
+    protected override string Client => "Pipelines";
 }

@@ -1,0 +1,245 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+
+namespace TagGateway.Forwarding.Pipelines;
+
+/// <summary>
+/// The keep-alive connections to one configured origin: at most <c>MaxConnectionsPerOrigin</c> open (requests
+/// beyond it wait within their timeout), the most recently used reused first, none past its lifetime or idle
+/// timeout, none the upstream has closed. TLS (SNI and certificate checked for the origin's host) for https.
+/// </summary>
+internal sealed partial class OriginPool : IDisposable
+{
+    private readonly Lock _lock = new();
+    private readonly UpstreamConnection[] _idle;
+    private readonly SemaphoreSlim _slots;
+    private readonly PipelinesUpstreamClient.Settings _settings;
+    private readonly ILogger _logger;
+    private readonly ITimer _scavenger;
+    private readonly string _host;
+    private readonly int _port;
+    private readonly bool _https;
+    private int _idleCount;
+    private bool _disposed;
+
+    public OriginPool(Uri origin, PipelinesUpstreamClient.Settings settings, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(origin);
+        _settings = settings;
+        _logger = logger;
+        _https = origin.Scheme == Uri.UriSchemeHttps;
+        _host = origin.IdnHost;
+        _port = origin.Port;
+        Authority = origin.IsDefaultPort ? origin.IdnHost : $"{origin.IdnHost}:{origin.Port}";
+        Name = origin.GetLeftPart(UriPartial.Authority);
+        _idle = new UpstreamConnection[settings.MaxConnections];
+        _slots = new SemaphoreSlim(settings.MaxConnections, settings.MaxConnections);
+        var period = TimeSpan.FromTicks(Math.Clamp(settings.IdleTimeout.Ticks / 2, TimeSpan.FromMilliseconds(50).Ticks, TimeSpan.FromSeconds(30).Ticks));
+        _scavenger = settings.Time.CreateTimer(static state => ((OriginPool)state!).Scavenge(), this, period, period);
+    }
+
+    /// <summary>The Host header when the target names none: the origin's host, with its port unless the default.</summary>
+    public string Authority { get; }
+
+    /// <summary>The origin for logs.</summary>
+    public string Name { get; }
+
+    /// <summary>Connections opened so far (tests and the setup check read it).</summary>
+    public int Opened => Volatile.Read(ref _opened);
+
+    private int _opened;
+
+    /// <summary>A connection for one exchange: an idle one that is still good, else a new one.</summary>
+    public async ValueTask<UpstreamConnection> RentAsync(CancellationToken cancellationToken)
+    {
+        await _slots.WaitAsync(cancellationToken);
+        try
+        {
+            while (TryPopIdle(out var idle))
+            {
+                if (IsFresh(idle) && idle.LooksAlive())
+                {
+                    return idle;
+                }
+
+                Log.ConnectionClosed(_logger, Name, "stale");
+                idle.Close();
+            }
+
+            return await ConnectAsync(cancellationToken);
+        }
+        catch
+        {
+            _slots.Release();
+            throw;
+        }
+    }
+
+    /// <summary>Takes back a connection whose exchange ended cleanly.</summary>
+    public void Return(UpstreamConnection connection)
+    {
+        connection.IdleSince = _settings.Time.GetTimestamp();
+        var kept = false;
+        if (IsFresh(connection))
+        {
+            lock (_lock)
+            {
+                if (!_disposed && _idleCount < _idle.Length)
+                {
+                    _idle[_idleCount++] = connection;
+                    kept = true;
+                }
+            }
+        }
+
+        if (!kept)
+        {
+            connection.Close();
+        }
+
+        _slots.Release();
+    }
+
+    /// <summary>Closes a connection that must not carry another request.</summary>
+    public void Discard(UpstreamConnection connection, string reason)
+    {
+        Log.ConnectionClosed(_logger, Name, reason);
+        connection.Close();
+        _slots.Release();
+    }
+
+    private bool TryPopIdle(out UpstreamConnection connection)
+    {
+        lock (_lock)
+        {
+            if (_idleCount > 0)
+            {
+                connection = _idle[--_idleCount];
+                _idle[_idleCount] = null!;
+                return true;
+            }
+        }
+
+        connection = null!;
+        return false;
+    }
+
+    private bool IsFresh(UpstreamConnection connection)
+    {
+        var time = _settings.Time;
+        return time.GetElapsedTime(connection.Created) < _settings.Lifetime
+            && (connection.IdleSince == 0 || time.GetElapsedTime(connection.IdleSince) < _settings.IdleTimeout);
+    }
+
+    /// <summary>Closes idle connections past their idle timeout or lifetime, so an idle gateway holds no sockets.</summary>
+    private void Scavenge()
+    {
+        List<UpstreamConnection>? expired = null;
+        lock (_lock)
+        {
+            var kept = 0;
+            for (var i = 0; i < _idleCount; i++)
+            {
+                var connection = _idle[i];
+                if (IsFresh(connection))
+                {
+                    _idle[kept++] = connection;
+                }
+                else
+                {
+                    (expired ??= []).Add(connection);
+                }
+            }
+
+            Array.Clear(_idle, kept, _idleCount - kept);
+            _idleCount = kept;
+        }
+
+        if (expired is not null)
+        {
+            foreach (var connection in expired)
+            {
+                Log.ConnectionClosed(_logger, Name, "idle");
+                connection.Close();
+            }
+        }
+    }
+
+    private async ValueTask<UpstreamConnection> ConnectAsync(CancellationToken cancellationToken)
+    {
+        using var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        connectTimeout.CancelAfter(_settings.ConnectTimeout);
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        Stream? stream = null;
+        try
+        {
+            EndPoint endPoint = IPAddress.TryParse(_host, out var address) ? new IPEndPoint(address, _port) : new DnsEndPoint(_host, _port);
+            await socket.ConnectAsync(endPoint, connectTimeout.Token);
+            stream = new NetworkStream(socket, ownsSocket: true);
+            if (_https)
+            {
+                var tls = new SslStream(stream, leaveInnerStreamOpen: false);
+                stream = tls;
+                await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+                {
+                    TargetHost = _host,
+                    ApplicationProtocols = [SslApplicationProtocol.Http11],
+                    RemoteCertificateValidationCallback = _settings.CertificateValidation,
+                }, connectTimeout.Token);
+            }
+
+            Interlocked.Increment(ref _opened);
+            Log.ConnectionOpened(_logger, Name);
+            return new UpstreamConnection(this, socket, stream, pollable: !_https, _settings.Time.GetTimestamp());
+        }
+        catch (Exception ex)
+        {
+            if (stream is not null)
+            {
+                await stream.DisposeAsync();
+            }
+
+            socket.Dispose();
+            if (ex is OperationCanceledException && cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+
+            throw ex switch
+            {
+                OperationCanceledException => new HttpRequestException(HttpRequestError.ConnectionError, $"Connecting to {Name} timed out.", ex),
+                AuthenticationException => new HttpRequestException(HttpRequestError.SecureConnectionError, $"TLS with {Name} failed.", ex),
+                _ => new HttpRequestException(HttpRequestError.ConnectionError, $"Connecting to {Name} failed.", ex),
+            };
+        }
+    }
+
+    public void Dispose()
+    {
+        _scavenger.Dispose();
+        UpstreamConnection[] idle;
+        lock (_lock)
+        {
+            _disposed = true;
+            idle = _idle[.._idleCount];
+            Array.Clear(_idle);
+            _idleCount = 0;
+        }
+
+        foreach (var connection in idle)
+        {
+            connection.Close();
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1103, Level = LogLevel.Debug, Message = "Opened an upstream connection to {Origin}")]
+        public static partial void ConnectionOpened(ILogger logger, string origin);
+
+        [LoggerMessage(EventId = 1104, Level = LogLevel.Debug, Message = "Closed an upstream connection to {Origin}: {Reason}")]
+        public static partial void ConnectionClosed(ILogger logger, string origin, string reason);
+    }
+}
