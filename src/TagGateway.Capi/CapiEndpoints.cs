@@ -15,7 +15,7 @@ public static class CapiEndpoints
     public static RouteGroupBuilder MapCapiPublic(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        RouteGroupBuilder group = endpoints.MapGroup("/capi");
+        var group = endpoints.MapGroup("/capi");
         if (endpoints.ServiceProvider.GetService<ServerEventsEndpoint>() is { IsEnabled: true })
         {
             group.MapPost("/v1/events", static (HttpContext context, [FromServices] ServerEventsEndpoint ingest) => ingest.HandleAsync(context));
@@ -28,7 +28,7 @@ public static class CapiEndpoints
     public static RouteGroupBuilder MapCapiManagement(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        RouteGroupBuilder group = endpoints.MapGroup("/capi");
+        var group = endpoints.MapGroup("/capi");
         if (endpoints.ServiceProvider.GetService<CapiManagementEndpoints>() is not null)
         {
             // The handlers take the endpoints object from DI (a singleton) and their route values typed.

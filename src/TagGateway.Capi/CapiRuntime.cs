@@ -30,9 +30,9 @@ internal sealed partial class CapiRuntime : IHostedService, IAsyncDisposable
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        await _store.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await _store.OpenAsync(cancellationToken);
         var tasks = new List<Task> { Task.Run(() => _pipeline.RunAsync(_stopping.Token), CancellationToken.None) };
-        foreach (DeliveryWorker worker in _workers)
+        foreach (var worker in _workers)
         {
             tasks.Add(Task.Run(() => RunWorkerAsync(worker), CancellationToken.None));
         }
@@ -42,17 +42,17 @@ internal sealed partial class CapiRuntime : IHostedService, IAsyncDisposable
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _stopping.CancelAsync();
         try
         {
-            await _running.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await _running.WaitAsync(cancellationToken);
         }
         catch (OperationCanceledException)
         {
             // The host's shutdown timeout won: the store replays whatever was in flight.
         }
 
-        await _store.DisposeAsync().ConfigureAwait(false);
+        await _store.DisposeAsync();
     }
 
     private async Task RunWorkerAsync(DeliveryWorker worker)
@@ -61,7 +61,7 @@ internal sealed partial class CapiRuntime : IHostedService, IAsyncDisposable
         {
             try
             {
-                await worker.RunAsync(_stopping.Token).ConfigureAwait(false);
+                await worker.RunAsync(_stopping.Token);
             }
             catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
             {
@@ -73,7 +73,7 @@ internal sealed partial class CapiRuntime : IHostedService, IAsyncDisposable
                 Log.WorkerFailed(_logger, worker.Destination.ToString(), ex);
                 try
                 {
-                    await Task.Delay(TimeSpan.FromSeconds(5), _stopping.Token).ConfigureAwait(false);
+                    await Task.Delay(TimeSpan.FromSeconds(5), _stopping.Token);
                 }
                 catch (OperationCanceledException)
                 {
@@ -86,7 +86,7 @@ internal sealed partial class CapiRuntime : IHostedService, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _stopping.Dispose();
-        await _store.DisposeAsync().ConfigureAwait(false);
+        await _store.DisposeAsync();
     }
 
     private static partial class Log

@@ -8,11 +8,11 @@ using TagGateway.Capi.Configuration;
 using TagGateway.Capi.Delivery;
 using TagGateway.Capi.Delivery.GoogleAds;
 using TagGateway.Capi.Delivery.GoogleAnalytics;
-using TagGateway.Capi.GapFill;
 using TagGateway.Capi.Delivery.Http;
 using TagGateway.Capi.Delivery.LinkedIn;
 using TagGateway.Capi.Delivery.Meta;
 using TagGateway.Capi.Delivery.TikTok;
+using TagGateway.Capi.GapFill;
 using TagGateway.Capi.Ingest;
 using TagGateway.Capi.Management;
 using TagGateway.Capi.Mapping;
@@ -39,7 +39,7 @@ public static class CapiServiceCollectionExtensions
             return services;
         }
 
-        IConfigurationSection section = configuration.GetSection(CapiOptions.SectionName);
+        var section = configuration.GetSection(CapiOptions.SectionName);
         var probe = new CapiOptions();
         string? bindError = null;
         try
@@ -59,7 +59,7 @@ public static class CapiServiceCollectionExtensions
             return services;
         }
 
-        OptionsBuilder<CapiOptions> options = services.AddOptionsWithValidateOnStart<CapiOptions>();
+        var options = services.AddOptionsWithValidateOnStart<CapiOptions>();
         if (bindError is not null)
         {
             services.AddSingleton<IValidateOptions<CapiOptions>>(new FailingValidator(bindError));
@@ -87,7 +87,7 @@ public static class CapiServiceCollectionExtensions
             sp.GetRequiredService<CapiMetrics>()));
         services.AddSingleton<ICapiStore>(static sp =>
         {
-            CapiOptions o = sp.GetRequiredService<CapiOptions>();
+            var o = sp.GetRequiredService<CapiOptions>();
             ICapiStore store = o.Store.Kind == CapiStoreKind.Redis && RedisStoreFeature.IsSupported
                 ? new RedisCapiStore(o, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RedisCapiStore>>(), sp.GetRequiredService<CapiMetrics>())
                 : new JournalStore(o.Store, o.DedupTtl, o.MergeWindow, sp.GetRequiredService<TimeProvider>(),
@@ -108,7 +108,7 @@ public static class CapiServiceCollectionExtensions
         services.AddSingleton<ServerEventsEndpoint>();
         services.AddSingleton<CapiManagementEndpoints>();
 
-        foreach (CapiDestination destination in EventFactory.ConfiguredDestinations(probe))
+        foreach (var destination in EventFactory.ConfiguredDestinations(probe))
         {
             AddDestination(services, destination, probe);
         }
@@ -131,7 +131,7 @@ public static class CapiServiceCollectionExtensions
         services.AddKeyedSingleton<DestinationClient>(destination, static (sp, key) =>
         {
             var d = (CapiDestination)key!;
-            CapiOptions o = sp.GetRequiredService<CapiOptions>();
+            var o = sp.GetRequiredService<CapiOptions>();
             var factory = sp.GetRequiredService<IHttpClientFactory>();
             var map = sp.GetRequiredService<EventNameMap>();
             return d switch
@@ -167,10 +167,10 @@ public static class CapiServiceCollectionExtensions
     {
         services.AddSingleton(static sp =>
         {
-            CapiOptions o = sp.GetRequiredService<CapiOptions>();
+            var o = sp.GetRequiredService<CapiOptions>();
 
             // Validated on start: the credentials are there once the options resolved.
-            GoogleOAuthCredentials credentials = SecretReader.GoogleOAuth(o.GoogleAds)
+            var credentials = SecretReader.GoogleOAuth(o.GoogleAds)
                 ?? throw new InvalidOperationException("Capi:GoogleAds: the refresh-token flow needs RefreshToken, ClientId and ClientSecret.");
             return new GoogleOAuthTokenSource(sp.GetRequiredService<IHttpClientFactory>(), o.GoogleAds, credentials, sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<CapiMetrics>(), sp.GetRequiredService<ILogger<GoogleOAuthTokenSource>>());
@@ -178,10 +178,10 @@ public static class CapiServiceCollectionExtensions
 
         // Like the platforms' clients: no redirect followed (the client secret is in the body), no request logging,
         // and nothing leaves for another origin than the configured token endpoint.
-        IHttpClientBuilder builder = services.AddHttpClient(GoogleOAuthTokenSource.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(10));
+        var builder = services.AddHttpClient(GoogleOAuthTokenSource.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(10));
         builder.ConfigurePrimaryHttpMessageHandler(static () => OutboundHandlers.Primary());
         builder.RemoveAllLoggers();
-        if (Uri.TryCreate(google.TokenEndpoint, UriKind.Absolute, out Uri? endpoint))
+        if (Uri.TryCreate(google.TokenEndpoint, UriKind.Absolute, out var endpoint))
         {
             builder.AddHttpMessageHandler(() => new ConfiguredOriginHandler(endpoint));
         }

@@ -10,16 +10,16 @@ public sealed class DeadLetterTests
     [SkippableFact]
     public async Task A_dead_letter_from_one_instance_is_listed_and_replayed_by_another_and_then_sent_once()
     {
-        await using RedisServer redis = await RedisServer.StartAsync();
-        await using FakePlatforms fake = await FakePlatforms.StartAsync();
+        await using var redis = await RedisServer.StartAsync();
+        await using var fake = await FakePlatforms.StartAsync();
         fake.MetaTokenExpired = true;
-        Dictionary<string, string?> settings = ScaleOutTests.Settings(fake, redis, "{dead}:");
-        await using CapiGateway first = await CapiGateway.StartAsync(fake, settings);
+        var settings = ScaleOutTests.Settings(fake, redis, "{dead}:");
+        await using var first = await CapiGateway.StartAsync(fake, settings);
         settings["Capi:Store:Redis:SpillPath"] = TestKeys.TempStore();
-        await using CapiGateway second = await CapiGateway.StartAsync(fake, settings);
+        await using var second = await CapiGateway.StartAsync(fake, settings);
 
         string[] ids = ["L-1", "L-2", "L-3", "L-4", "L-5"];
-        using (HttpResponseMessage posted = await CapiGateway.PostEventsAsync(first.Public, ScaleOutTests.Body(ids)))
+        using (var posted = await CapiGateway.PostEventsAsync(first.Public, ScaleOutTests.Body(ids)))
         {
             Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
         }
@@ -30,7 +30,7 @@ public sealed class DeadLetterTests
         Assert.Empty(fake.For("meta"));
 
         fake.MetaTokenExpired = false;
-        using (HttpResponseMessage replay = await second.Management.PostAsync("/capi/dead-letters/replay?destination=meta", null))
+        using (var replay = await second.Management.PostAsync("/capi/dead-letters/replay?destination=meta", null))
         {
             Assert.Equal(HttpStatusCode.Accepted, replay.StatusCode);
         }
@@ -44,13 +44,13 @@ public sealed class DeadLetterTests
 
     private static async Task<int> DeadLetterCountAsync(CapiGateway gateway, string destination)
     {
-        JsonElement list = await gateway.GetJsonAsync($"/capi/dead-letters?destination={destination}");
+        var list = await gateway.GetJsonAsync($"/capi/dead-letters?destination={destination}");
         return list.GetProperty("count").GetInt32();
     }
 
     private static async Task<bool> UntilAsync(Func<Task<bool>> condition)
     {
-        DateTime end = DateTime.UtcNow.AddSeconds(20);
+        var end = DateTime.UtcNow.AddSeconds(20);
         while (DateTime.UtcNow < end)
         {
             if (await condition())

@@ -16,15 +16,15 @@ public sealed class GapFillTests
     [SkippableFact]
     public async Task A_hit_through_one_gateway_cancels_the_backend_twin_posted_to_the_other()
     {
-        await using RedisServer redis = await RedisServer.StartAsync();
-        await using FakePlatforms fake = await FakePlatforms.StartAsync();
-        await using FakeMeasurementProtocol mp = await FakeMeasurementProtocol.StartAsync();
-        string prefix = "{g" + Guid.NewGuid().ToString("N")[..8] + "}:";
-        await using CapiGateway first = await CapiGateway.StartAsync(fake, Settings(fake, mp, redis, prefix, "gw-a"));
-        await using CapiGateway second = await CapiGateway.StartAsync(fake, Settings(fake, mp, redis, prefix, "gw-b"));
+        await using var redis = await RedisServer.StartAsync();
+        await using var fake = await FakePlatforms.StartAsync();
+        await using var mp = await FakeMeasurementProtocol.StartAsync();
+        var prefix = "{g" + Guid.NewGuid().ToString("N")[..8] + "}:";
+        await using var first = await CapiGateway.StartAsync(fake, Settings(fake, mp, redis, prefix, "gw-a"));
+        await using var second = await CapiGateway.StartAsync(fake, Settings(fake, mp, redis, prefix, "gw-b"));
 
         // Browser first through A, backend through B.
-        using (HttpResponseMessage hit = await first.SendHitAsync(Hit("R-1")))
+        using (var hit = await first.SendHitAsync(Hit("R-1")))
         {
             Assert.Equal(HttpStatusCode.NoContent, hit.StatusCode);
         }
@@ -34,7 +34,7 @@ public sealed class GapFillTests
 
         // Backend through A, the browser's hit inside the window through B.
         await PostAsync(first, "R-2");
-        using (HttpResponseMessage hit = await second.SendHitAsync(Hit("R-2")))
+        using (var hit = await second.SendHitAsync(Hit("R-2")))
         {
             Assert.Equal(HttpStatusCode.NoContent, hit.StatusCode);
         }
@@ -60,19 +60,19 @@ public sealed class GapFillTests
 
     private static async Task PostAsync(CapiGateway gateway, string id)
     {
-        string json = $$"""
+        var json = $$"""
             {"events":[{"event_name":"purchase","event_id":"{{id}}","transaction_id":"{{id}}","event_time":{{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}},
               "currency":"EUR","value":5,"client_id":"111.222","page_url":"https://shop.example/thanks",
               "consent":{"analytics_storage":"granted","ad_user_data":"granted","ad_personalization":"granted"},"region":"US"}]}
             """;
-        using HttpResponseMessage response = await CapiGateway.PostEventsAsync(gateway.Public, json);
+        using var response = await CapiGateway.PostEventsAsync(gateway.Public, json);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
     }
 
     private static Dictionary<string, string?> Settings(FakePlatforms fake, FakeMeasurementProtocol mp, RedisServer redis, string prefix, string consumer)
     {
-        Dictionary<string, string?> settings = fake.CapiSettings(TestKeys.TempStore(), meta: false, tiktok: false, linkedIn: false, google: false);
-        foreach ((string key, string? value) in mp.Settings(Window))
+        var settings = fake.CapiSettings(TestKeys.TempStore(), meta: false, tiktok: false, linkedIn: false, google: false);
+        foreach ((var key, var value) in mp.Settings(Window))
         {
             settings[key] = value;
         }

@@ -18,14 +18,14 @@ public sealed class ScaleOutTests
     [SkippableFact]
     public async Task Three_instances_share_the_queue_and_a_kill_9_mid_delivery_still_delivers_every_event_exactly_once_per_platform()
     {
-        await using RedisServer redis = await RedisServer.StartAsync();
-        await using FakePlatforms fake = await FakePlatforms.StartAsync();
-        await using PlatformFront front = await PlatformFront.StartAsync(fake);
+        await using var redis = await RedisServer.StartAsync();
+        await using var fake = await FakePlatforms.StartAsync();
+        await using var front = await PlatformFront.StartAsync(fake);
         front.AnswerDelay = TimeSpan.FromMilliseconds(250);
-        string prefix = "{t" + Guid.NewGuid().ToString("N")[..8] + "}:";
-        GatewayProcess[] gateways = await Task.WhenAll(Enumerable.Range(0, 3).Select(i =>
+        var prefix = "{t" + Guid.NewGuid().ToString("N")[..8] + "}:";
+        var gateways = await Task.WhenAll(Enumerable.Range(0, 3).Select(i =>
         {
-            Dictionary<string, string?> settings = Settings(fake, redis, prefix, front.Url);
+            var settings = Settings(fake, redis, prefix, front.Url);
             settings["Capi:Store:Redis:ConsumerName"] = $"gw-{i}";
             return GatewayProcess.StartAsync(fake, settings);
         }));
@@ -34,12 +34,12 @@ public sealed class ScaleOutTests
             const int Events = 360, PerRequest = 12;
             var acknowledged = new HashSet<string>();
             var perInstance = new int[3];
-            for (int request = 0; request < Events / PerRequest; request++)
+            for (var request = 0; request < Events / PerRequest; request++)
             {
                 // Round robin, as a load balancer spreads a site's backend calls.
-                int instance = request % 3;
+                var instance = request % 3;
                 var ids = Enumerable.Range(request * PerRequest, PerRequest).Select(static i => $"R-{i}").ToList();
-                using HttpResponseMessage response = await CapiGateway.PostEventsAsync(gateways[instance].Public, Body(ids));
+                using var response = await CapiGateway.PostEventsAsync(gateways[instance].Public, Body(ids));
                 Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
                 acknowledged.UnionWith(ids);
                 perInstance[instance] += ids.Count;
@@ -57,29 +57,29 @@ public sealed class ScaleOutTests
             front.HoldUntil = DateTime.UtcNow.AddSeconds(3);
             Assert.True(await PendingUntilAsync(redis, prefix, "gw-1", TimeSpan.FromSeconds(1)), "gw-1 sent nothing");
             await Task.Delay(TimeSpan.FromMilliseconds(700));
-            int atKillProbe = fake.For("meta").Count();
+            var atKillProbe = fake.For("meta").Count();
             await gateways[1].KillAsync();
 
             // What the killed instance held (read, or sent and not yet acknowledged) is left to the others.
-            int orphaned = 0;
-            foreach (string stream in (string[])["meta", "tiktok", "linkedin", "google_ads"])
+            var orphaned = 0;
+            foreach (var stream in (string[])["meta", "tiktok", "linkedin", "google_ads"])
             {
                 orphaned += await redis.PendingAsync(prefix + "s:" + stream, "gw-1");
             }
 
             Assert.True(orphaned > 0, $"the kill did not land mid-delivery (meta had {atKillProbe} of {Events})");
-            int atKill = fake.For("meta").Count();
+            var atKill = fake.For("meta").Count();
             Assert.InRange(atKill, 24, Events - 1);
 
             // The survivors claim the dead one's entries once they are ClaimIdle old, and deliver them.
-            bool complete = await Wait.UntilAsync(() => Platforms.All(p => fake.For(p).Select(static e => e.EventId).ToHashSet().IsSupersetOf(acknowledged)), TimeSpan.FromSeconds(60));
-            List<JsonElement> uncertain = await UncertainAsync(gateways[0]);
+            var complete = await Wait.UntilAsync(() => Platforms.All(p => fake.For(p).Select(static e => e.EventId).ToHashSet().IsSupersetOf(acknowledged)), TimeSpan.FromSeconds(60));
+            var uncertain = await UncertainAsync(gateways[0]);
             Assert.True(complete, Missing(fake, acknowledged) + $"; {uncertain.Count} dead-lettered as uncertain: "
                 + string.Join(", ", uncertain.Select(static u => u.GetProperty("destination").GetString() + "/" + u.GetProperty("eventId").GetString())));
 
             // Late double sends would come from claims: wait past another claim period before counting.
             await Task.Delay(TimeSpan.FromSeconds(5));
-            foreach (string platform in Platforms)
+            foreach (var platform in Platforms)
             {
                 var counts = fake.For(platform).GroupBy(static e => e.EventId).ToDictionary(static g => g.Key, static g => g.Count());
                 Assert.Equal(acknowledged.Order(), counts.Keys.Order());
@@ -87,9 +87,9 @@ public sealed class ScaleOutTests
             }
 
             // What the dead instance was sending is dead-lettered as uncertain, never resent: the platforms have each once.
-            foreach (JsonElement letter in uncertain)
+            foreach (var letter in uncertain)
             {
-                string platform = letter.GetProperty("destination").GetString() == "google_ads" ? "google" : letter.GetProperty("destination").GetString()!;
+                var platform = letter.GetProperty("destination").GetString() == "google_ads" ? "google" : letter.GetProperty("destination").GetString()!;
                 Assert.Contains(letter.GetProperty("eventId").GetString()!, fake.For(platform).Select(static e => e.EventId));
             }
 
@@ -97,12 +97,12 @@ public sealed class ScaleOutTests
             var survivorLog = gateways[0].Output.Concat(gateways[2].Output).ToList();
             Assert.True(survivorLog.Any(static line => line.Contains("claimed", StringComparison.Ordinal)), string.Join('\n', survivorLog.Where(static l => l.Contains("CAPI", StringComparison.Ordinal))));
             Assert.Empty(fake.Rejections);
-            JsonElement store = await gateways[0].Management.GetFromJsonAsync<JsonElement>("/capi/store");
+            var store = await gateways[0].Management.GetFromJsonAsync<JsonElement>("/capi/store");
             Assert.All(store.GetProperty("pending").EnumerateObject(), static p => Assert.Equal(0, p.Value.GetInt32()));
         }
         finally
         {
-            foreach (GatewayProcess gateway in gateways)
+            foreach (var gateway in gateways)
             {
                 await gateway.DisposeAsync();
             }
@@ -112,22 +112,22 @@ public sealed class ScaleOutTests
     [SkippableFact]
     public async Task Redis_killed_and_restarted_mid_run_loses_nothing_acknowledged()
     {
-        await using RedisServer redis = await RedisServer.StartAsync();
-        await using FakePlatforms fake = await FakePlatforms.StartAsync();
+        await using var redis = await RedisServer.StartAsync();
+        await using var fake = await FakePlatforms.StartAsync();
         fake.Latency = TimeSpan.FromMilliseconds(100);
-        string prefix = "{t" + Guid.NewGuid().ToString("N")[..8] + "}:";
-        GatewayProcess[] gateways = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => GatewayProcess.StartAsync(fake, Settings(fake, redis, prefix))));
+        var prefix = "{t" + Guid.NewGuid().ToString("N")[..8] + "}:";
+        var gateways = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => GatewayProcess.StartAsync(fake, Settings(fake, redis, prefix))));
         try
         {
             var acknowledged = new HashSet<string>();
             int next = 0, refused = 0, duringOutage = 0;
             async Task PostAsync(int requests, bool outage)
             {
-                for (int request = 0; request < requests; request++)
+                for (var request = 0; request < requests; request++)
                 {
                     var ids = Enumerable.Range(next, 10).Select(static i => $"O-{i}").ToList();
                     next += 10;
-                    using HttpResponseMessage response = await CapiGateway.PostEventsAsync(gateways[request % 2].Public, Body(ids));
+                    using var response = await CapiGateway.PostEventsAsync(gateways[request % 2].Public, Body(ids));
                     if (response.StatusCode == HttpStatusCode.Accepted)
                     {
                         acknowledged.UnionWith(ids);
@@ -152,8 +152,8 @@ public sealed class ScaleOutTests
             using (var hit = new HttpRequestMessage(HttpMethod.Post, "/metrics/g/collect?v=2&tid=G-TEST1234&cid=1.2&en=page_view"))
             {
                 hit.Headers.TryAddWithoutValidation("User-Agent", "Mozilla/5.0 Test/1.0");
-                int before = fake.GaHits;
-                using HttpResponseMessage forwarded = await gateways[0].Public.SendAsync(hit);
+                var before = fake.GaHits;
+                using var forwarded = await gateways[0].Public.SendAsync(hit);
                 Assert.True(forwarded.IsSuccessStatusCode, $"hit answered {(int)forwarded.StatusCode}");
                 Assert.True(await Wait.UntilAsync(() => fake.GaHits > before), "the hit was not forwarded during the outage");
             }
@@ -164,10 +164,10 @@ public sealed class ScaleOutTests
 
             Assert.Equal(0, refused);
             Assert.Equal(120, duringOutage);
-            bool complete = await Wait.UntilAsync(() => Platforms.All(p => fake.For(p).Select(static e => e.EventId).ToHashSet().IsSupersetOf(acknowledged)), TimeSpan.FromSeconds(45));
+            var complete = await Wait.UntilAsync(() => Platforms.All(p => fake.For(p).Select(static e => e.EventId).ToHashSet().IsSupersetOf(acknowledged)), TimeSpan.FromSeconds(45));
             Assert.True(complete, Missing(fake, acknowledged));
             await Task.Delay(TimeSpan.FromSeconds(2));
-            foreach (string platform in Platforms)
+            foreach (var platform in Platforms)
             {
                 var counts = fake.For(platform).GroupBy(static e => e.EventId).ToDictionary(static g => g.Key, static g => g.Count());
                 Assert.Equal(acknowledged.Order(), counts.Keys.Order());
@@ -180,7 +180,7 @@ public sealed class ScaleOutTests
         }
         finally
         {
-            foreach (GatewayProcess gateway in gateways)
+            foreach (var gateway in gateways)
             {
                 await gateway.DisposeAsync();
             }
@@ -189,10 +189,10 @@ public sealed class ScaleOutTests
 
     internal static Dictionary<string, string?> Settings(FakePlatforms fake, RedisServer redis, string prefix, string? platforms = null)
     {
-        Dictionary<string, string?> settings = fake.CapiSettings(TestKeys.TempStore());
+        var settings = fake.CapiSettings(TestKeys.TempStore());
         if (platforms is not null)
         {
-            foreach (string destination in (string[])["Meta", "TikTok", "LinkedIn", "GoogleAds"])
+            foreach (var destination in (string[])["Meta", "TikTok", "LinkedIn", "GoogleAds"])
             {
                 settings[$"Capi:{destination}:BaseUrl"] = platforms;
             }
@@ -206,7 +206,7 @@ public sealed class ScaleOutTests
         settings["Capi:Store:Redis:OperationTimeout"] = "00:00:00.500";
         settings["Capi:Store:Redis:SpillPath"] = TestKeys.TempStore();
         settings["Capi:MergeWindow"] = "00:00:00";
-        foreach (string destination in (string[])["Meta", "TikTok", "LinkedIn", "GoogleAds"])
+        foreach (var destination in (string[])["Meta", "TikTok", "LinkedIn", "GoogleAds"])
         {
             settings[$"Capi:{destination}:MaxBatchSize"] = "10";
         }
@@ -221,10 +221,10 @@ public sealed class ScaleOutTests
 
     private static async Task<bool> PendingUntilAsync(RedisServer redis, string prefix, string consumer, TimeSpan timeout)
     {
-        DateTime end = DateTime.UtcNow + timeout;
+        var end = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < end)
         {
-            foreach (string stream in (string[])["meta", "tiktok", "linkedin", "google_ads"])
+            foreach (var stream in (string[])["meta", "tiktok", "linkedin", "google_ads"])
             {
                 if (await redis.PendingAsync(prefix + "s:" + stream, consumer) > 0)
                 {
@@ -240,7 +240,7 @@ public sealed class ScaleOutTests
 
     private static async Task<List<JsonElement>> UncertainAsync(GatewayProcess gateway)
     {
-        JsonElement list = await gateway.Management.GetFromJsonAsync<JsonElement>("/capi/dead-letters?limit=10000");
+        var list = await gateway.Management.GetFromJsonAsync<JsonElement>("/capi/dead-letters?limit=10000");
         return [.. list.GetProperty("deadLetters").EnumerateArray().Where(static l => l.GetProperty("error").GetString()!.StartsWith("uncertain", StringComparison.Ordinal))];
     }
 

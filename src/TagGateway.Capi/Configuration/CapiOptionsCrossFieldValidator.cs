@@ -20,7 +20,7 @@ internal sealed class CapiOptionsCrossFieldValidator : IValidateOptions<CapiOpti
         Check(options.GoogleAnalytics, "GoogleAnalytics", errors);
         Range(options.GoogleAnalytics.GapFillWindow, TimeSpan.Zero, TimeSpan.FromHours(1), "Capi:GoogleAnalytics:GapFillWindow", errors);
 
-        foreach ((string ga4, string? urn) in options.LinkedIn.Conversions)
+        foreach ((var ga4, var urn) in options.LinkedIn.Conversions)
         {
             if (string.IsNullOrWhiteSpace(urn))
             {
@@ -33,7 +33,7 @@ internal sealed class CapiOptionsCrossFieldValidator : IValidateOptions<CapiOpti
             }
         }
 
-        foreach ((string ga4, string? action) in options.GoogleAds.ConversionActions)
+        foreach ((var ga4, var action) in options.GoogleAds.ConversionActions)
         {
             if (string.IsNullOrWhiteSpace(action))
             {
@@ -51,7 +51,7 @@ internal sealed class CapiOptionsCrossFieldValidator : IValidateOptions<CapiOpti
             errors.Add("Capi:GoogleAds:CustomerId is required when conversion actions are configured.");
         }
 
-        foreach (string key in SecretReader.ApiKeys(options.Ingest, errors))
+        foreach (var key in SecretReader.ApiKeys(options.Ingest, errors))
         {
             if (key.Length < MinApiKeyLength)
             {
@@ -79,7 +79,7 @@ internal sealed class CapiOptionsCrossFieldValidator : IValidateOptions<CapiOpti
 
         if (options.Store.Kind == CapiStoreKind.Redis)
         {
-            RedisStoreOptions redis = options.Store.Redis;
+            var redis = options.Store.Redis;
             Range(redis.ClaimIdle, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1), "Capi:Store:Redis:ClaimIdle", errors);
             Range(redis.ConsumerTtl, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10), "Capi:Store:Redis:ConsumerTtl", errors);
             Range(redis.OperationTimeout, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(1), "Capi:Store:Redis:OperationTimeout", errors);
@@ -121,7 +121,7 @@ internal sealed class CapiOptionsCrossFieldValidator : IValidateOptions<CapiOpti
     {
         Range(destination.MaxEventAge, TimeSpan.FromMinutes(1), TimeSpan.FromDays(400), $"Capi:{section}:MaxEventAge", errors);
         Range(destination.AttemptTimeout, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(5), $"Capi:{section}:AttemptTimeout", errors);
-        if (!Uri.TryCreate(destination.BaseUrl, UriKind.Absolute, out Uri? uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
+        if (!Uri.TryCreate(destination.BaseUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
         {
             errors.Add($"Capi:{section}:BaseUrl: \"{destination.BaseUrl}\" must be an absolute http(s) URL.");
         }
@@ -143,7 +143,7 @@ internal sealed class CapiOptionsCrossFieldValidator : IValidateOptions<CapiOpti
                 errors.Add("Capi:GoogleAds: the refresh-token flow needs RefreshToken, ClientId and ClientSecret (each from the environment or a …File).");
             }
 
-            if (!Uri.TryCreate(google.TokenEndpoint, UriKind.Absolute, out Uri? token) || (token.Scheme != Uri.UriSchemeHttps && token.Scheme != Uri.UriSchemeHttp))
+            if (!Uri.TryCreate(google.TokenEndpoint, UriKind.Absolute, out var token) || (token.Scheme != Uri.UriSchemeHttps && token.Scheme != Uri.UriSchemeHttp))
             {
                 errors.Add($"Capi:GoogleAds:TokenEndpoint: \"{google.TokenEndpoint}\" must be an absolute http(s) URL.");
             }

@@ -15,7 +15,7 @@ internal static class SecretReader
             return null;
         }
 
-        string? text = ReadFile(destination.AccessTokenFile, $"Capi:{section}:AccessTokenFile", errors);
+        var text = ReadFile(destination.AccessTokenFile, $"Capi:{section}:AccessTokenFile", errors);
         return string.IsNullOrWhiteSpace(text) ? null : text.Trim();
     }
 
@@ -32,7 +32,7 @@ internal static class SecretReader
             return null;
         }
 
-        string? text = ReadFile(file, key + "File", errors);
+        var text = ReadFile(file, key + "File", errors);
         return string.IsNullOrWhiteSpace(text) ? null : text.Trim();
     }
 
@@ -44,16 +44,16 @@ internal static class SecretReader
             return null;
         }
 
-        string? refresh = Secret(google.RefreshToken, google.RefreshTokenFile, "Capi:GoogleAds:RefreshToken", errors);
-        string? id = Secret(google.ClientId, google.ClientIdFile, "Capi:GoogleAds:ClientId", errors);
-        string? secret = Secret(google.ClientSecret, google.ClientSecretFile, "Capi:GoogleAds:ClientSecret", errors);
+        var refresh = Secret(google.RefreshToken, google.RefreshTokenFile, "Capi:GoogleAds:RefreshToken", errors);
+        var id = Secret(google.ClientId, google.ClientIdFile, "Capi:GoogleAds:ClientId", errors);
+        var secret = Secret(google.ClientSecret, google.ClientSecretFile, "Capi:GoogleAds:ClientSecret", errors);
         return refresh is null || id is null || secret is null ? null : new GoogleOAuthCredentials(id, secret, refresh);
     }
 
     public static List<string> ApiKeys(IngestOptions ingest, List<string>? errors = null)
     {
         var keys = new List<string>();
-        foreach (string key in ingest.ApiKeys)
+        foreach (var key in ingest.ApiKeys)
         {
             if (!string.IsNullOrWhiteSpace(key))
             {
@@ -63,7 +63,7 @@ internal static class SecretReader
 
         if (!string.IsNullOrEmpty(ingest.ApiKeyFile) && ReadFile(ingest.ApiKeyFile, "Capi:Ingest:ApiKeyFile", errors) is { } text)
         {
-            foreach (string line in text.Split('\n'))
+            foreach (var line in text.Split('\n'))
             {
                 if (!string.IsNullOrWhiteSpace(line))
                 {

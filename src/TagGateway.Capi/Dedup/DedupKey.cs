@@ -12,10 +12,10 @@ internal static class DedupKey
 {
     public static UInt128 Of(CapiDestination destination, string eventName, string eventId)
     {
-        int length = 1 + 4 + Encoding.UTF8.GetByteCount(eventName) + 4 + Encoding.UTF8.GetByteCount(eventId);
-        Span<byte> buffer = length <= 512 ? stackalloc byte[length] : new byte[length];
+        var length = 1 + 4 + Encoding.UTF8.GetByteCount(eventName) + 4 + Encoding.UTF8.GetByteCount(eventId);
+        var buffer = length <= 512 ? stackalloc byte[length] : new byte[length];
         buffer[0] = (byte)destination;
-        int offset = 1;
+        var offset = 1;
         offset += Write(buffer[offset..], eventName);
         Write(buffer[offset..], eventId);
         Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
@@ -30,10 +30,10 @@ internal static class DedupKey
     /// </summary>
     public static UInt128 Twin(bool browser, string eventName, char idKind, string eventId)
     {
-        int length = 1 + 4 + Encoding.UTF8.GetByteCount(eventName) + 1 + 4 + Encoding.UTF8.GetByteCount(eventId);
-        Span<byte> buffer = length <= 512 ? stackalloc byte[length] : new byte[length];
+        var length = 1 + 4 + Encoding.UTF8.GetByteCount(eventName) + 1 + 4 + Encoding.UTF8.GetByteCount(eventId);
+        var buffer = length <= 512 ? stackalloc byte[length] : new byte[length];
         buffer[0] = browser ? (byte)0xB0 : (byte)0x50;
-        int offset = 1;
+        var offset = 1;
         offset += Write(buffer[offset..], eventName);
         buffer[offset++] = (byte)idKind;
         Write(buffer[offset..], eventId);
@@ -44,7 +44,7 @@ internal static class DedupKey
 
     private static int Write(Span<byte> buffer, string value)
     {
-        int count = Encoding.UTF8.GetBytes(value, buffer[4..]);
+        var count = Encoding.UTF8.GetBytes(value, buffer[4..]);
         System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(buffer, count);
         return 4 + count;
     }

@@ -41,7 +41,7 @@ internal sealed class FingerprintLedger
 
     public FingerprintLedger(long nowMs, int capacity = MinCapacity)
     {
-        int size = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(capacity, MinCapacity));
+        var size = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(capacity, MinCapacity));
         _fingerprints = new ulong[size];
         _expires = new uint[size];
         _seqs = new uint[size];
@@ -61,14 +61,14 @@ internal sealed class FingerprintLedger
     /// <summary>The fingerprint of a ledger key; never 0 (0 marks an empty slot).</summary>
     public static ulong Fingerprint(UInt128 key)
     {
-        ulong fingerprint = (ulong)key;
+        var fingerprint = (ulong)key;
         return fingerprint == 0 ? 1 : fingerprint;
     }
 
     /// <summary>Whether the key is held and unexpired at <paramref name="nowMs"/>; its sequence number's low 32 bits if so.</summary>
     public bool TryGet(ulong fingerprint, long nowMs, out uint seqLow)
     {
-        int i = Find(fingerprint);
+        var i = Find(fingerprint);
         if (i >= 0 && ExpiresMs(i) > nowMs)
         {
             seqLow = _seqs[i];
@@ -82,7 +82,7 @@ internal sealed class FingerprintLedger
     /// <summary>Sets (or replaces) a key: the latest wins, as with the dictionary it replaces.</summary>
     public void Set(ulong fingerprint, long seq, long expiresMs, uint segment)
     {
-        int i = Find(fingerprint);
+        var i = Find(fingerprint);
         if (i < 0)
         {
             if ((Count + 1) * 4L > Capacity * 3L)
@@ -111,7 +111,7 @@ internal sealed class FingerprintLedger
     /// </summary>
     public void Retire(ulong fingerprint, long seq, uint segment)
     {
-        int i = Find(fingerprint);
+        var i = Find(fingerprint);
         if (i >= 0 && _seqs[i] == (uint)seq)
         {
             _segments[i] = segment;
@@ -125,7 +125,7 @@ internal sealed class FingerprintLedger
     public List<int> InSegment(uint segment, long nowMs)
     {
         var found = new List<int>();
-        for (int i = 0; i < _fingerprints.Length; i++)
+        for (var i = 0; i < _fingerprints.Length; i++)
         {
             if (_fingerprints[i] != 0 && _segments[i] == segment && ExpiresMs(i) > nowMs)
             {
@@ -152,8 +152,8 @@ internal sealed class FingerprintLedger
             Rebase(nowMs);
         }
 
-        uint now = Relative(nowMs);
-        for (int i = 0; i < _fingerprints.Length; i++)
+        var now = Relative(nowMs);
+        for (var i = 0; i < _fingerprints.Length; i++)
         {
             // A slot filled by the shift is looked at again.
             while (_fingerprints[i] != 0 && _expires[i] <= now)
@@ -163,7 +163,7 @@ internal sealed class FingerprintLedger
         }
 
         // An ingest peak is over: give the memory back (down to a quarter to an eighth full).
-        int capacity = Capacity;
+        var capacity = Capacity;
         while (capacity > MinCapacity && Count * 8L < capacity)
         {
             capacity /= 2;
@@ -181,10 +181,10 @@ internal sealed class FingerprintLedger
 
     private int Find(ulong fingerprint)
     {
-        int i = (int)fingerprint & _mask;
+        var i = (int)fingerprint & _mask;
         while (true)
         {
-            ulong at = _fingerprints[i];
+            var at = _fingerprints[i];
             if (at == fingerprint)
             {
                 return i;
@@ -202,19 +202,19 @@ internal sealed class FingerprintLedger
     /// <summary>Knuth's algorithm R: later members of the probe chain move back into the hole where they may.</summary>
     private void Delete(int hole)
     {
-        int j = hole;
+        var j = hole;
         while (true)
         {
             j = (j + 1) & _mask;
-            ulong fingerprint = _fingerprints[j];
+            var fingerprint = _fingerprints[j];
             if (fingerprint == 0)
             {
                 break;
             }
 
-            int home = (int)fingerprint & _mask;
+            var home = (int)fingerprint & _mask;
             // The entry at j may fill the hole unless its home lies cyclically in (hole, j].
-            bool stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
+            var stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
             if (stays)
             {
                 continue;
@@ -233,8 +233,8 @@ internal sealed class FingerprintLedger
 
     private void Rebase(long nowMs)
     {
-        uint shift = (uint)Math.Min(nowMs - _baseMs, uint.MaxValue);
-        for (int i = 0; i < _expires.Length; i++)
+        var shift = (uint)Math.Min(nowMs - _baseMs, uint.MaxValue);
+        for (var i = 0; i < _expires.Length; i++)
         {
             _expires[i] = _expires[i] > shift ? _expires[i] - shift : 0;
         }
@@ -244,22 +244,22 @@ internal sealed class FingerprintLedger
 
     private void Resize(int capacity)
     {
-        ulong[] fingerprints = _fingerprints;
+        var fingerprints = _fingerprints;
         uint[] expires = _expires, seqs = _seqs, segments = _segments;
         _fingerprints = new ulong[capacity];
         _expires = new uint[capacity];
         _seqs = new uint[capacity];
         _segments = new uint[capacity];
         _mask = capacity - 1;
-        for (int k = 0; k < fingerprints.Length; k++)
+        for (var k = 0; k < fingerprints.Length; k++)
         {
-            ulong fingerprint = fingerprints[k];
+            var fingerprint = fingerprints[k];
             if (fingerprint == 0)
             {
                 continue;
             }
 
-            int i = (int)fingerprint & _mask;
+            var i = (int)fingerprint & _mask;
             while (_fingerprints[i] != 0)
             {
                 i = (i + 1) & _mask;

@@ -17,9 +17,9 @@ internal static class DeliveryResilience
 {
     public static void AddDestinationClient(IServiceCollection services, CapiDestination destination, DestinationOptions options, DeliveryOptions delivery)
     {
-        string name = DestinationClient.HttpClientNameOf(destination);
-        string baseUrl = options.BaseUrl.EndsWith('/') ? options.BaseUrl : options.BaseUrl + "/";
-        IHttpClientBuilder builder = services.AddHttpClient(name, client =>
+        var name = DestinationClient.HttpClientNameOf(destination);
+        var baseUrl = options.BaseUrl.EndsWith('/') ? options.BaseUrl : options.BaseUrl + "/";
+        var builder = services.AddHttpClient(name, client =>
         {
             client.BaseAddress = new Uri(baseUrl);
             client.Timeout = Timeout.InfiniteTimeSpan;
@@ -32,9 +32,9 @@ internal static class DeliveryResilience
         builder.RemoveAllLoggers();
         builder.AddResilienceHandler("capi-" + destination.Name(), (pipeline, context) =>
         {
-            DestinationClient classifier = context.ServiceProvider.GetRequiredKeyedService<DestinationClient>(destination);
-            TimeSpan attempt = options.AttemptTimeout;
-            TimeSpan total = (attempt * (delivery.RetryAttempts + 1)) + (delivery.RetryBaseDelay * (1 << Math.Min(delivery.RetryAttempts, 10)) * 2) + TimeSpan.FromSeconds(5);
+            var classifier = context.ServiceProvider.GetRequiredKeyedService<DestinationClient>(destination);
+            var attempt = options.AttemptTimeout;
+            var total = (attempt * (delivery.RetryAttempts + 1)) + (delivery.RetryBaseDelay * (1 << Math.Min(delivery.RetryAttempts, 10)) * 2) + TimeSpan.FromSeconds(5);
             pipeline.AddTimeout(total);
             pipeline.AddRetry(new HttpRetryStrategyOptions
             {
@@ -70,7 +70,7 @@ internal static class DeliveryResilience
             return HttpClientResiliencePredicates.IsTransient(outcome);
         }
 
-        HttpResponseMessage? response = outcome.Result;
+        var response = outcome.Result;
         if (response is null)
         {
             return false;

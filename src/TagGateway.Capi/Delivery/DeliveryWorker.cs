@@ -46,38 +46,38 @@ internal sealed partial class DeliveryWorker
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        CapiDestination d = _client.Destination;
-        TimeSpan backoff = _options.MinBackoff;
+        var d = _client.Destination;
+        var backoff = _options.MinBackoff;
         var batch = new List<CapiEvent>(_client.MaxBatch);
         while (!cancellationToken.IsCancellationRequested)
         {
             batch.Clear();
-            long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-            if (await _store.TakeReadyAsync(d, now, _client.MaxBatch, batch, cancellationToken).ConfigureAwait(false) == 0)
+            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            if (await _store.TakeReadyAsync(d, now, _client.MaxBatch, batch, cancellationToken) == 0)
             {
-                TimeSpan wait = _options.PollInterval;
+                var wait = _options.PollInterval;
                 if (_store.NextReadyMs(d) is { } next && next > now)
                 {
                     wait = TimeSpan.FromMilliseconds(Math.Clamp(next - now, 1, wait.TotalMilliseconds));
                 }
 
-                await _store.WaitForWorkAsync(d, wait, cancellationToken).ConfigureAwait(false);
+                await _store.WaitForWorkAsync(d, wait, cancellationToken);
                 continue;
             }
 
-            List<CapiEvent> fresh = await DropStaleAsync(batch, now, cancellationToken).ConfigureAwait(false);
+            var fresh = await DropStaleAsync(batch, now, cancellationToken);
             if (fresh.Count > 0 && _gapFill is not null)
             {
                 try
                 {
-                    fresh = await _gapFill.CancelBrowserTwinsAsync(_store, fresh, cancellationToken).ConfigureAwait(false);
+                    fresh = await _gapFill.CancelBrowserTwinsAsync(_store, fresh, cancellationToken);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
                     // Unknown whether the browser reported them (the store is away): kept, never sent blind.
                     _store.Release(d, fresh);
                     Log.Retrying(_logger, d.Name(), fresh.Count, "gap-fill check failed: " + ex.GetType().Name, backoff.TotalSeconds);
-                    await Task.Delay(backoff, _time, cancellationToken).ConfigureAwait(false);
+                    await Task.Delay(backoff, _time, cancellationToken);
                     backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxBackoff.Ticks));
                     continue;
                 }
@@ -91,7 +91,7 @@ internal sealed partial class DeliveryWorker
             DeliveryResult? retry;
             try
             {
-                retry = await DeliverAsync(fresh, cancellationToken).ConfigureAwait(false);
+                retry = await DeliverAsync(fresh, cancellationToken);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -105,7 +105,7 @@ internal sealed partial class DeliveryWorker
                 continue;
             }
 
-            TimeSpan delay = Jitter(backoff);
+            var delay = Jitter(backoff);
             if (retry.RetryAfter is { } retryAfter && retryAfter > delay)
             {
                 delay = retryAfter;
@@ -113,7 +113,7 @@ internal sealed partial class DeliveryWorker
 
             Log.Retrying(_logger, d.Name(), fresh.Count, retry.Error, delay.TotalSeconds);
             backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxBackoff.Ticks));
-            await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(delay, _time, cancellationToken);
         }
     }
 
@@ -127,18 +127,18 @@ internal sealed partial class DeliveryWorker
     /// </summary>
     private async Task<DeliveryResult?> DeliverAsync(List<CapiEvent> events, CancellationToken cancellationToken)
     {
-        CapiDestination d = _client.Destination;
-        DeliveryResult result = await SendOnceAsync(events, cancellationToken).ConfigureAwait(false);
+        var d = _client.Destination;
+        var result = await SendOnceAsync(events, cancellationToken);
         switch (result.Outcome)
         {
             case DeliveryOutcome.Delivered:
-                await CompleteAsync(events, CompletionKind.Delivered, null, cancellationToken).ConfigureAwait(false);
+                await CompleteAsync(events, CompletionKind.Delivered, null, cancellationToken);
                 Delivered(events, result.KeyMasks);
-                await GapFilledAsync(events, cancellationToken).ConfigureAwait(false);
+                await GapFilledAsync(events, cancellationToken);
                 return null;
 
             case DeliveryOutcome.Partial:
-                return await PartialAsync(events, result, cancellationToken).ConfigureAwait(false);
+                return await PartialAsync(events, result, cancellationToken);
 
             case DeliveryOutcome.Retryable:
                 _store.Release(d, events);
@@ -148,13 +148,13 @@ internal sealed partial class DeliveryWorker
                 if (!result.BatchWide && events.Count > 1)
                 {
                     Log.Isolating(_logger, d.Name(), events.Count, result.Error);
-                    int half = events.Count / 2;
-                    DeliveryResult? first = await DeliverAsync(events[..half], cancellationToken).ConfigureAwait(false);
-                    DeliveryResult? second = await DeliverAsync(events[half..], cancellationToken).ConfigureAwait(false);
+                    var half = events.Count / 2;
+                    var first = await DeliverAsync(events[..half], cancellationToken);
+                    var second = await DeliverAsync(events[half..], cancellationToken);
                     return first ?? second;
                 }
 
-                await CompleteAsync(events, CompletionKind.DeadLettered, result.Error, cancellationToken).ConfigureAwait(false);
+                await CompleteAsync(events, CompletionKind.DeadLettered, result.Error, cancellationToken);
                 _metrics.DeadLettered(d, events.Count);
                 Log.DeadLettered(_logger, d.Name(), events.Count, result.Error);
                 return null;
@@ -163,12 +163,12 @@ internal sealed partial class DeliveryWorker
 
     private async Task<DeliveryResult> SendOnceAsync(List<CapiEvent> events, CancellationToken cancellationToken)
     {
-        CapiDestination d = _client.Destination;
+        var d = _client.Destination;
         DeliveryResult result;
-        long started = Stopwatch.GetTimestamp();
+        var started = Stopwatch.GetTimestamp();
         try
         {
-            result = await _client.SendAsync(events, cancellationToken).ConfigureAwait(false);
+            result = await _client.SendAsync(events, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -196,10 +196,10 @@ internal sealed partial class DeliveryWorker
 
     private async Task<List<CapiEvent>> DropStaleAsync(List<CapiEvent> batch, long now, CancellationToken cancellationToken)
     {
-        long oldest = now - (long)_client.MaxAge.TotalMilliseconds;
+        var oldest = now - (long)_client.MaxAge.TotalMilliseconds;
         List<Completion>? stale = null;
         var fresh = new List<CapiEvent>(batch.Count);
-        foreach (CapiEvent e in batch)
+        foreach (var e in batch)
         {
             if (e.TimeMs < oldest)
             {
@@ -213,7 +213,7 @@ internal sealed partial class DeliveryWorker
 
         if (stale is not null)
         {
-            await _store.CompleteAsync(_client.Destination, stale, cancellationToken).ConfigureAwait(false);
+            await _store.CompleteAsync(_client.Destination, stale, cancellationToken);
             _metrics.Dropped(_client.Destination, "stale", stale.Count);
             _gapFill?.Stale(stale.Count);
             Log.Stale(_logger, _client.Destination.Name(), stale.Count, _client.MaxAge.TotalHours);
@@ -224,15 +224,15 @@ internal sealed partial class DeliveryWorker
 
     private async Task<DeliveryResult?> PartialAsync(List<CapiEvent> batch, DeliveryResult result, CancellationToken cancellationToken)
     {
-        CapiDestination d = _client.Destination;
+        var d = _client.Destination;
         var completions = new List<Completion>(batch.Count);
         var retry = new List<CapiEvent>();
         var delivered = new List<CapiEvent>();
         var masks = new List<IdentityKeys>();
-        int dead = 0;
-        for (int i = 0; i < batch.Count; i++)
+        var dead = 0;
+        for (var i = 0; i < batch.Count; i++)
         {
-            CapiEvent e = batch[i];
+            var e = batch[i];
             if (result.Failed!.TryGetValue(e.Seq, out var failure))
             {
                 if (failure.Retryable)
@@ -253,10 +253,10 @@ internal sealed partial class DeliveryWorker
             }
         }
 
-        await _store.CompleteAsync(d, completions, cancellationToken).ConfigureAwait(false);
+        await _store.CompleteAsync(d, completions, cancellationToken);
         _store.Release(d, retry);
         Delivered(delivered, [.. masks]);
-        await GapFilledAsync(delivered, cancellationToken).ConfigureAwait(false);
+        await GapFilledAsync(delivered, cancellationToken);
         if (dead > 0)
         {
             _metrics.DeadLettered(d, dead);
@@ -283,7 +283,7 @@ internal sealed partial class DeliveryWorker
 
         try
         {
-            await _gapFill.SentAsync(_store, delivered, cancellationToken).ConfigureAwait(false);
+            await _gapFill.SentAsync(_store, delivered, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

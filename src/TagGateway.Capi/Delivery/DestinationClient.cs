@@ -92,35 +92,35 @@ internal abstract partial class DestinationClient
     public virtual async Task<DeliveryResult> SendAsync(IReadOnlyList<CapiEvent> batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        IdentityKeys[] keyMasks = new IdentityKeys[batch.Count];
-        using HttpRequestMessage request = BuildRequest(batch, keyMasks);
+        var keyMasks = new IdentityKeys[batch.Count];
+        using var request = BuildRequest(batch, keyMasks);
         if (_logger.IsEnabled(LogLevel.Debug))
         {
-            string description = Describe(batch, keyMasks);
+            var description = Describe(batch, keyMasks);
             Log.Payload(_logger, Destination, batch.Count, description);
         }
 
-        if (await AuthorizeAsync(request, rejected: null, cancellationToken).ConfigureAwait(false) is { } authError)
+        if (await AuthorizeAsync(request, rejected: null, cancellationToken) is { } authError)
         {
             return new DeliveryResult(DeliveryOutcome.Retryable, authError) { KeyMasks = keyMasks };
         }
 
-        HttpClient client = _factory.CreateClient(HttpClientName);
-        HttpResponseMessage response = await client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+        var client = _factory.CreateClient(HttpClientName);
+        var response = await client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
         try
         {
             if (response.StatusCode == HttpStatusCode.Unauthorized && CanRefreshCredentials)
             {
                 // An access token that expired early or was revoked: one fresh token, the same batch once more.
-                string? rejected = request.Headers.Authorization?.Parameter;
+                var rejected = request.Headers.Authorization?.Parameter;
                 response.Dispose();
-                using HttpRequestMessage again = BuildRequest(batch, keyMasks);
-                if (await AuthorizeAsync(again, rejected, cancellationToken).ConfigureAwait(false) is { } refreshError)
+                using var again = BuildRequest(batch, keyMasks);
+                if (await AuthorizeAsync(again, rejected, cancellationToken) is { } refreshError)
                 {
                     return new DeliveryResult(DeliveryOutcome.Retryable, refreshError) { KeyMasks = keyMasks };
                 }
 
-                response = await client.SendAsync(again, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+                response = await client.SendAsync(again, HttpCompletionOption.ResponseContentRead, cancellationToken);
                 if (response.StatusCode == HttpStatusCode.Unauthorized)
                 {
                     // Refusing a token just minted is about the credentials, never the events: keep them.
@@ -128,7 +128,7 @@ internal abstract partial class DestinationClient
                 }
             }
 
-            return await ReadResultAsync(batch, keyMasks, response, cancellationToken).ConfigureAwait(false);
+            return await ReadResultAsync(batch, keyMasks, response, cancellationToken);
         }
         finally
         {
@@ -142,13 +142,13 @@ internal abstract partial class DestinationClient
         {
             // Not followed (the primary handler never does): a platform API does not redirect a POST. The host only,
             // since a full Location may carry a token.
-            string refused = $"HTTP {StatusText(response.StatusCode)} redirect to {OutboundHandlers.RedirectHost(response)} refused (never followed)";
+            var refused = $"HTTP {StatusText(response.StatusCode)} redirect to {OutboundHandlers.RedirectHost(response)} refused (never followed)";
             return new DeliveryResult(DeliveryOutcome.Fatal, refused) { KeyMasks = keyMasks, BatchWide = true };
         }
 
-        byte[] body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
-        ResponseClass kind = Classify(response.StatusCode, body, out string? error);
-        TimeSpan? retryAfter = RetryAfterOf(response.Headers.RetryAfter);
+        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        var kind = Classify(response.StatusCode, body, out var error);
+        var retryAfter = RetryAfterOf(response.Headers.RetryAfter);
         return kind switch
         {
             ResponseClass.Success when PartialFailures(batch, body) is { Count: > 0 } failed => new DeliveryResult(DeliveryOutcome.Partial, null, retryAfter, failed) { KeyMasks = keyMasks },
@@ -222,7 +222,7 @@ internal abstract partial class DestinationClient
     protected static string KeyNames(IdentityKeys[] keyMasks)
     {
         var union = IdentityKeys.None;
-        foreach (IdentityKeys mask in keyMasks)
+        foreach (var mask in keyMasks)
         {
             union |= mask;
         }

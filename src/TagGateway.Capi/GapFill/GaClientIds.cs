@@ -25,11 +25,11 @@ internal static class GaClientIds
     /// <summary>"GA1.1.111.222" → "111.222"; a bare "111.222" passes; anything else is null.</summary>
     public static string? FromGaCookie(string value)
     {
-        ReadOnlySpan<char> v = value.AsSpan().Trim();
+        var v = value.AsSpan().Trim();
         if (v.StartsWith("GA", StringComparison.Ordinal))
         {
-            int first = v.IndexOf('.');
-            int second = first < 0 ? -1 : v[(first + 1)..].IndexOf('.');
+            var first = v.IndexOf('.');
+            var second = first < 0 ? -1 : v[(first + 1)..].IndexOf('.');
             if (second < 0)
             {
                 return null;
@@ -38,7 +38,7 @@ internal static class GaClientIds
             v = v[(first + second + 2)..];
         }
 
-        int dot = v.IndexOf('.');
+        var dot = v.IndexOf('.');
         return dot > 0 && dot < v.Length - 1 && IsDigits(v[..dot]) && IsDigits(v[(dot + 1)..]) ? v.ToString() : null;
     }
 

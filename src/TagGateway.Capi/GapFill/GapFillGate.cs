@@ -59,7 +59,7 @@ internal sealed partial class GapFillGate
         }
 
         // A derived id ("tg." + digest, gtag gave none) can never equal a backend's: only the site's own ids count.
-        string? eventId = decoded.EventId.StartsWith("tg.", StringComparison.Ordinal) ? null : decoded.EventId;
+        var eventId = decoded.EventId.StartsWith("tg.", StringComparison.Ordinal) ? null : decoded.EventId;
         return Keys(decoded.Name, decoded.TransactionId, eventId, browser, server);
     }
 
@@ -72,7 +72,7 @@ internal sealed partial class GapFillGate
 
     private static int Keys(string name, string? transactionId, string? eventId, Span<UInt128> browser, Span<UInt128> server)
     {
-        int n = 0;
+        var n = 0;
         if (!string.IsNullOrEmpty(transactionId))
         {
             browser[n] = DedupKey.Twin(browser: true, name, 't', transactionId);
@@ -103,10 +103,10 @@ internal sealed partial class GapFillGate
             return;
         }
 
-        bool[] sent = await store.HasMarksAsync(serverKeys, cancellationToken).ConfigureAwait(false);
-        await store.SetMarksAsync(browserKeys, cancellationToken).ConfigureAwait(false);
+        var sent = await store.HasMarksAsync(serverKeys, cancellationToken);
+        await store.SetMarksAsync(browserKeys, cancellationToken);
         int late = 0, last = -1;
-        for (int i = 0; i < sent.Length; i++)
+        for (var i = 0; i < sent.Length; i++)
         {
             if (sent[i] && eventOfKey[i] != last)
             {
@@ -135,19 +135,19 @@ internal sealed partial class GapFillGate
         var owner = new List<int>(batch.Count * MaxKeys);
         Span<UInt128> browser = stackalloc UInt128[MaxKeys];
         Span<UInt128> server = stackalloc UInt128[MaxKeys];
-        for (int i = 0; i < batch.Count; i++)
+        for (var i = 0; i < batch.Count; i++)
         {
-            int n = ServerKeys(batch[i], browser, server);
-            for (int k = 0; k < n; k++)
+            var n = ServerKeys(batch[i], browser, server);
+            for (var k = 0; k < n; k++)
             {
                 keys.Add(browser[k]);
                 owner.Add(i);
             }
         }
 
-        bool[] seen = await store.HasMarksAsync(keys, cancellationToken).ConfigureAwait(false);
+        var seen = await store.HasMarksAsync(keys, cancellationToken);
         var cancelled = new HashSet<int>();
-        for (int k = 0; k < seen.Length; k++)
+        for (var k = 0; k < seen.Length; k++)
         {
             if (seen[k])
             {
@@ -162,7 +162,7 @@ internal sealed partial class GapFillGate
 
         var send = new List<CapiEvent>(batch.Count - cancelled.Count);
         var completions = new List<Completion>(cancelled.Count);
-        for (int i = 0; i < batch.Count; i++)
+        for (var i = 0; i < batch.Count; i++)
         {
             if (cancelled.Contains(i))
             {
@@ -174,7 +174,7 @@ internal sealed partial class GapFillGate
             }
         }
 
-        await store.CompleteAsync(CapiDestination.GoogleAnalytics, completions, cancellationToken).ConfigureAwait(false);
+        await store.CompleteAsync(CapiDestination.GoogleAnalytics, completions, cancellationToken);
         Interlocked.Add(ref _cancelled, completions.Count);
         _metrics?.GapFill("cancelled_by_browser", completions.Count);
         _metrics?.Dropped(CapiDestination.GoogleAnalytics, "cancelled_by_browser", completions.Count);
@@ -195,16 +195,16 @@ internal sealed partial class GapFillGate
         var keys = new List<UInt128>(delivered.Count * MaxKeys);
         Span<UInt128> browser = stackalloc UInt128[MaxKeys];
         Span<UInt128> server = stackalloc UInt128[MaxKeys];
-        foreach (CapiEvent e in delivered)
+        foreach (var e in delivered)
         {
-            int n = ServerKeys(e, browser, server);
-            for (int k = 0; k < n; k++)
+            var n = ServerKeys(e, browser, server);
+            for (var k = 0; k < n; k++)
             {
                 keys.Add(server[k]);
             }
         }
 
-        await store.SetMarksAsync(keys, cancellationToken).ConfigureAwait(false);
+        await store.SetMarksAsync(keys, cancellationToken);
         Interlocked.Add(ref _sent, delivered.Count);
         _metrics?.GapFill("sent", delivered.Count);
     }

@@ -72,7 +72,7 @@ internal static class ClickIds
             return null;
         }
 
-        int dot = gclAw.IndexOf('.', 4);
+        var dot = gclAw.IndexOf('.', 4);
         return dot > 4 && dot < gclAw.Length - 1 ? gclAw[(dot + 1)..] : null;
     }
 
@@ -80,9 +80,9 @@ internal static class ClickIds
     public static ReadOnlySpan<char> FbclidOf(string fbc)
     {
         ReadOnlySpan<char> s = fbc;
-        for (int i = 0; i < 3; i++)
+        for (var i = 0; i < 3; i++)
         {
-            int dot = s.IndexOf('.');
+            var dot = s.IndexOf('.');
             if (dot < 0)
             {
                 return default;
@@ -92,7 +92,7 @@ internal static class ClickIds
         }
 
         // A Parameter Builder suffix may follow the click id; fbclid values themselves contain no dot.
-        int end = s.IndexOf('.');
+        var end = s.IndexOf('.');
         return end < 0 ? s : s[..end];
     }
 

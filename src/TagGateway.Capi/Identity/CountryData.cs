@@ -87,14 +87,14 @@ internal static class CountryData
     private static readonly FrozenDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> NameLookup = NameToCode.GetAlternateLookup<ReadOnlySpan<char>>();
 
     /// <summary>The calling code of an ISO country (either case), or null.</summary>
-    public static string? CallingCode(string? country) => country is not null && CallingCodes.TryGetValue(country, out string? code) ? code : null;
+    public static string? CallingCode(string? country) => country is not null && CallingCodes.TryGetValue(country, out var code) ? code : null;
 
     /// <summary>The ISO code for an English country name (letters compared, case and punctuation ignored), or null.</summary>
     public static string? CodeOfName(ReadOnlySpan<char> name)
     {
         Span<char> letters = stackalloc char[64];
-        int n = 0;
-        foreach (char c in name)
+        var n = 0;
+        foreach (var c in name)
         {
             if (char.IsAsciiLetter(c))
             {
@@ -107,9 +107,9 @@ internal static class CountryData
             }
         }
 
-        return NameLookup.TryGetValue(letters[..n], out string? code) ? code : null;
+        return NameLookup.TryGetValue(letters[..n], out var code) ? code : null;
     }
 
     /// <summary>The two-letter code of a US state written out (letters only, lower case), or null.</summary>
-    public static string? UsStateCode(string letters) => UsStates.TryGetValue(letters, out string? code) ? code : null;
+    public static string? UsStateCode(string letters) => UsStates.TryGetValue(letters, out var code) ? code : null;
 }

@@ -19,7 +19,7 @@ internal static class IdentityNormalizer
 
     private static string? EmailCore(string? raw, bool google)
     {
-        ReadOnlySpan<char> s = raw.AsSpan().Trim();
+        var s = raw.AsSpan().Trim();
         if (s.IsEmpty)
         {
             return null;
@@ -31,11 +31,11 @@ internal static class IdentityNormalizer
         }
 
         char[]? rented = null;
-        Span<char> buffer = s.Length <= StackLimit ? stackalloc char[StackLimit] : (rented = ArrayPool<char>.Shared.Rent(s.Length));
+        var buffer = s.Length <= StackLimit ? stackalloc char[StackLimit] : (rented = ArrayPool<char>.Shared.Rent(s.Length));
         try
         {
-            int n = 0;
-            foreach (char c in s)
+            var n = 0;
+            foreach (var c in s)
             {
                 if (google && char.IsWhiteSpace(c))
                 {
@@ -45,8 +45,8 @@ internal static class IdentityNormalizer
                 buffer[n++] = char.ToLowerInvariant(c);
             }
 
-            Span<char> email = buffer[..n];
-            int at = email.LastIndexOf('@');
+            var email = buffer[..n];
+            var at = email.LastIndexOf('@');
             if (at <= 0 || at == email.Length - 1)
             {
                 return null;
@@ -57,10 +57,10 @@ internal static class IdentityNormalizer
                 ReadOnlySpan<char> domain = email[(at + 1)..];
                 if (domain is "gmail.com" or "googlemail.com")
                 {
-                    int m = 0;
-                    for (int i = 0; i < at; i++)
+                    var m = 0;
+                    for (var i = 0; i < at; i++)
                     {
-                        char c = email[i];
+                        var c = email[i];
                         if (c == '+')
                         {
                             break;
@@ -96,7 +96,7 @@ internal static class IdentityNormalizer
     /// </summary>
     public static (string? Digits, string? E164) Phone(string? raw, string? country, string? defaultCallingCode)
     {
-        ReadOnlySpan<char> s = raw.AsSpan().Trim();
+        var s = raw.AsSpan().Trim();
         if (s.IsEmpty)
         {
             return default;
@@ -104,14 +104,14 @@ internal static class IdentityNormalizer
 
         if (Sha256Hex.IsHash(s))
         {
-            string hash = Sha256Hex.PassThrough(s);
+            var hash = Sha256Hex.PassThrough(s);
             return (hash, hash);
         }
 
         Span<char> digits = stackalloc char[40];
-        int n = 0;
-        bool international = s[0] == '+';
-        foreach (char c in s)
+        var n = 0;
+        var international = s[0] == '+';
+        foreach (var c in s)
         {
             if (char.IsAsciiDigit(c))
             {
@@ -145,7 +145,7 @@ internal static class IdentityNormalizer
         }
         else
         {
-            string? code = CountryData.CallingCode(country) ?? defaultCallingCode;
+            var code = CountryData.CallingCode(country) ?? defaultCallingCode;
             if (code is null)
             {
                 return default;
@@ -175,7 +175,7 @@ internal static class IdentityNormalizer
     /// <summary>First or last name: trim, lower case, punctuation and symbols removed; accents and non-Latin scripts kept (NFC).</summary>
     public static string? Name(string? raw)
     {
-        ReadOnlySpan<char> s = raw.AsSpan().Trim();
+        var s = raw.AsSpan().Trim();
         if (s.IsEmpty)
         {
             return null;
@@ -198,8 +198,8 @@ internal static class IdentityNormalizer
     private static ReadOnlySpan<char> Compose(ReadOnlySpan<char> s)
     {
         var composed = new char[s.Length];
-        int n = 0;
-        foreach (char c in s)
+        var n = 0;
+        foreach (var c in s)
         {
             if (n > 0 && LatinComposition.IsCombining(c) && LatinComposition.Compose(composed[n - 1], c) is not '\0' and char precomposed)
             {
@@ -217,7 +217,7 @@ internal static class IdentityNormalizer
     /// <summary>Date of birth as YYYYMMDD from YYYYMMDD, YYYY-MM-DD, M/D/YYYY (US order, as Meta's example) or D.M.YYYY.</summary>
     public static string? DateOfBirth(string? raw, DateTimeOffset now)
     {
-        ReadOnlySpan<char> s = raw.AsSpan().Trim();
+        var s = raw.AsSpan().Trim();
         if (s.IsEmpty)
         {
             return null;
@@ -235,7 +235,7 @@ internal static class IdentityNormalizer
             month = int.Parse(s[4..6]);
             day = int.Parse(s[6..]);
         }
-        else if (TrySplit3(s, out int a, out int b, out int c, out char separator))
+        else if (TrySplit3(s, out var a, out var b, out var c, out var separator))
         {
             (year, month, day) = separator switch
             {
@@ -267,7 +267,7 @@ internal static class IdentityNormalizer
     /// <summary>Gender as "f" or "m" (female/male/f/m in any case), hashed.</summary>
     public static string? Gender(string? raw)
     {
-        ReadOnlySpan<char> s = raw.AsSpan().Trim();
+        var s = raw.AsSpan().Trim();
         if (Sha256Hex.IsHash(s))
         {
             return Sha256Hex.PassThrough(s);
@@ -282,7 +282,7 @@ internal static class IdentityNormalizer
     /// <summary>External id: trim, lower case (as the SDKs do), hashed.</summary>
     public static string? ExternalId(string? raw)
     {
-        ReadOnlySpan<char> s = raw.AsSpan().Trim();
+        var s = raw.AsSpan().Trim();
         if (s.IsEmpty)
         {
             return null;
@@ -297,7 +297,7 @@ internal static class IdentityNormalizer
     /// <summary>State: US names become their two-letter code; otherwise lower case letters only. Plain.</summary>
     public static string? State(string? raw, string? country)
     {
-        string? letters = Plain(raw, static c => char.IsLetter(c));
+        var letters = Plain(raw, static c => char.IsLetter(c));
         if (letters is null || letters.Length == 64)
         {
             return letters;
@@ -309,7 +309,7 @@ internal static class IdentityNormalizer
     /// <summary>Postal code: lower case, no blanks or dashes; US codes cut to the first five digits. Plain.</summary>
     public static string? Zip(string? raw, string? country)
     {
-        ReadOnlySpan<char> s = raw.AsSpan().Trim();
+        var s = raw.AsSpan().Trim();
         if (s.IsEmpty)
         {
             return null;
@@ -320,20 +320,20 @@ internal static class IdentityNormalizer
             return Sha256Hex.PassThrough(s);
         }
 
-        bool usShape = s.Length >= 5 && !s[..5].ContainsAnyExceptInRange('0', '9') && (s.Length == 5 || s[5] == '-' || s[5] == ' ');
+        var usShape = s.Length >= 5 && !s[..5].ContainsAnyExceptInRange('0', '9') && (s.Length == 5 || s[5] == '-' || s[5] == ' ');
         if (usShape && country is null or "us")
         {
             return s[..5].ToString();
         }
 
-        string? compact = Plain(raw, static c => c != '-' && !char.IsWhiteSpace(c));
+        var compact = Plain(raw, static c => c != '-' && !char.IsWhiteSpace(c));
         return compact;
     }
 
     /// <summary>Country: ISO 3166-1 alpha-2 in lower case, from a code or an English name ("United States" becomes "us"). Plain.</summary>
     public static string? Country(string? raw)
     {
-        ReadOnlySpan<char> s = raw.AsSpan().Trim();
+        var s = raw.AsSpan().Trim();
         if (s.IsEmpty)
         {
             return null;
@@ -354,7 +354,7 @@ internal static class IdentityNormalizer
 
     private static string? Plain(string? raw, Func<char, bool> keep)
     {
-        ReadOnlySpan<char> s = raw.AsSpan().Trim();
+        var s = raw.AsSpan().Trim();
         if (s.IsEmpty)
         {
             return null;
@@ -366,8 +366,8 @@ internal static class IdentityNormalizer
         }
 
         Span<char> buffer = stackalloc char[Math.Min(s.Length, StackLimit)];
-        int n = 0;
-        foreach (char c in s)
+        var n = 0;
+        foreach (var c in s)
         {
             if (n < buffer.Length && keep(c))
             {
@@ -381,11 +381,11 @@ internal static class IdentityNormalizer
     private static string? HashFiltered(ReadOnlySpan<char> s, Func<char, bool> keep)
     {
         char[]? rented = null;
-        Span<char> buffer = s.Length <= StackLimit ? stackalloc char[StackLimit] : (rented = ArrayPool<char>.Shared.Rent(s.Length));
+        var buffer = s.Length <= StackLimit ? stackalloc char[StackLimit] : (rented = ArrayPool<char>.Shared.Rent(s.Length));
         try
         {
-            int n = 0;
-            foreach (char c in s)
+            var n = 0;
+            foreach (var c in s)
             {
                 if (keep(c))
                 {
@@ -393,7 +393,7 @@ internal static class IdentityNormalizer
                 }
             }
 
-            Span<char> value = buffer[..n].Trim(' ');
+            var value = buffer[..n].Trim(' ');
             return value.IsEmpty ? null : Sha256Hex.Hash(value);
         }
         finally

@@ -269,5 +269,5 @@ internal static class LatinComposition
     public static bool IsCombining(char c) => c is >= '\u0300' and <= '\u036F';
 
     /// <summary>The precomposed letter, or '\0' when the pair has none.</summary>
-    public static char Compose(char letter, char mark) => Pairs.TryGetValue((letter << 16) | mark, out char composed) ? composed : '\0';
+    public static char Compose(char letter, char mark) => Pairs.TryGetValue((letter << 16) | mark, out var composed) ? composed : '\0';
 }

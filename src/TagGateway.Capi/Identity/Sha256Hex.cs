@@ -16,12 +16,12 @@ internal static class Sha256Hex
 
     public static string Hash(ReadOnlySpan<char> normalized)
     {
-        int max = Encoding.UTF8.GetMaxByteCount(normalized.Length);
+        var max = Encoding.UTF8.GetMaxByteCount(normalized.Length);
         byte[]? rented = null;
-        Span<byte> utf8 = max <= StackLimit ? stackalloc byte[StackLimit] : (rented = ArrayPool<byte>.Shared.Rent(max));
+        var utf8 = max <= StackLimit ? stackalloc byte[StackLimit] : (rented = ArrayPool<byte>.Shared.Rent(max));
         try
         {
-            int length = Encoding.UTF8.GetBytes(normalized, utf8);
+            var length = Encoding.UTF8.GetBytes(normalized, utf8);
             Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
             SHA256.HashData(utf8[..length], digest);
             return Convert.ToHexStringLower(digest);
@@ -52,7 +52,7 @@ internal static class Sha256Hex
         }
 
         Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
-        return Base64Url.TryDecodeFromChars(value, digest, out int written) && written == SHA256.HashSizeInBytes
+        return Base64Url.TryDecodeFromChars(value, digest, out var written) && written == SHA256.HashSizeInBytes
             ? Convert.ToHexStringLower(digest)
             : null;
     }

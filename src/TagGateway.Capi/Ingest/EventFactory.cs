@@ -96,8 +96,8 @@ internal sealed partial class EventFactory
     {
         ArgumentNullException.ThrowIfNull(decoded);
         ArgumentNullException.ThrowIfNull(hit);
-        string region = hit.CountryRegion ?? string.Empty;
-        (int destinations, int consent) = Decide(decoded.Name, decoded.EventId, decoded.Signals, region, decoded.TagId, decoded.ClientId, record: false, fromHit: true);
+        var region = hit.CountryRegion ?? string.Empty;
+        (var destinations, var consent) = Decide(decoded.Name, decoded.EventId, decoded.Signals, region, decoded.TagId, decoded.ClientId, record: false, fromHit: true);
 
         // Meta refuses a website event without client_user_agent and event_source_url; a hit lacking either (a
         // script-less client, no dl) would fail at Meta, so Meta is not asked, and the drop is counted.
@@ -112,8 +112,8 @@ internal sealed partial class EventFactory
             return null;
         }
 
-        long timeMs = hit.ReceivedAt.ToUnixTimeMilliseconds();
-        (bool userData, bool identifiers) = Needs(consent, destinations);
+        var timeMs = hit.ReceivedAt.ToUnixTimeMilliseconds();
+        (var userData, var identifiers) = Needs(consent, destinations);
         return new CapiEvent
         {
             Origin = EventOrigin.Hit,
@@ -140,21 +140,21 @@ internal sealed partial class EventFactory
     {
         ArgumentNullException.ThrowIfNull(e);
         notSent = false;
-        error = Validate(e, index, now, out long timeMs, out string actionSource);
+        error = Validate(e, index, now, out var timeMs, out var actionSource);
         if (error is not null)
         {
             return null;
         }
 
-        string name = e.EventName!.Trim();
+        var name = e.EventName!.Trim();
 
         // Validate made sure one of them is there: a retry carries the same id, so every platform deduplicates it.
-        string eventId = Clean(e.EventId) ?? Clean(e.TransactionId)!;
-        string region = Clean(e.Region) ?? string.Empty;
-        ConsentSignals signals = SignalsOf(e.Consent);
-        (int destinations, int consent) = Decide(name, eventId, signals, region, "s2s", e.ClientId, record: true, fromHit: false);
-        string? gaClientId = GaClientIds.Resolve(Clean(e.ClientId), Clean(e.GaCookie), Clean(e.Fpid));
-        int ga = CapiDestination.GoogleAnalytics.Bit();
+        var eventId = Clean(e.EventId) ?? Clean(e.TransactionId)!;
+        var region = Clean(e.Region) ?? string.Empty;
+        var signals = SignalsOf(e.Consent);
+        (var destinations, var consent) = Decide(name, eventId, signals, region, "s2s", e.ClientId, record: true, fromHit: false);
+        var gaClientId = GaClientIds.Resolve(Clean(e.ClientId), Clean(e.GaCookie), Clean(e.Fpid));
+        var ga = CapiDestination.GoogleAnalytics.Bit();
         if ((destinations & ga) != 0 && gaClientId is null)
         {
             // The Measurement Protocol requires client_id: without one GA cannot take the event (the others still can).
@@ -168,7 +168,7 @@ internal sealed partial class EventFactory
             return new CapiEvent { Name = name, EventId = eventId };
         }
 
-        (bool userData, bool identifiers) = Needs(consent, destinations);
+        (var userData, var identifiers) = Needs(consent, destinations);
         return new CapiEvent
         {
             Origin = EventOrigin.Server,
@@ -198,14 +198,14 @@ internal sealed partial class EventFactory
 
     private (int Destinations, int Consent) Decide(string name, string eventId, in ConsentSignals signals, string region, string? tagId, string? clientId, bool record, bool fromHit)
     {
-        ConsentDecision decision = _policy.Decide(signals, region);
+        var decision = _policy.Decide(signals, region);
         if (record)
         {
             _recorder.Record(decision, new ConsentContext(tagId, clientId, region, name));
         }
 
         int destinations = 0, consent = 0;
-        foreach (CapiDestination d in _configured)
+        foreach (var d in _configured)
         {
             // A browser hit already reached Google Analytics through the gateway: it only cancels a gap-fill (GapFill/).
             if (fromHit && d == CapiDestination.GoogleAnalytics)
@@ -218,8 +218,8 @@ internal sealed partial class EventFactory
                 continue;
             }
 
-            DestinationDecision dd = decision.For(d.ToConsent());
-            DestinationConsent allowed = ConsentMask.From(dd);
+            var dd = decision.For(d.ToConsent());
+            var allowed = ConsentMask.From(dd);
             Log.ConsentDecision(_logger, name, eventId, d, dd.Outcome);
             // Consent Mode lets GA take cookieless pings without analytics_storage, but a Measurement Protocol event
             // carries a client_id (an identifier): gap-fill only where analytics storage is allowed.
@@ -244,11 +244,11 @@ internal sealed partial class EventFactory
     private static (bool UserData, bool Identifiers) Needs(int consent, int destinations)
     {
         bool userData = false, identifiers = false;
-        foreach (CapiDestination d in CapiDestinations.All)
+        foreach (var d in CapiDestinations.All)
         {
             if ((destinations & d.Bit()) != 0)
             {
-                DestinationConsent c = ConsentMask.Get(consent, d);
+                var c = ConsentMask.Get(consent, d);
                 userData |= (c & DestinationConsent.UserData) != 0;
                 identifiers |= (c & DestinationConsent.Identifiers) != 0;
             }
@@ -276,13 +276,13 @@ internal sealed partial class EventFactory
         }
 
         string?[] states = [consent.AdStorage, consent.AnalyticsStorage, consent.AdUserData, consent.AdPersonalization];
-        string? gcd = Clean(consent.Gcd);
+        var gcd = Clean(consent.Gcd);
         if (states.Any(static s => s is not null))
         {
             Span<char> letters = ['1', '3', 'l', '3', 'l', '3', 'l', '3', 'l', '5'];
-            for (int i = 0; i < 4; i++)
+            for (var i = 0; i < 4; i++)
             {
-                int at = 2 + (2 * i);
+                var at = 2 + (2 * i);
                 letters[at] = StateLetter(states[i]) ?? (gcd is { Length: > 8 } && gcd[0] == '1' ? gcd[at] : 'l');
             }
 
@@ -349,8 +349,8 @@ internal sealed partial class EventFactory
         // Milliseconds are recognised (13 digits), as the platforms' own SDK users often send them; no overflow either way.
 
         timeMs = t > 100_000_000_000 ? t : t * 1000;
-        long nowMs = now.ToUnixTimeMilliseconds();
-        TimeSpan skew = _options.Ingest.MaxFutureSkew;
+        var nowMs = now.ToUnixTimeMilliseconds();
+        var skew = _options.Ingest.MaxFutureSkew;
         if (timeMs > nowMs + (long)skew.TotalMilliseconds)
         {
             return $"events[{index}].event_time {t} is in the future (more than {skew.TotalMinutes:0.#} minutes ahead of the gateway's clock); send Unix seconds.";

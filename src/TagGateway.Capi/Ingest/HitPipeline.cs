@@ -44,22 +44,22 @@ internal sealed partial class HitPipeline
         var keyOwners = new List<int>();
         try
         {
-            while (await _sink.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            while (await _sink.Reader.WaitToReadAsync(cancellationToken))
             {
                 events.Clear();
                 browserKeys.Clear();
                 serverKeys.Clear();
                 keyOwners.Clear();
-                int hits = 0;
-                DateTimeOffset now = _time.GetUtcNow();
-                while (hits < MaxHitsPerGroup && _sink.Reader.TryRead(out MeasurementHit? hit))
+                var hits = 0;
+                var now = _time.GetUtcNow();
+                while (hits < MaxHitsPerGroup && _sink.Reader.TryRead(out var hit))
                 {
                     hits++;
                     try
                     {
                         decoded.Clear();
                         Ga4HitDecoder.Decode(hit, decoded);
-                        foreach (DecodedEvent d in decoded)
+                        foreach (var d in decoded)
                         {
                             if (_gapFill is not null)
                             {
@@ -80,7 +80,7 @@ internal sealed partial class HitPipeline
 
                 if (_gapFill is not null && browserKeys.Count > 0)
                 {
-                    await RecordTwinsAsync(browserKeys, serverKeys, keyOwners, cancellationToken).ConfigureAwait(false);
+                    await RecordTwinsAsync(browserKeys, serverKeys, keyOwners, cancellationToken);
                 }
 
                 if (events.Count == 0)
@@ -88,10 +88,10 @@ internal sealed partial class HitPipeline
                     continue;
                 }
 
-                AcceptStatus[] statuses = await _store.AcceptAsync(events, durable: false, cancellationToken).ConfigureAwait(false);
-                int accepted = statuses.Count(static s => s == AcceptStatus.Accepted);
+                var statuses = await _store.AcceptAsync(events, durable: false, cancellationToken);
+                var accepted = statuses.Count(static s => s == AcceptStatus.Accepted);
                 _metrics.Accepted("hit", accepted);
-                int full = statuses.Count(static s => s == AcceptStatus.StoreFull);
+                var full = statuses.Count(static s => s == AcceptStatus.StoreFull);
                 if (full > 0)
                 {
                     _metrics.DroppedEverywhere("store_full", full);
@@ -108,9 +108,9 @@ internal sealed partial class HitPipeline
     {
         Span<UInt128> browser = stackalloc UInt128[GapFillGate.MaxKeys];
         Span<UInt128> server = stackalloc UInt128[GapFillGate.MaxKeys];
-        int n = _gapFill!.BrowserKeys(decoded, browser, server);
-        int owner = keyOwners.Count == 0 ? 0 : keyOwners[^1] + 1;
-        for (int k = 0; k < n; k++)
+        var n = _gapFill!.BrowserKeys(decoded, browser, server);
+        var owner = keyOwners.Count == 0 ? 0 : keyOwners[^1] + 1;
+        for (var k = 0; k < n; k++)
         {
             browserKeys.Add(browser[k]);
             serverKeys.Add(server[k]);
@@ -122,7 +122,7 @@ internal sealed partial class HitPipeline
     {
         try
         {
-            await _gapFill!.RecordBrowserAsync(_store, browserKeys, serverKeys, keyOwners, cancellationToken).ConfigureAwait(false);
+            await _gapFill!.RecordBrowserAsync(_store, browserKeys, serverKeys, keyOwners, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -47,7 +47,7 @@ internal sealed partial class ServerEventsEndpoint
     public async Task<Results<JsonHttpResult<IngestResponse>, JsonHttpResult<ErrorBody>, NotFound>> HandleAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        HttpResponse response = context.Response;
+        var response = context.Response;
         if (!IsEnabled)
         {
             return TypedResults.NotFound();
@@ -57,7 +57,7 @@ internal sealed partial class ServerEventsEndpoint
         {
             // Anyone can send these: counted always, logged at most once a minute with the number left out.
             _metrics.Unauthorized();
-            if (_unauthorizedLog.ShouldLog(out long suppressed))
+            if (_unauthorizedLog.ShouldLog(out var suppressed))
             {
                 Log.Unauthorized(_logger, context.Connection.RemoteIpAddress?.ToString(), suppressed);
             }
@@ -80,7 +80,7 @@ internal sealed partial class ServerEventsEndpoint
         byte[]? body;
         try
         {
-            body = await ReadBoundedAsync(context.Request.Body, _options.MaxRequestBytes, context.RequestAborted).ConfigureAwait(false);
+            body = await ReadBoundedAsync(context.Request.Body, _options.MaxRequestBytes, context.RequestAborted);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
@@ -114,17 +114,17 @@ internal sealed partial class ServerEventsEndpoint
             return Error(StatusCodes.Status413PayloadTooLarge, $"At most {_options.MaxEventsPerRequest} events per request.");
         }
 
-        DateTimeOffset now = _time.GetUtcNow();
+        var now = _time.GetUtcNow();
         var built = new CapiEvent?[events.Count];
         var notSent = new bool[events.Count];
-        for (int i = 0; i < events.Count; i++)
+        for (var i = 0; i < events.Count; i++)
         {
             if (events[i] is null)
             {
                 return Error(StatusCodes.Status400BadRequest, $"events[{i}] is null.");
             }
 
-            built[i] = _factory.FromServer(events[i], i, now, out string? error, out notSent[i]);
+            built[i] = _factory.FromServer(events[i], i, now, out var error, out notSent[i]);
             if (error is not null)
             {
                 return Error(StatusCodes.Status400BadRequest, error);
@@ -132,7 +132,7 @@ internal sealed partial class ServerEventsEndpoint
         }
 
         var toStore = new List<CapiEvent>(events.Count);
-        for (int i = 0; i < built.Length; i++)
+        for (var i = 0; i < built.Length; i++)
         {
             if (!notSent[i])
             {
@@ -140,7 +140,7 @@ internal sealed partial class ServerEventsEndpoint
             }
         }
 
-        AcceptStatus[] statuses = toStore.Count == 0 ? [] : await _store.AcceptAsync(toStore, durable: true, context.RequestAborted).ConfigureAwait(false);
+        var statuses = toStore.Count == 0 ? [] : await _store.AcceptAsync(toStore, durable: true, context.RequestAborted);
         if (statuses.Contains(AcceptStatus.StoreFull))
         {
             _metrics.DroppedEverywhere("store_full", statuses.Length);
@@ -149,10 +149,10 @@ internal sealed partial class ServerEventsEndpoint
         }
 
         var result = new IngestResponse();
-        int next = 0;
-        for (int i = 0; i < built.Length; i++)
+        var next = 0;
+        for (var i = 0; i < built.Length; i++)
         {
-            AcceptStatus status = notSent[i] ? AcceptStatus.NoDestination : statuses[next++];
+            var status = notSent[i] ? AcceptStatus.NoDestination : statuses[next++];
             switch (status)
             {
                 case AcceptStatus.Accepted:
@@ -180,7 +180,7 @@ internal sealed partial class ServerEventsEndpoint
     private bool Authenticated(HttpRequest request)
     {
         string? presented = null;
-        string authorization = request.Headers.Authorization.ToString();
+        var authorization = request.Headers.Authorization.ToString();
         if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
             presented = authorization["Bearer ".Length..].Trim();
@@ -197,8 +197,8 @@ internal sealed partial class ServerEventsEndpoint
 
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
         SHA256.HashData(Encoding.UTF8.GetBytes(presented), hash);
-        bool match = false;
-        foreach (byte[] key in _keyHashes)
+        var match = false;
+        foreach (var key in _keyHashes)
         {
             // Every key is compared, each in constant time: neither timing nor position tells which one matched.
             match |= CryptographicOperations.FixedTimeEquals(hash, key);
@@ -209,10 +209,10 @@ internal sealed partial class ServerEventsEndpoint
 
     private static async Task<byte[]?> ReadBoundedAsync(Stream body, int limit, CancellationToken cancellationToken)
     {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Min(limit + 1, 64 * 1024));
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(limit + 1, 64 * 1024));
         try
         {
-            int used = 0;
+            var used = 0;
             while (true)
             {
                 if (used == buffer.Length)
@@ -222,13 +222,13 @@ internal sealed partial class ServerEventsEndpoint
                         return null;
                     }
 
-                    byte[] larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, limit + 1));
+                    var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, limit + 1));
                     buffer.AsSpan(0, used).CopyTo(larger);
                     ArrayPool<byte>.Shared.Return(buffer);
                     buffer = larger;
                 }
 
-                int read = await body.ReadAsync(buffer.AsMemory(used), cancellationToken).ConfigureAwait(false);
+                var read = await body.ReadAsync(buffer.AsMemory(used), cancellationToken);
                 if (read == 0)
                 {
                     return used > limit ? null : buffer.AsSpan(0, used).ToArray();

@@ -46,7 +46,7 @@ internal sealed class CapiManagementEndpoints
             return true;
         }
 
-        if (!CapiDestinations.TryParse(name, out CapiDestination parsed))
+        if (!CapiDestinations.TryParse(name, out var parsed))
         {
             return false;
         }
@@ -59,15 +59,15 @@ internal sealed class CapiManagementEndpoints
     public async Task<Results<JsonHttpResult<DeadLetterList>, ContentHttpResult>> ListDeadLettersAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (!TryGetDestination(context, out CapiDestination? destination))
+        if (!TryGetDestination(context, out var destination))
         {
             return Problem(UnknownDestination);
         }
 
-        int limit = int.TryParse(context.Request.Query["limit"], out int l) && l is > 0 and <= 10_000 ? l : 1000;
-        IReadOnlyList<DeadLetter> letters = await _store.DeadLettersAsync(destination, limit, context.RequestAborted).ConfigureAwait(false);
+        var limit = int.TryParse(context.Request.Query["limit"], out var l) && l is > 0 and <= 10_000 ? l : 1000;
+        var letters = await _store.DeadLettersAsync(destination, limit, context.RequestAborted);
         var list = new DeadLetterList { Count = letters.Count };
-        foreach (DeadLetter letter in letters)
+        foreach (var letter in letters)
         {
             list.DeadLetters.Add(new DeadLetterView
             {
@@ -93,12 +93,12 @@ internal sealed class CapiManagementEndpoints
     public async Task<Results<JsonHttpResult<ReplayResult>, ContentHttpResult>> ReplayAsync(HttpContext context, long id)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (!TryGetDestination(context, out CapiDestination? destination))
+        if (!TryGetDestination(context, out var destination))
         {
             return Problem(UnknownDestination);
         }
 
-        int replayed = await _store.ReplayAsync(id, destination, context.RequestAborted).ConfigureAwait(false);
+        var replayed = await _store.ReplayAsync(id, destination, context.RequestAborted);
         return Json(new ReplayResult { Id = id, Replayed = replayed }, CapiJsonContext.Default.ReplayResult, replayed > 0 ? StatusCodes.Status202Accepted : StatusCodes.Status404NotFound);
     }
 
@@ -107,16 +107,16 @@ internal sealed class CapiManagementEndpoints
     {
         ArgumentNullException.ThrowIfNull(context);
         // A mistyped destination must not widen the replay to every destination's dead letters.
-        if (!TryGetDestination(context, out CapiDestination? destination))
+        if (!TryGetDestination(context, out var destination))
         {
             return Problem(UnknownDestination);
         }
 
-        int replayed = 0;
-        IReadOnlyList<DeadLetter> letters = await _store.DeadLettersAsync(destination, int.MaxValue, context.RequestAborted).ConfigureAwait(false);
-        foreach (long seq in letters.Select(static l => l.Seq).Distinct())
+        var replayed = 0;
+        var letters = await _store.DeadLettersAsync(destination, int.MaxValue, context.RequestAborted);
+        foreach (var seq in letters.Select(static l => l.Seq).Distinct())
         {
-            replayed += await _store.ReplayAsync(seq, destination, context.RequestAborted).ConfigureAwait(false);
+            replayed += await _store.ReplayAsync(seq, destination, context.RequestAborted);
         }
 
         return Json(new ReplayResult { Id = 0, Replayed = replayed }, CapiJsonContext.Default.ReplayResult, StatusCodes.Status202Accepted);
@@ -142,7 +142,7 @@ internal sealed class CapiManagementEndpoints
         MpValidationResult result;
         try
         {
-            result = await client.ValidateAsync(_services.GetRequiredService<IHttpClientFactory>(), context.RequestAborted).ConfigureAwait(false);
+            result = await client.ValidateAsync(_services.GetRequiredService<IHttpClientFactory>(), context.RequestAborted);
         }
         catch (Exception ex) when (ex is HttpRequestException or TimeoutException or Polly.Timeout.TimeoutRejectedException or Polly.CircuitBreaker.BrokenCircuitException)
         {
@@ -156,7 +156,7 @@ internal sealed class CapiManagementEndpoints
     public async Task<JsonHttpResult<StoreView>> StoreAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        StoreStatistics stats = await _store.StatisticsAsync(context.RequestAborted).ConfigureAwait(false);
+        var stats = await _store.StatisticsAsync(context.RequestAborted);
         var view = new StoreView
         {
             Bytes = stats.Bytes,
@@ -167,7 +167,7 @@ internal sealed class CapiManagementEndpoints
             DeadLetters = stats.DeadLetters,
             HitsDropped = _sink.Dropped,
         };
-        foreach (CapiDestination d in _factory.Configured)
+        foreach (var d in _factory.Configured)
         {
             view.Pending[d.Name()] = stats.Pending[(int)d];
         }

@@ -67,7 +67,7 @@ internal sealed class EventNameMap
 
     /// <summary>The platform's name (or rule URN, or conversion action id) for a GA4 event, or null when it is not sent there.</summary>
     public string? For(CapiDestination destination, string ga4Name) =>
-        _maps[(int)destination].TryGetValue(ga4Name, out string? name) ? name : null;
+        _maps[(int)destination].TryGetValue(ga4Name, out var name) ? name : null;
 
     public bool IsMapped(CapiDestination destination, string ga4Name) => _maps[(int)destination].ContainsKey(ga4Name);
 
@@ -77,7 +77,7 @@ internal sealed class EventNameMap
     private static FrozenDictionary<string, string> Merge(IReadOnlyDictionary<string, string> defaults, Dictionary<string, string> overrides)
     {
         var merged = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach ((string ga4, string? name) in defaults)
+        foreach ((var ga4, var name) in defaults)
         {
             if (!string.IsNullOrWhiteSpace(name))
             {
@@ -85,7 +85,7 @@ internal sealed class EventNameMap
             }
         }
 
-        foreach ((string ga4, string? name) in overrides)
+        foreach ((var ga4, var name) in overrides)
         {
             if (string.IsNullOrWhiteSpace(name))
             {

@@ -49,7 +49,7 @@ internal static class Ga4HitDecoder
         ArgumentNullException.ThrowIfNull(hit);
         var url = new Dictionary<string, string>(StringComparer.Ordinal);
         ParseForm(hit.Query, url);
-        ConsentSignals urlSignals = ConsentSignals.FromQuery(hit.Query, hit.GlobalPrivacyControl);
+        var urlSignals = ConsentSignals.FromQuery(hit.Query, hit.GlobalPrivacyControl);
         var cookies = new CookieJar(hit.CookieHeader);
 
         if (hit.Body.IsEmpty)
@@ -58,8 +58,8 @@ internal static class Ga4HitDecoder
             return;
         }
 
-        int index = 0;
-        foreach (ReadOnlySpan<byte> line in HitBody.EnumerateLines(hit.Body.Span))
+        var index = 0;
+        foreach (var line in HitBody.EnumerateLines(hit.Body.Span))
         {
             var merged = new Dictionary<string, string>(url, StringComparer.Ordinal);
             ParseForm(Encoding.UTF8.GetString(line), merged);
@@ -69,7 +69,7 @@ internal static class Ga4HitDecoder
 
     private static void AddEvent(MeasurementHit hit, Dictionary<string, string> p, ConsentSignals signals, in CookieJar cookies, int index, List<DecodedEvent> output)
     {
-        if (!p.TryGetValue("en", out string? name) || name.Length == 0)
+        if (!p.TryGetValue("en", out var name) || name.Length == 0)
         {
             return;
         }
@@ -92,7 +92,7 @@ internal static class Ga4HitDecoder
             ?? (name == "purchase" ? e.TransactionId : null)
             ?? DeriveEventId(e.ClientId, Get(p, "_p"), Get(p, "_s"), name, index);
 
-        UserInput user = e.User;
+        var user = e.User;
         user.Ip = hit.ClientIp;
         user.UserAgent = hit.UserAgent;
         user.Fbp = cookies.Fbp;
@@ -121,7 +121,7 @@ internal static class Ga4HitDecoder
     /// </summary>
     internal static string DeriveEventId(string? clientId, string? pageLoad, string? hitSequence, string name, int index)
     {
-        string key = string.Create(CultureInfo.InvariantCulture, $"{clientId}|{pageLoad}|{hitSequence}|{name}|{index}");
+        var key = string.Create(CultureInfo.InvariantCulture, $"{clientId}|{pageLoad}|{hitSequence}|{name}|{index}");
         Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
         SHA256.HashData(Encoding.UTF8.GetBytes(key), digest);
         return "tg." + Convert.ToHexStringLower(digest[..12]);
@@ -130,14 +130,14 @@ internal static class Ga4HitDecoder
     /// <summary>Click ids on the landing URL win over cookies (they are the newer click); values are taken raw, never decoded twice.</summary>
     private static void ReadUrlClickIds(string pageUrl, UserInput user)
     {
-        int q = pageUrl.IndexOf('?', StringComparison.Ordinal);
+        var q = pageUrl.IndexOf('?', StringComparison.Ordinal);
         if (q < 0)
         {
             return;
         }
 
-        ReadOnlySpan<char> query = pageUrl.AsSpan(q + 1);
-        int hash = query.IndexOf('#');
+        var query = pageUrl.AsSpan(q + 1);
+        var hash = query.IndexOf('#');
         if (hash >= 0)
         {
             query = query[..hash];
@@ -150,7 +150,7 @@ internal static class Ga4HitDecoder
                 continue;
             }
 
-            string value = pair.Value.ToString();
+            var value = pair.Value.ToString();
             switch (pair.Name)
             {
                 case "fbclid":
@@ -185,17 +185,17 @@ internal static class Ga4HitDecoder
             return;
         }
 
-        foreach (Range range in em.AsSpan().Split('~'))
+        foreach (var range in em.AsSpan().Split('~'))
         {
-            ReadOnlySpan<char> token = em.AsSpan()[range];
-            int dot = token.IndexOf('.');
+            var token = em.AsSpan()[range];
+            var dot = token.IndexOf('.');
             if (dot <= 0)
             {
                 continue;
             }
 
-            ReadOnlySpan<char> key = token[..dot];
-            ReadOnlySpan<char> value = token[(dot + 1)..];
+            var key = token[..dot];
+            var value = token[(dot + 1)..];
             switch (key)
             {
                 case "em":
@@ -225,23 +225,23 @@ internal static class Ga4HitDecoder
     private static List<CapiItem>? Items(Dictionary<string, string> p)
     {
         List<CapiItem>? items = null;
-        for (int i = 1; i <= 200; i++)
+        for (var i = 1; i <= 200; i++)
         {
-            if (!p.TryGetValue(string.Create(CultureInfo.InvariantCulture, $"pr{i}"), out string? value))
+            if (!p.TryGetValue(string.Create(CultureInfo.InvariantCulture, $"pr{i}"), out var value))
             {
                 break;
             }
 
             var item = new CapiItem();
-            foreach (Range range in value.AsSpan().Split('~'))
+            foreach (var range in value.AsSpan().Split('~'))
             {
-                ReadOnlySpan<char> token = value.AsSpan()[range];
+                var token = value.AsSpan()[range];
                 if (token.Length < 3)
                 {
                     continue;
                 }
 
-                string rest = token[2..].ToString();
+                var rest = token[2..].ToString();
                 switch (token[..2])
                 {
                     case "id":
@@ -254,7 +254,7 @@ internal static class Ga4HitDecoder
                         item.Price = Number(rest);
                         break;
                     case "qt":
-                        item.Quantity = int.TryParse(rest, NumberStyles.Integer, CultureInfo.InvariantCulture, out int q) ? q : null;
+                        item.Quantity = int.TryParse(rest, NumberStyles.Integer, CultureInfo.InvariantCulture, out var q) ? q : null;
                         break;
                     default:
                         break;
@@ -268,10 +268,10 @@ internal static class Ga4HitDecoder
     }
 
     private static decimal? Number(string? text) =>
-        decimal.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out decimal value) ? value : null;
+        decimal.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) ? value : null;
 
     private static string? Get(Dictionary<string, string> p, string name) =>
-        p.TryGetValue(name, out string? value) && value.Length > 0 ? value : null;
+        p.TryGetValue(name, out var value) && value.Length > 0 ? value : null;
 
     /// <summary>Form-decodes "a=1&amp;b=2" into <paramref name="into"/>; later values replace earlier ones (a body line overrides the URL).</summary>
     internal static void ParseForm(string query, Dictionary<string, string> into)

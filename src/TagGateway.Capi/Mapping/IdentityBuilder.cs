@@ -42,7 +42,7 @@ internal static class IdentityBuilder
         identity.UserAgent = Clean(input.UserAgent);
 
         identity.Country = IdentityNormalizer.Country(input.Country);
-        string? plainCountry = identity.Country is { Length: 2 } c ? c : null;
+        var plainCountry = identity.Country is { Length: 2 } c ? c : null;
         identity.City = IdentityNormalizer.City(input.City);
         identity.State = IdentityNormalizer.State(input.State, plainCountry);
         identity.Zip = IdentityNormalizer.Zip(input.Zip, plainCountry);

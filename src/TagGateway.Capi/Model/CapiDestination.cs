@@ -41,7 +41,7 @@ internal static class CapiDestinations
 
     public static bool TryParse(ReadOnlySpan<char> name, out CapiDestination destination)
     {
-        foreach (CapiDestination candidate in All)
+        foreach (var candidate in All)
         {
             if (name.Equals(candidate.Name(), StringComparison.OrdinalIgnoreCase) || name.Equals(candidate.ToString(), StringComparison.OrdinalIgnoreCase))
             {

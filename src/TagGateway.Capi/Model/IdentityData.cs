@@ -64,7 +64,7 @@ internal sealed class IdentityData
     /// <summary>Fills what this lacks from <paramref name="other"/>; what this already has wins (the first report is kept, as Meta does).</summary>
     public bool MergeFrom(IdentityData other)
     {
-        bool changed = false;
+        var changed = false;
         Em = Take(Em, other.Em, ref changed);
         EmGoogle = Take(EmGoogle, other.EmGoogle, ref changed);
         Ph = Take(Ph, other.Ph, ref changed);

@@ -22,8 +22,8 @@ internal sealed class LogThrottle
     /// <summary>True when this occurrence is to be logged; <paramref name="suppressed"/> is how many were not since the last line.</summary>
     public bool ShouldLog(out long suppressed)
     {
-        long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        long next = Volatile.Read(ref _nextMs);
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var next = Volatile.Read(ref _nextMs);
         if (now >= next && Interlocked.CompareExchange(ref _nextMs, now + _windowMs, next) == next)
         {
             suppressed = Interlocked.Exchange(ref _suppressed, 0);

@@ -77,7 +77,7 @@ internal sealed class MatchQualityTracker
     public static double Score(IdentityKeys keys)
     {
         double sum = 0;
-        for (int i = 0; i < Keys.Length; i++)
+        for (var i = 0; i < Keys.Length; i++)
         {
             if (((int)keys & (1 << i)) != 0)
             {
@@ -93,10 +93,10 @@ internal sealed class MatchQualityTracker
         ArgumentNullException.ThrowIfNull(keyMasks);
         var perKey = new int[Keys.Length];
         double scores = 0;
-        foreach (IdentityKeys mask in keyMasks)
+        foreach (var mask in keyMasks)
         {
             scores += Score(mask);
-            for (int i = 0; i < Keys.Length; i++)
+            for (var i = 0; i < Keys.Length; i++)
             {
                 perKey[i] += ((int)mask >> i) & 1;
             }
@@ -104,16 +104,16 @@ internal sealed class MatchQualityTracker
 
         lock (_gate)
         {
-            int d = (int)destination;
+            var d = (int)destination;
             _events[d] += keyMasks.Count;
             _scoreSum[d] += scores;
-            for (int i = 0; i < Keys.Length; i++)
+            for (var i = 0; i < Keys.Length; i++)
             {
                 _keyCounts[d][i] += perKey[i];
             }
         }
 
-        for (int i = 0; i < Keys.Length; i++)
+        for (var i = 0; i < Keys.Length; i++)
         {
             if (perKey[i] > 0)
             {
@@ -127,12 +127,12 @@ internal sealed class MatchQualityTracker
         var list = new List<DestinationQuality>();
         lock (_gate)
         {
-            foreach (CapiDestination destination in destinations)
+            foreach (var destination in destinations)
             {
-                int d = (int)destination;
-                long events = _events[d];
+                var d = (int)destination;
+                var events = _events[d];
                 var shares = new Dictionary<string, double>(StringComparer.Ordinal);
-                for (int i = 0; i < Keys.Length; i++)
+                for (var i = 0; i < Keys.Length; i++)
                 {
                     shares[Keys[i].Key] = events == 0 ? 0 : Math.Round((double)_keyCounts[d][i] / events, 4);
                 }
@@ -149,9 +149,9 @@ internal sealed class MatchQualityTracker
         lock (_gate)
         {
             var result = new List<Measurement<double>>();
-            foreach (CapiDestination destination in CapiDestinations.All)
+            foreach (var destination in CapiDestinations.All)
             {
-                int d = (int)destination;
+                var d = (int)destination;
                 if (_events[d] > 0)
                 {
                     result.Add(new Measurement<double>(_scoreSum[d] / _events[d], new KeyValuePair<string, object?>("destination", destination.Name())));

@@ -4,8 +4,8 @@ using TagGateway.ClientIdentity;
 using TagGateway.Configuration;
 using TagGateway.Consent.Policy;
 using TagGateway.Cookies.Issuing;
-using TagGateway.Observability;
 using TagGateway.Hits;
+using TagGateway.Observability;
 using TagGateway.Routing;
 
 namespace TagGateway.Forwarding;
@@ -67,7 +67,7 @@ internal sealed partial class HitForwarder
             catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException or BadHttpRequestException)
             {
                 var error = ClassifySendFailure(ex, content, cts, context.RequestAborted);
-                LogUpstreamFailure(error, target.UrlForLog, FailureCause(ex), ex);
+                Log.UpstreamFailure(_logger, error, target.UrlForLog, FailureCause(ex), ex);
                 return Reject(context, error, route);
             }
 
@@ -89,7 +89,7 @@ internal sealed partial class HitForwarder
                 }
 
                 // Headers may be out: a truncated body must not look complete, so the connection is aborted.
-                LogResponseBodyFailed(target.UrlForLog, ex);
+                Log.ResponseBodyFailed(_logger, target.UrlForLog, ex);
                 _metrics.RequestCompleted(route, MetricTags.UpstreamError);
                 context.Abort();
                 return ForwarderError.ResponseBodyFailed;
@@ -249,7 +249,7 @@ internal sealed partial class HitForwarder
 
         if (status < 500)
         {
-            LogClientBodyRejected(error, status);
+            Log.ClientBodyRejected(_logger, error, status);
         }
 
         if (!context.Response.HasStarted)
@@ -260,9 +260,6 @@ internal sealed partial class HitForwarder
 
         return error;
     }
-
-    [LoggerMessage(EventId = 1100, Level = LogLevel.Warning, Message = "Upstream request to {Url} failed: {Error} ({Cause})")]
-    private partial void LogUpstreamFailure(ForwarderError error, string url, string cause, Exception exception);
 
     /// <summary>The socket's own error when there is one (connection refused, host unreachable, name not resolved), else the innermost message.</summary>
     internal static string FailureCause(Exception exception)
@@ -278,9 +275,15 @@ internal sealed partial class HitForwarder
         return exception.GetBaseException().Message;
     }
 
-    [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Upstream response body from {Url} failed after the response started; connection aborted")]
-    private partial void LogResponseBodyFailed(string url, Exception exception);
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1100, Level = LogLevel.Warning, Message = "Upstream request to {Url} failed: {Error} ({Cause})")]
+        public static partial void UpstreamFailure(ILogger logger, ForwarderError error, string url, string cause, Exception exception);
 
-    [LoggerMessage(EventId = 1102, Level = LogLevel.Information, Message = "Hit refused: {Error}, answered {StatusCode}")]
-    private partial void LogClientBodyRejected(ForwarderError error, int statusCode);
+        [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Upstream response body from {Url} failed after the response started; connection aborted")]
+        public static partial void ResponseBodyFailed(ILogger logger, string url, Exception exception);
+
+        [LoggerMessage(EventId = 1102, Level = LogLevel.Information, Message = "Hit refused: {Error}, answered {StatusCode}")]
+        public static partial void ClientBodyRejected(ILogger logger, ForwarderError error, int statusCode);
+    }
 }

@@ -45,7 +45,7 @@ public sealed class PlatformFront : LoopbackServer
             request.Content.Headers.TryAddWithoutValidation("Content-Type", type);
         }
 
-        foreach (string header in ForwardedHeaders)
+        foreach (var header in ForwardedHeaders)
         {
             if (context.Request.Headers.TryGetValue(header, out var value))
             {
@@ -54,9 +54,9 @@ public sealed class PlatformFront : LoopbackServer
         }
 
         // Not cancelled with the caller: the platform has the request and processes it whatever the caller does.
-        using HttpResponseMessage answer = await _client.SendAsync(request, CancellationToken.None);
-        byte[] content = await answer.Content.ReadAsByteArrayAsync(CancellationToken.None);
-        TimeSpan held = HoldUntil - DateTime.UtcNow;
+        using var answer = await _client.SendAsync(request, CancellationToken.None);
+        var content = await answer.Content.ReadAsByteArrayAsync(CancellationToken.None);
+        var held = HoldUntil - DateTime.UtcNow;
         await Task.Delay(held > AnswerDelay ? held : AnswerDelay, CancellationToken.None);
         try
         {

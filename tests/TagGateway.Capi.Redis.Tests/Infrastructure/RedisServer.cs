@@ -33,8 +33,8 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>Where redis-server is: TAGGATEWAY_REDIS_SERVER, else /usr/bin/redis-server; null when missing.</summary>
     public static string? Find()
     {
-        string? configured = Environment.GetEnvironmentVariable("TAGGATEWAY_REDIS_SERVER");
-        foreach (string? candidate in (string?[])[configured, "/usr/bin/redis-server", "/usr/local/bin/redis-server"])
+        var configured = Environment.GetEnvironmentVariable("TAGGATEWAY_REDIS_SERVER");
+        foreach (var candidate in (string?[])[configured, "/usr/bin/redis-server", "/usr/local/bin/redis-server"])
         {
             if (!string.IsNullOrEmpty(candidate) && File.Exists(candidate))
             {
@@ -51,7 +51,7 @@ public sealed class RedisServer : IAsyncDisposable
     /// </summary>
     public static string Require()
     {
-        string? binary = Find();
+        var binary = Find();
         if (binary is null && Environment.GetEnvironmentVariable(RequireVariable) == "1")
         {
             Assert.Fail($"redis-server is required ({RequireVariable}=1) but not installed: apt-get install redis-server (looked for /usr/bin/redis-server).");
@@ -63,7 +63,7 @@ public sealed class RedisServer : IAsyncDisposable
 
     public static async Task<RedisServer> StartAsync(int? port = null)
     {
-        RedisServer server = Create(port);
+        var server = Create(port);
         await server.StartAgainAsync();
         return server;
     }
@@ -71,7 +71,7 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>A server on a reserved port, not started yet (a gateway may start before its Redis).</summary>
     public static RedisServer Create(int? port = null)
     {
-        string binary = Require();
+        var binary = Require();
         var server = new RedisServer(binary, port ?? CapiGateway.FreePort(), Path.Combine(Path.GetTempPath(), "capi-redis-tests", Guid.NewGuid().ToString("N")));
         System.IO.Directory.CreateDirectory(server.Directory);
         return server;
@@ -87,7 +87,7 @@ public sealed class RedisServer : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = Directory,
         };
-        foreach (string arg in (string[])["--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", Directory,
+        foreach (var arg in (string[])["--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", Directory,
                      "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--daemonize", "no", "--logfile", ""])
         {
             info.ArgumentList.Add(arg);
@@ -98,7 +98,7 @@ public sealed class RedisServer : IAsyncDisposable
         _process.ErrorDataReceived += static (_, _) => { };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        DateTime end = DateTime.UtcNow.AddSeconds(15);
+        var end = DateTime.UtcNow.AddSeconds(15);
         while (DateTime.UtcNow < end)
         {
             Assert.False(_process.HasExited, "redis-server exited at start");
@@ -131,17 +131,17 @@ public sealed class RedisServer : IAsyncDisposable
     {
         using var client = new TcpClient();
         await client.ConnectAsync("127.0.0.1", Port);
-        NetworkStream stream = client.GetStream();
+        var stream = client.GetStream();
         await stream.WriteAsync(Encoding.ASCII.GetBytes(command + "\r\n"));
         var buffer = new byte[4096];
-        int read = await stream.ReadAsync(buffer);
+        var read = await stream.ReadAsync(buffer);
         return Encoding.ASCII.GetString(buffer, 0, read).Split("\r\n")[0];
     }
 
     /// <summary>How many entries of a stream a consumer holds unacknowledged (XPENDING … consumer).</summary>
     public async Task<int> PendingAsync(string stream, string consumer)
     {
-        string reply = await CommandAsync($"XPENDING {stream} gateway - + 10000 {consumer}");
+        var reply = await CommandAsync($"XPENDING {stream} gateway - + 10000 {consumer}");
         Assert.StartsWith("*", reply);
         return int.Parse(reply.AsSpan(1), System.Globalization.CultureInfo.InvariantCulture);
     }

@@ -50,11 +50,11 @@ public sealed class DestinationClientTests : IAsyncLifetime
         var logs = new CapturingLogger<MetaClient>();
         var options = new MetaOptions { PixelId = FakePlatforms.MetaPixel, TestEventCode = "TEST4242" };
         var meta = new MetaClient(_services.GetRequiredService<IHttpClientFactory>(), options, FakePlatforms.MetaToken, new EventNameMap(new CapiOptions()), logs);
-        DeliveryResult result = await meta.SendAsync([Event("R-1")], default);
+        var result = await meta.SendAsync([Event("R-1")], default);
         Assert.Equal(DeliveryOutcome.Delivered, result.Outcome);
         Assert.Equal("TEST4242", _fake.LastMetaTestCode);
 
-        string logged = Assert.Single(logs.Messages);
+        var logged = Assert.Single(logs.Messages);
         Assert.Contains("access_token [redacted]", logged, StringComparison.Ordinal);
         Assert.Contains("em", logged, StringComparison.Ordinal);
         Assert.DoesNotContain(FakePlatforms.MetaToken, logged, StringComparison.Ordinal);
@@ -72,7 +72,7 @@ public sealed class DestinationClientTests : IAsyncLifetime
     {
         var tiktok = new TikTokClient(_services.GetRequiredService<IHttpClientFactory>(), new TikTokOptions { PixelCode = FakePlatforms.TikTokPixel }, "wrong-token",
             new EventNameMap(new CapiOptions()), new CapturingLogger<TikTokClient>());
-        DeliveryResult result = await tiktok.SendAsync([Event("R-3")], default);
+        var result = await tiktok.SendAsync([Event("R-3")], default);
         Assert.Equal(DeliveryOutcome.Fatal, result.Outcome);
         Assert.Contains("40105", result.Error, StringComparison.Ordinal);
     }
@@ -89,9 +89,9 @@ public sealed class DestinationClientTests : IAsyncLifetime
     public void Meta_retries_only_its_documented_retryable_codes(int code, bool retryable)
     {
         var meta = new MetaClient(_services.GetRequiredService<IHttpClientFactory>(), new MetaOptions { PixelId = "1" }, "t", new EventNameMap(new CapiOptions()), new CapturingLogger<MetaClient>());
-        string json = "{\"error\":{\"message\":\"m\",\"type\":\"OAuthException\",\"code\":" + code + ",\"fbtrace_id\":\"x\"}}";
-        byte[] body = System.Text.Encoding.UTF8.GetBytes(json);
-        ResponseClass kind = meta.Classify(System.Net.HttpStatusCode.BadRequest, body, out string? error);
+        var json = "{\"error\":{\"message\":\"m\",\"type\":\"OAuthException\",\"code\":" + code + ",\"fbtrace_id\":\"x\"}}";
+        var body = System.Text.Encoding.UTF8.GetBytes(json);
+        var kind = meta.Classify(System.Net.HttpStatusCode.BadRequest, body, out var error);
         Assert.Equal(retryable ? ResponseClass.Retryable : ResponseClass.Fatal, kind);
         Assert.Contains($"code {code}", error, StringComparison.Ordinal);
     }

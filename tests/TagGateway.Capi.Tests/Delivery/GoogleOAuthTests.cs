@@ -32,7 +32,7 @@ public sealed class GoogleOAuthTests : CapiFakesTest
 
     private Dictionary<string, string?> Settings()
     {
-        Dictionary<string, string?> settings = Fake.CapiSettings(Store.Path, meta: false, tiktok: false, linkedIn: false, google: true);
+        var settings = Fake.CapiSettings(Store.Path, meta: false, tiktok: false, linkedIn: false, google: true);
         settings.Remove("Capi:GoogleAds:AccessToken");
         settings["Capi:GoogleAds:RefreshToken"] = FakePlatforms.GoogleRefreshToken;
         settings["Capi:GoogleAds:ClientId"] = FakePlatforms.GoogleClientId;
@@ -57,12 +57,12 @@ public sealed class GoogleOAuthTests : CapiFakesTest
     private void AssertNoSecretLogged(CapiGateway gateway)
     {
         string[] secrets = [FakePlatforms.GoogleClientSecret, FakePlatforms.GoogleRefreshToken, "ya29.", .. Fake.GoogleTokensSeen.Where(static t => t.Length > 0)];
-        IReadOnlyList<FakeLogRecord> logs = gateway.Logs.GetSnapshot();
+        var logs = gateway.Logs.GetSnapshot();
         Assert.NotEmpty(logs);
-        foreach (FakeLogRecord record in logs)
+        foreach (var record in logs)
         {
-            string text = record.Message + " " + record.Exception;
-            foreach (string secret in secrets)
+            var text = record.Message + " " + record.Exception;
+            foreach (var secret in secrets)
             {
                 Assert.DoesNotContain(secret, text, StringComparison.Ordinal);
             }
@@ -73,9 +73,9 @@ public sealed class GoogleOAuthTests : CapiFakesTest
     public async Task An_hour_later_the_next_batch_carries_a_new_token_refreshed_ahead_of_expiry_and_nothing_is_dead_lettered()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using CapiGateway gateway = await CapiGateway.StartAsync(Fake, Settings(), b => b.Services.AddSingleton<TimeProvider>(time));
+        await using var gateway = await CapiGateway.StartAsync(Fake, Settings(), b => b.Services.AddSingleton<TimeProvider>(time));
 
-        using (HttpResponseMessage first = await CapiGateway.PostEventsAsync(gateway.Public, Event("G-1", time.GetUtcNow().ToUnixTimeSeconds())))
+        using (var first = await CapiGateway.PostEventsAsync(gateway.Public, Event("G-1", time.GetUtcNow().ToUnixTimeSeconds())))
         {
             Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
         }
@@ -91,7 +91,7 @@ public sealed class GoogleOAuthTests : CapiFakesTest
         // An hour passes: Google has expired the first token (using it now would be a 401).
         time.Advance(TimeSpan.FromHours(1));
         Fake.ExpireGoogleAccessTokens();
-        using (HttpResponseMessage second = await CapiGateway.PostEventsAsync(gateway.Public, Event("G-2", time.GetUtcNow().ToUnixTimeSeconds())))
+        using (var second = await CapiGateway.PostEventsAsync(gateway.Public, Event("G-2", time.GetUtcNow().ToUnixTimeSeconds())))
         {
             Assert.Equal(HttpStatusCode.Accepted, second.StatusCode);
         }
@@ -109,9 +109,9 @@ public sealed class GoogleOAuthTests : CapiFakesTest
     [Fact]
     public async Task A_401_triggers_exactly_one_refresh_and_a_retry_of_the_batch()
     {
-        await using CapiGateway gateway = await CapiGateway.StartAsync(Fake, Settings());
-        long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        using (HttpResponseMessage first = await CapiGateway.PostEventsAsync(gateway.Public, Event("H-1", now)))
+        await using var gateway = await CapiGateway.StartAsync(Fake, Settings());
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        using (var first = await CapiGateway.PostEventsAsync(gateway.Public, Event("H-1", now)))
         {
             Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
         }
@@ -120,7 +120,7 @@ public sealed class GoogleOAuthTests : CapiFakesTest
 
         // Revoked early (Google may end a token before its expires_in): the next send meets a 401.
         Fake.ExpireGoogleAccessTokens();
-        using (HttpResponseMessage second = await CapiGateway.PostEventsAsync(gateway.Public, Event("H-2", now)))
+        using (var second = await CapiGateway.PostEventsAsync(gateway.Public, Event("H-2", now)))
         {
             Assert.Equal(HttpStatusCode.Accepted, second.StatusCode);
         }
@@ -142,9 +142,9 @@ public sealed class GoogleOAuthTests : CapiFakesTest
     public async Task A_refused_refresh_is_an_error_log_and_a_metric_and_the_events_wait_until_it_works_again()
     {
         Fake.RefuseRefresh = true;
-        await using CapiGateway gateway = await CapiGateway.StartAsync(Fake, Settings());
+        await using var gateway = await CapiGateway.StartAsync(Fake, Settings());
         using var refreshes = new MetricCollector<long>(gateway.Services.GetRequiredService<CapiMetrics>().Meter, "taggateway.capi.oauth.refreshes");
-        using (HttpResponseMessage accepted = await CapiGateway.PostEventsAsync(gateway.Public, Event("I-1", DateTimeOffset.UtcNow.ToUnixTimeSeconds())))
+        using (var accepted = await CapiGateway.PostEventsAsync(gateway.Public, Event("I-1", DateTimeOffset.UtcNow.ToUnixTimeSeconds())))
         {
             Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
         }
@@ -155,7 +155,7 @@ public sealed class GoogleOAuthTests : CapiFakesTest
         Assert.Empty(Fake.For("google"));
         Assert.Equal(0, Fake.Requests("google")); // no request without a token
         Assert.Equal(0, await DeadLetterCountAsync(gateway));
-        JsonElement store = await gateway.GetJsonAsync("/capi/store");
+        var store = await gateway.GetJsonAsync("/capi/store");
         Assert.Equal(1, store.GetProperty("pending").GetProperty("google_ads").GetInt32());
 
         // The operator fixes the refresh token: the waiting event goes out.
@@ -168,10 +168,10 @@ public sealed class GoogleOAuthTests : CapiFakesTest
     [Fact]
     public async Task A_token_endpoint_answering_307_is_not_followed_and_the_client_secret_stays_here()
     {
-        await using Canary canary = await Canary.StartAsync();
+        await using var canary = await Canary.StartAsync();
         Fake.RedirectTo("token", canary.Url + "/collect?code=leak");
-        await using CapiGateway gateway = await CapiGateway.StartAsync(Fake, Settings());
-        using (HttpResponseMessage accepted = await CapiGateway.PostEventsAsync(gateway.Public, Event("K-1", DateTimeOffset.UtcNow.ToUnixTimeSeconds())))
+        await using var gateway = await CapiGateway.StartAsync(Fake, Settings());
+        using (var accepted = await CapiGateway.PostEventsAsync(gateway.Public, Event("K-1", DateTimeOffset.UtcNow.ToUnixTimeSeconds())))
         {
             Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
         }

@@ -27,7 +27,7 @@ public sealed class HardeningTests : CapiFakesTest
 
     private static async Task<JsonElement> DeadLettersAsync(CapiGateway gateway)
     {
-        using HttpResponseMessage response = await gateway.Management.GetAsync("/capi/dead-letters");
+        using var response = await gateway.Management.GetAsync("/capi/dead-letters");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
     }
@@ -39,11 +39,11 @@ public sealed class HardeningTests : CapiFakesTest
     [InlineData("google")]
     public async Task A_platform_answering_307_is_not_followed_and_the_batch_is_dead_lettered_naming_only_the_host(string platform)
     {
-        await using Canary canary = await Canary.StartAsync();
+        await using var canary = await Canary.StartAsync();
         Fake.RedirectTo(platform, canary.Url + "/steal/path?access_token=leaked-secret");
-        await using CapiGateway gateway = await CapiGateway.StartAsync(Fake, Only(platform));
+        await using var gateway = await CapiGateway.StartAsync(Fake, Only(platform));
 
-        using HttpResponseMessage accepted = await CapiGateway.PostEventsAsync(gateway.Public, $$"""{"events":[{{Purchase("R-1")}},{{Purchase("R-2")}}]}""");
+        using var accepted = await CapiGateway.PostEventsAsync(gateway.Public, $$"""{"events":[{{Purchase("R-1")}},{{Purchase("R-2")}}]}""");
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
 
         JsonElement letters = default;
@@ -54,9 +54,9 @@ public sealed class HardeningTests : CapiFakesTest
         }), $"requests to {platform}: {Fake.Requests(platform)}");
         await Task.Delay(500);
 
-        foreach (JsonElement letter in letters.GetProperty("deadLetters").EnumerateArray())
+        foreach (var letter in letters.GetProperty("deadLetters").EnumerateArray())
         {
-            string error = letter.GetProperty("error").GetString()!;
+            var error = letter.GetProperty("error").GetString()!;
             Assert.Contains("redirect to 127.0.0.1", error, StringComparison.Ordinal);
             Assert.DoesNotContain("steal", error, StringComparison.Ordinal);
             Assert.DoesNotContain("leaked", error, StringComparison.Ordinal);
@@ -65,7 +65,7 @@ public sealed class HardeningTests : CapiFakesTest
         Assert.Empty(canary.Received); // nothing followed the redirect: no token, no payload
         Assert.Empty(Fake.For(platform)); // never counted as delivered
         Assert.Equal(1, Fake.Requests(platform)); // one request, not retried, not split
-        IReadOnlyList<FakeLogRecord> logs = gateway.Logs.GetSnapshot();
+        var logs = gateway.Logs.GetSnapshot();
         Assert.Contains(logs, static r => r.Id.Id == 5103 && r.Message.Contains("127.0.0.1", StringComparison.Ordinal));
         Assert.DoesNotContain(logs, static r => r.Message.Contains("steal", StringComparison.Ordinal) || r.Message.Contains("leaked", StringComparison.Ordinal));
     }
@@ -77,9 +77,9 @@ public sealed class HardeningTests : CapiFakesTest
     public async Task One_event_a_platform_refuses_fails_alone_and_its_31_batch_mates_are_delivered(string platform)
     {
         Fake.PoisonEventId = "P-7";
-        await using CapiGateway gateway = await CapiGateway.StartAsync(Fake, Only(platform));
-        string events = string.Join(',', Enumerable.Range(0, 32).Select(static i => Purchase($"P-{i}")));
-        using HttpResponseMessage accepted = await CapiGateway.PostEventsAsync(gateway.Public, $$"""{"events":[{{events}}]}""");
+        await using var gateway = await CapiGateway.StartAsync(Fake, Only(platform));
+        var events = string.Join(',', Enumerable.Range(0, 32).Select(static i => Purchase($"P-{i}")));
+        using var accepted = await CapiGateway.PostEventsAsync(gateway.Public, $$"""{"events":[{{events}}]}""");
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
 
         Assert.True(await Wait.UntilAsync(() => Fake.For(platform).Count() == 31), $"{Fake.For(platform).Count()} delivered");
@@ -103,14 +103,14 @@ public sealed class HardeningTests : CapiFakesTest
     [Fact]
     public async Task A_stored_event_time_no_date_can_hold_dead_letters_that_event_only_and_the_listing_stays_200()
     {
-        Dictionary<string, string?> settings = Fake.CapiSettings(Store.Path, tiktok: false, linkedIn: false);
-        await using CapiGateway gateway = await CapiGateway.StartAsync(Fake, settings);
+        var settings = Fake.CapiSettings(Store.Path, tiktok: false, linkedIn: false);
+        await using var gateway = await CapiGateway.StartAsync(Fake, settings);
         var store = gateway.Services.GetRequiredService<ICapiStore>();
-        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
         // What `event_time: 300000000000000` became before ingest bounded it: a time past year 9999 (issue #17.4).
         CapiEvent[] events = [Stored("J-1", now), Stored("J-BAD", 300_000_000_000_000), Stored("J-2", now)];
-        AcceptStatus[] statuses = await store.AcceptAsync(events, durable: true, default);
+        var statuses = await store.AcceptAsync(events, durable: true, default);
         Assert.All(statuses, static s => Assert.Equal(AcceptStatus.Accepted, s));
 
         Assert.True(await Wait.UntilAsync(() => Fake.For("meta").Count() == 2 && Fake.For("google").Count() == 2),
@@ -122,7 +122,7 @@ public sealed class HardeningTests : CapiFakesTest
             return letters.GetProperty("count").GetInt32() == 2;
         }));
 
-        foreach (JsonElement letter in letters.GetProperty("deadLetters").EnumerateArray())
+        foreach (var letter in letters.GetProperty("deadLetters").EnumerateArray())
         {
             Assert.Equal("J-BAD", letter.GetProperty("eventId").GetString());
             Assert.False(letter.TryGetProperty("eventTime", out _)); // no date holds it: left out, the raw value below
@@ -136,10 +136,10 @@ public sealed class HardeningTests : CapiFakesTest
     [Fact]
     public async Task A_300000000000000_event_time_is_refused_at_ingest_naming_the_field_and_index()
     {
-        await using CapiGateway gateway = await CapiGateway.StartAsync(Fake, Only("meta"));
-        using HttpResponseMessage response = await CapiGateway.PostEventsAsync(gateway.Public, $$"""{"events":[{{Purchase("T-1")}},{{Purchase("T-2", 300000000000000)}}]}""");
+        await using var gateway = await CapiGateway.StartAsync(Fake, Only("meta"));
+        using var response = await CapiGateway.PostEventsAsync(gateway.Public, $$"""{"events":[{{Purchase("T-1")}},{{Purchase("T-2", 300000000000000)}}]}""");
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        string body = await response.Content.ReadAsStringAsync();
+        var body = await response.Content.ReadAsStringAsync();
         Assert.Contains("events[1].event_time", body, StringComparison.Ordinal);
         Assert.Contains("future", body, StringComparison.Ordinal);
         Assert.Equal(0, (await gateway.GetJsonAsync("/capi/store")).GetProperty("events").GetInt32()); // nothing of the request stored

@@ -31,7 +31,7 @@ public sealed class GapFillUnitTests
     public void A_batch_is_split_by_user_and_instant_and_never_over_25_events_a_request()
     {
         var batch = new List<CapiEvent>();
-        for (int i = 0; i < 30; i++)
+        for (var i = 0; i < 30; i++)
         {
             batch.Add(new CapiEvent { Seq = i, Name = "purchase", GaClientId = "1.1", TimeMs = 1000 });
         }
@@ -39,7 +39,7 @@ public sealed class GapFillUnitTests
         batch.Add(new CapiEvent { Seq = 30, Name = "purchase", GaClientId = "2.2", TimeMs = 1000 });
         batch.Add(new CapiEvent { Seq = 31, Name = "purchase", GaClientId = "1.1", TimeMs = 2000 });
 
-        List<List<int>> groups = GoogleAnalyticsClient.Group(batch);
+        var groups = GoogleAnalyticsClient.Group(batch);
         Assert.Equal([25, 5, 1, 1], groups.Select(static g => g.Count));
         Assert.All(groups, g => Assert.Single(g.Select(i => (batch[i].GaClientId, batch[i].TimeMs)).Distinct()));
     }

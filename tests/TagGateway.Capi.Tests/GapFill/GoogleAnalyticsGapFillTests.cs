@@ -13,8 +13,8 @@ public sealed class GoogleAnalyticsGapFillTests() : CapiFakesTest(measurementPro
 
     private Task<CapiGateway> StartAsync(bool tiktok = false, TimeSpan? window = null)
     {
-        Dictionary<string, string?> settings = Fake.CapiSettings(Store.Path, meta: false, tiktok: tiktok, linkedIn: false, google: false);
-        foreach ((string key, string? value) in Mp.Settings(window ?? Window))
+        var settings = Fake.CapiSettings(Store.Path, meta: false, tiktok: tiktok, linkedIn: false, google: false);
+        foreach ((var key, var value) in Mp.Settings(window ?? Window))
         {
             settings[key] = value;
         }
@@ -36,7 +36,7 @@ public sealed class GoogleAnalyticsGapFillTests() : CapiFakesTest(measurementPro
 
     private static async Task PostAsync(CapiGateway gateway, string json)
     {
-        using HttpResponseMessage response = await CapiGateway.PostEventsAsync(gateway.Public, json);
+        using var response = await CapiGateway.PostEventsAsync(gateway.Public, json);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
     }
 
@@ -49,7 +49,7 @@ public sealed class GoogleAnalyticsGapFillTests() : CapiFakesTest(measurementPro
     [Fact]
     public async Task A_backend_purchase_no_browser_reported_reaches_GA_once_after_the_window()
     {
-        await using CapiGateway gateway = await StartAsync();
+        await using var gateway = await StartAsync();
         await PostAsync(gateway, Purchase("GF-1"));
 
         // Still inside the window: waiting for the browser's own hit.
@@ -58,7 +58,7 @@ public sealed class GoogleAnalyticsGapFillTests() : CapiFakesTest(measurementPro
 
         Assert.True(await Wait.UntilAsync(() => Mp.Events.Count == 1));
         await Task.Delay(Window);
-        MpEventReceived sent = Assert.Single(Mp.Events);
+        var sent = Assert.Single(Mp.Events);
         Assert.Empty(Mp.Rejections);
         Assert.Equal("purchase", sent.Name);
         Assert.Equal("GF-1", sent.TransactionId);
@@ -66,16 +66,16 @@ public sealed class GoogleAnalyticsGapFillTests() : CapiFakesTest(measurementPro
         Assert.Equal("u-42", sent.Request.GetProperty("user_id").GetString());
         Assert.Equal("GRANTED", sent.Request.GetProperty("consent").GetProperty("ad_user_data").GetString());
         Assert.Equal("GRANTED", sent.Request.GetProperty("consent").GetProperty("ad_personalization").GetString());
-        JsonElement user = sent.Request.GetProperty("user_data");
+        var user = sent.Request.GetProperty("user_data");
         Assert.True(TestKeys.IsSha256Hex(user.GetProperty("sha256_email_address")[0].GetString()!));
         Assert.DoesNotContain("Jane", sent.Request.GetRawText(), StringComparison.OrdinalIgnoreCase);
         Assert.Equal("US", user.GetProperty("address")[0].GetProperty("country").GetString());
-        JsonElement prms = sent.Event.GetProperty("params");
+        var prms = sent.Event.GetProperty("params");
         Assert.Equal(19.99m, prms.GetProperty("value").GetDecimal());
         Assert.Equal("EUR", prms.GetProperty("currency").GetString());
         Assert.Equal("1700000000", prms.GetProperty("session_id").GetString());
         Assert.Equal("SKU1", prms.GetProperty("items")[0].GetProperty("item_id").GetString());
-        long micros = sent.Request.GetProperty("timestamp_micros").GetInt64();
+        var micros = sent.Request.GetProperty("timestamp_micros").GetInt64();
         Assert.InRange(micros, DateTimeOffset.UtcNow.AddMinutes(-1).ToUnixTimeMilliseconds() * 1000, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000);
         Assert.True(await CountAsync(gateway, "sent", 1));
     }
@@ -83,8 +83,8 @@ public sealed class GoogleAnalyticsGapFillTests() : CapiFakesTest(measurementPro
     [Fact]
     public async Task A_browser_hit_first_means_nothing_is_sent()
     {
-        await using CapiGateway gateway = await StartAsync();
-        using (HttpResponseMessage hit = await gateway.SendHitAsync(BrowserHit("GF-2"), cookie: "_ga=GA1.1.111.222"))
+        await using var gateway = await StartAsync();
+        using (var hit = await gateway.SendHitAsync(BrowserHit("GF-2"), cookie: "_ga=GA1.1.111.222"))
         {
             Assert.Equal(HttpStatusCode.NoContent, hit.StatusCode);
         }
@@ -102,10 +102,10 @@ public sealed class GoogleAnalyticsGapFillTests() : CapiFakesTest(measurementPro
     [Fact]
     public async Task A_browser_hit_inside_the_window_cancels_the_server_copy()
     {
-        await using CapiGateway gateway = await StartAsync();
+        await using var gateway = await StartAsync();
         await PostAsync(gateway, Purchase("GF-3"));
         await Task.Delay(Window / 4);
-        using (HttpResponseMessage hit = await gateway.SendHitAsync(BrowserHit("GF-3")))
+        using (var hit = await gateway.SendHitAsync(BrowserHit("GF-3")))
         {
             Assert.Equal(HttpStatusCode.NoContent, hit.StatusCode);
         }
@@ -120,12 +120,12 @@ public sealed class GoogleAnalyticsGapFillTests() : CapiFakesTest(measurementPro
     [Fact]
     public async Task A_browser_hit_after_the_window_is_forwarded_and_counted_as_a_late_twin()
     {
-        await using CapiGateway gateway = await StartAsync();
+        await using var gateway = await StartAsync();
         await PostAsync(gateway, Purchase("GF-4"));
         Assert.True(await Wait.UntilAsync(() => Mp.Events.Count == 1));
         Assert.True(await CountAsync(gateway, "sent", 1));
 
-        using (HttpResponseMessage hit = await gateway.SendHitAsync(BrowserHit("GF-4")))
+        using (var hit = await gateway.SendHitAsync(BrowserHit("GF-4")))
         {
             Assert.Equal(HttpStatusCode.NoContent, hit.StatusCode);
         }
@@ -133,21 +133,21 @@ public sealed class GoogleAnalyticsGapFillTests() : CapiFakesTest(measurementPro
         Assert.True(await CountAsync(gateway, "lateBrowserTwin", 1));
         Assert.Equal(1, Fake.GaHits); // the host forwarded the hit as always
         Assert.Single(Mp.Events);
-        string metrics = await gateway.Management.GetStringAsync("/metrics");
+        var metrics = await gateway.Management.GetStringAsync("/metrics");
         Assert.Contains("late_browser_twin", metrics, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task Refused_consent_or_no_signal_in_a_strict_region_sends_nothing()
     {
-        await using CapiGateway gateway = await StartAsync();
+        await using var gateway = await StartAsync();
         await PostAsync(gateway, Purchase("GF-5", consent: """{"analytics_storage":"denied","ad_storage":"denied","ad_user_data":"denied","ad_personalization":"denied"}""", region: "DE"));
         await PostAsync(gateway, Purchase("GF-6", consent: "null", region: "FR"));
         await PostAsync(gateway, Purchase("GF-7")); // a consented control, so the wait below is not empty-handed
 
         Assert.True(await Wait.UntilAsync(() => Mp.Events.Count >= 1));
         await Task.Delay(Window);
-        MpEventReceived only = Assert.Single(Mp.Events);
+        var only = Assert.Single(Mp.Events);
         Assert.Equal("GF-7", only.TransactionId);
     }
 
@@ -155,8 +155,8 @@ public sealed class GoogleAnalyticsGapFillTests() : CapiFakesTest(measurementPro
     public async Task An_event_older_than_72_hours_is_dropped_and_counted()
     {
         // TikTok takes 7 days, so ingest accepts the event; Google Analytics' 72 hours drop it at delivery.
-        await using CapiGateway gateway = await StartAsync(tiktok: true);
-        long old = DateTimeOffset.UtcNow.AddHours(-73).ToUnixTimeSeconds();
+        await using var gateway = await StartAsync(tiktok: true);
+        var old = DateTimeOffset.UtcNow.AddHours(-73).ToUnixTimeSeconds();
         await PostAsync(gateway, Purchase("GF-8", eventTime: old));
         await PostAsync(gateway, Purchase("GF-9"));
 
@@ -169,11 +169,11 @@ public sealed class GoogleAnalyticsGapFillTests() : CapiFakesTest(measurementPro
     [Fact]
     public async Task The_validate_call_shows_the_validation_servers_answer()
     {
-        await using CapiGateway gateway = await StartAsync();
-        using HttpResponseMessage response = await gateway.Management.PostAsync("/capi/google-analytics/validate", null);
-        string body = await response.Content.ReadAsStringAsync();
+        await using var gateway = await StartAsync();
+        using var response = await gateway.Management.PostAsync("/capi/google-analytics/validate", null);
+        var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.OK, body);
-        using JsonDocument doc = JsonDocument.Parse(body);
+        using var doc = JsonDocument.Parse(body);
         Assert.True(doc.RootElement.GetProperty("valid").GetBoolean());
         Assert.Equal(0, doc.RootElement.GetProperty("validationMessages").GetArrayLength());
         Assert.Equal(1, Mp.DebugRequests);
@@ -184,17 +184,17 @@ public sealed class GoogleAnalyticsGapFillTests() : CapiFakesTest(measurementPro
     [Fact]
     public async Task The_validate_call_passes_on_Googles_messages_for_a_wrong_secret()
     {
-        Dictionary<string, string?> settings = Fake.CapiSettings(Store.Path, meta: false, tiktok: false, linkedIn: false, google: false);
-        foreach ((string key, string? value) in Mp.Settings(Window))
+        var settings = Fake.CapiSettings(Store.Path, meta: false, tiktok: false, linkedIn: false, google: false);
+        foreach ((var key, var value) in Mp.Settings(Window))
         {
             settings[key] = value;
         }
 
         settings["Capi:GoogleAnalytics:ApiSecret"] = "not-the-secret";
-        await using CapiGateway gateway = await CapiGateway.StartAsync(Fake, settings);
-        using HttpResponseMessage response = await gateway.Management.PostAsync("/capi/google-analytics/validate", null);
+        await using var gateway = await CapiGateway.StartAsync(Fake, settings);
+        using var response = await gateway.Management.PostAsync("/capi/google-analytics/validate", null);
         Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
-        using JsonDocument doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         Assert.False(doc.RootElement.GetProperty("valid").GetBoolean());
         Assert.Contains(doc.RootElement.GetProperty("validationMessages").EnumerateArray(), m => m.GetProperty("description").GetString()!.Contains("api_secret", StringComparison.Ordinal));
     }
@@ -202,14 +202,14 @@ public sealed class GoogleAnalyticsGapFillTests() : CapiFakesTest(measurementPro
     [Fact]
     public async Task The_secret_never_reaches_a_log_line()
     {
-        Dictionary<string, string?> settings = Fake.CapiSettings(Store.Path, meta: false, tiktok: false, linkedIn: false, google: false);
-        foreach ((string key, string? value) in Mp.Settings(TimeSpan.Zero))
+        var settings = Fake.CapiSettings(Store.Path, meta: false, tiktok: false, linkedIn: false, google: false);
+        foreach ((var key, var value) in Mp.Settings(TimeSpan.Zero))
         {
             settings[key] = value;
         }
 
         settings["Logging:LogLevel:Default"] = "Trace";
-        await using CapiGateway gateway = await CapiGateway.StartAsync(Fake, settings);
+        await using var gateway = await CapiGateway.StartAsync(Fake, settings);
         await PostAsync(gateway, Purchase("GF-10"));
         Assert.True(await Wait.UntilAsync(() => Mp.Events.Count == 1));
         Assert.DoesNotContain(gateway.Logs.GetSnapshot(), r => r.Message.Contains(FakeMeasurementProtocol.ApiSecret, StringComparison.Ordinal)

@@ -88,7 +88,7 @@ public sealed class OfficialVectorTests
     [InlineData(" cloudy.sanfrancisco+shopping @ googlemail.com ", null)] // googlemail too, inner blanks removed (different domain, so its own hash)
     public void Google_email_rules(string input, string? expected)
     {
-        string? actual = IdentityNormalizer.EmailGoogle(input);
+        var actual = IdentityNormalizer.EmailGoogle(input);
         if (expected is null)
         {
             Assert.Equal(Sha256Hex.Hash("cloudysanfrancisco@googlemail.com"), actual);
@@ -112,7 +112,7 @@ public sealed class OfficialVectorTests
     public void A_value_that_already_is_a_digest_passes_through_never_hashed_twice()
     {
         const string Digest = "62A14E44F765419D10FEA99367361A727C12365E2520F32218D505ED9AA0F62F";
-        string lower = Digest.ToLowerInvariant();
+        var lower = Digest.ToLowerInvariant();
         Assert.Equal(lower, IdentityNormalizer.Email(Digest));
         Assert.Equal(lower, IdentityNormalizer.EmailGoogle(Digest));
         Assert.Equal((lower, lower), IdentityNormalizer.Phone(Digest, null, null));

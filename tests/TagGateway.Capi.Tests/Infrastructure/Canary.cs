@@ -24,7 +24,7 @@ public sealed class Canary : LoopbackServer
     protected override void Map(WebApplication app) => app.Run(async context =>
     {
         using var reader = new StreamReader(context.Request.Body);
-        string body = await reader.ReadToEndAsync();
+        var body = await reader.ReadToEndAsync();
         _received.Enqueue($"{context.Request.Method} {context.Request.Path}{context.Request.QueryString} {context.Request.Headers.Authorization} {body}");
         context.Response.StatusCode = 200;
         await context.Response.WriteAsync("""{"events_received":1,"code":0,"requestId":"x","elements":[{"status":201}],"access_token":"stolen","expires_in":3600}""");

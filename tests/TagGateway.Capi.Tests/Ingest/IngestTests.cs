@@ -21,7 +21,7 @@ public sealed class IngestTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _fake = await FakePlatforms.StartAsync();
-        Dictionary<string, string?> settings = _fake.CapiSettings(_store, tiktok: false, linkedIn: false, google: false);
+        var settings = _fake.CapiSettings(_store, tiktok: false, linkedIn: false, google: false);
         settings["Capi:Ingest:MaxRequestBytes"] = "4096";
         settings["Capi:Ingest:MaxEventsPerRequest"] = "5";
         settings["Capi:Ingest:ApiKeys:1"] = "second-ingest-key-abcdefghijklmnop";
@@ -46,7 +46,7 @@ public sealed class IngestTests : IAsyncLifetime
     [InlineData("test-ingest-key-0123456789abcdeF")] // one character off
     public async Task Without_a_valid_key_the_answer_is_401(string? key)
     {
-        using HttpResponseMessage response = await CapiGateway.PostEventsAsync(_gateway.Public, One, key);
+        using var response = await CapiGateway.PostEventsAsync(_gateway.Public, One, key);
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }
 
@@ -55,9 +55,9 @@ public sealed class IngestTests : IAsyncLifetime
     {
         var metrics = _gateway.Services.GetRequiredService<CapiMetrics>();
         using var unauthorized = new MetricCollector<long>(metrics.Meter, "taggateway.capi.ingest.unauthorized");
-        for (int i = 0; i < 30; i++)
+        for (var i = 0; i < 30; i++)
         {
-            using HttpResponseMessage response = await CapiGateway.PostEventsAsync(_gateway.Public, One, key: i % 2 == 0 ? null : "wrong-key-wrong-key-wrong-key-000");
+            using var response = await CapiGateway.PostEventsAsync(_gateway.Public, One, key: i % 2 == 0 ? null : "wrong-key-wrong-key-wrong-key-000");
             Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         }
 
@@ -68,16 +68,16 @@ public sealed class IngestTests : IAsyncLifetime
     [Fact]
     public async Task An_oversized_chunked_body_is_413_logged_as_information_not_as_an_unhandled_error()
     {
-        byte[] big = Encoding.UTF8.GetBytes("{\"events\":[{\"event_name\":\"purchase\",\"page_url\":\"" + new string('x', 256 * 1024) + "\"}]}");
+        var big = Encoding.UTF8.GetBytes("{\"events\":[{\"event_name\":\"purchase\",\"page_url\":\"" + new string('x', 256 * 1024) + "\"}]}");
         using var request = new HttpRequestMessage(HttpMethod.Post, "/capi/v1/events") { Content = new StreamContent(new MemoryStream(big)) };
         request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
         request.Headers.TransferEncodingChunked = true; // no Content-Length: only reading finds the size
         request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + TestKeys.ApiKey);
-        using HttpResponseMessage response = await _gateway.Public.SendAsync(request);
+        using var response = await _gateway.Public.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         await Task.Delay(200);
-        IReadOnlyList<FakeLogRecord> logs = _gateway.Logs.GetSnapshot();
+        var logs = _gateway.Logs.GetSnapshot();
         Assert.DoesNotContain(logs, static r => r.Level >= LogLevel.Error);
         Assert.Contains(logs, static r => r.Id.Id == 5203 && r.Level == LogLevel.Information);
     }
@@ -92,12 +92,12 @@ public sealed class IngestTests : IAsyncLifetime
     [InlineData("\"event_id\":\"V1\",\"event_time\":{now},\"user\":{\"user_agent\":\"UA\"}", "events[1].page_url is required for a website event")]
     public async Task What_platforms_require_is_checked_at_ingest_with_a_400_naming_the_field_and_index(string fields, string expected)
     {
-        string now = Now.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        string old = (Now - (8 * 86400)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        string good = "{\"event_name\":\"generate_lead\",\"event_id\":\"V0\",\"event_time\":" + now + ",\"page_url\":\"https://x.example/\",\"user\":{\"user_agent\":\"UA\"}}";
-        string bad = fields.Replace("{now}", now, StringComparison.Ordinal).Replace("{old}", old, StringComparison.Ordinal);
-        string body = "{\"events\":[" + good + ",{\"event_name\":\"generate_lead\"," + bad + "}]}";
-        using HttpResponseMessage response = await CapiGateway.PostEventsAsync(_gateway.Public, body);
+        var now = Now.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var old = (Now - (8 * 86400)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var good = "{\"event_name\":\"generate_lead\",\"event_id\":\"V0\",\"event_time\":" + now + ",\"page_url\":\"https://x.example/\",\"user\":{\"user_agent\":\"UA\"}}";
+        var bad = fields.Replace("{now}", now, StringComparison.Ordinal).Replace("{old}", old, StringComparison.Ordinal);
+        var body = "{\"events\":[" + good + ",{\"event_name\":\"generate_lead\"," + bad + "}]}";
+        using var response = await CapiGateway.PostEventsAsync(_gateway.Public, body);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains(expected.Replace("{old}", old, StringComparison.Ordinal), await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(0, (await _gateway.GetJsonAsync("/capi/store")).GetProperty("events").GetInt32());
@@ -109,9 +109,9 @@ public sealed class IngestTests : IAsyncLifetime
     [InlineData("""{"event_name":"generate_lead","event_id":"O-2","event_time":{ms},"action_source":"Phone_Call"}""")] // milliseconds, any case
     public async Task Events_that_meet_the_requirements_are_accepted(string evt)
     {
-        string body = "{\"events\":[" + evt.Replace("{now}", Now.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
+        var body = "{\"events\":[" + evt.Replace("{now}", Now.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
             .Replace("{ms}", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal) + "]}";
-        using HttpResponseMessage response = await CapiGateway.PostEventsAsync(_gateway.Public, body);
+        using var response = await CapiGateway.PostEventsAsync(_gateway.Public, body);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
     }
 
@@ -120,7 +120,7 @@ public sealed class IngestTests : IAsyncLifetime
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/capi/v1/events") { Content = new StringContent(One, Encoding.UTF8, "application/json") };
         request.Headers.TryAddWithoutValidation("X-Api-Key", "second-ingest-key-abcdefghijklmnop");
-        using HttpResponseMessage response = await _gateway.Public.SendAsync(request);
+        using var response = await _gateway.Public.SendAsync(request);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.Contains("\"accepted\"", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
@@ -132,7 +132,7 @@ public sealed class IngestTests : IAsyncLifetime
     [InlineData("""{"events":[{"event_name":"purchase","event_id":"c","event_time":{now},"page_url":"https://x.example/","user":{"user_agent":"UA"},"currency":"euro"}]}""", "events[0].currency")]
     public async Task A_malformed_body_is_400_with_a_clear_error(string body, string expected)
     {
-        using HttpResponseMessage response = await CapiGateway.PostEventsAsync(_gateway.Public, body.Replace("{now}", Now.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
+        using var response = await CapiGateway.PostEventsAsync(_gateway.Public, body.Replace("{now}", Now.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains(expected, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
@@ -140,28 +140,28 @@ public sealed class IngestTests : IAsyncLifetime
     [Fact]
     public async Task Over_the_bound_is_413()
     {
-        string big = "{\"events\":[{\"event_name\":\"purchase\",\"page_url\":\"" + new string('x', 5000) + "\"}]}";
-        using HttpResponseMessage tooBig = await CapiGateway.PostEventsAsync(_gateway.Public, big);
+        var big = "{\"events\":[{\"event_name\":\"purchase\",\"page_url\":\"" + new string('x', 5000) + "\"}]}";
+        using var tooBig = await CapiGateway.PostEventsAsync(_gateway.Public, big);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooBig.StatusCode);
 
-        string many = "{\"events\":[" + string.Join(',', Enumerable.Repeat("{\"event_name\":\"purchase\"}", 6)) + "]}";
-        using HttpResponseMessage tooMany = await CapiGateway.PostEventsAsync(_gateway.Public, many);
+        var many = "{\"events\":[" + string.Join(',', Enumerable.Repeat("{\"event_name\":\"purchase\"}", 6)) + "]}";
+        using var tooMany = await CapiGateway.PostEventsAsync(_gateway.Public, many);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooMany.StatusCode);
     }
 
     [Fact]
     public async Task The_ingest_endpoint_is_not_on_the_management_listener_and_management_is_not_public()
     {
-        using HttpResponseMessage onManagement = await CapiGateway.PostEventsAsync(_gateway.Management, One);
+        using var onManagement = await CapiGateway.PostEventsAsync(_gateway.Management, One);
         Assert.Equal(HttpStatusCode.NotFound, onManagement.StatusCode);
-        using HttpResponseMessage report = await _gateway.Public.GetAsync("/capi/match-quality");
+        using var report = await _gateway.Public.GetAsync("/capi/match-quality");
         Assert.Equal(HttpStatusCode.NotFound, report.StatusCode);
     }
 
     [Fact]
     public async Task An_unmapped_event_is_answered_not_sent()
     {
-        using HttpResponseMessage response = await CapiGateway.PostEventsAsync(_gateway.Public,
+        using var response = await CapiGateway.PostEventsAsync(_gateway.Public,
             $$"""{"events":[{"event_name":"scroll","event_id":"S1","event_time":{{Now}},"consent":{"ad_storage":"granted"},"region":"US"}]}""");
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.Contains("\"not_sent\"", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
@@ -174,11 +174,11 @@ public sealed class RegistrationTests
     public void With_no_destination_the_module_registers_nothing_that_runs()
     {
         var services = new ServiceCollection();
-        string store = TestKeys.TempStore();
+        var store = TestKeys.TempStore();
         IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Capi:Store:Path"] = store }).Build();
         services.AddTagGatewayCapi(configuration);
         Assert.Single(services);
-        using ServiceProvider provider = services.BuildServiceProvider();
+        using var provider = services.BuildServiceProvider();
         Assert.False(provider.GetRequiredService<CapiHitSink>().IsEnabled);
         Assert.False(Directory.Exists(store));
     }
@@ -196,9 +196,9 @@ public sealed class RegistrationTests
             ["Capi:Meta:MaxBatchSize"] = "5000",
         }).Build();
         services.AddTagGatewayCapi(configuration);
-        using ServiceProvider provider = services.BuildServiceProvider();
+        using var provider = services.BuildServiceProvider();
         var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<CapiOptions>>().Value);
-        string all = string.Join('\n', ex.Failures);
+        var all = string.Join('\n', ex.Failures);
         Assert.Contains("Capi:Meta: an access token is required", all, StringComparison.Ordinal);
         Assert.Contains("Capi:LinkedIn:Conversions:purchase", all, StringComparison.Ordinal);
         Assert.Contains("Capi:Ingest:ApiKeys", all, StringComparison.Ordinal);
@@ -208,7 +208,7 @@ public sealed class RegistrationTests
     [Fact]
     public void A_token_file_is_read_and_trimmed()
     {
-        string file = Path.GetTempFileName();
+        var file = Path.GetTempFileName();
         File.WriteAllText(file, "  secret-from-file \n");
         try
         {

@@ -18,7 +18,7 @@ public sealed class Ga4HitDecoderTests
     [Fact]
     public void Each_body_line_is_an_event_whose_parameters_override_the_urls()
     {
-        List<DecodedEvent> events = Decode(Hit(
+        var events = Decode(Hit(
             "v=2&tid=G-X&cid=1.2&_p=77&_s=4&cu=EUR&dl=https%3A%2F%2Fshop.example%2Fp",
             "en=view_item&pr1=idSKU_1~nmStan%20Tee~pr10.01~qt3\r\nen=add_to_cart&cu=USD&epn.value=20.02\r\n\r\n"));
         Assert.Equal(["view_item", "add_to_cart"], events.Select(static e => e.Name));
@@ -37,22 +37,22 @@ public sealed class Ga4HitDecoderTests
         Assert.Equal("T1", Decode(Hit("en=purchase&ep.transaction_id=T1"))[0].EventId);
         Assert.NotEqual("T1", Decode(Hit("en=add_to_cart&ep.transaction_id=T1"))[0].EventId);
 
-        string a = Decode(Hit("cid=1.2&_p=77&_s=4&en=add_to_cart"))[0].EventId;
-        string replayed = Decode(Hit("cid=1.2&_p=77&_s=4&en=add_to_cart"))[0].EventId;
-        string nextHit = Decode(Hit("cid=1.2&_p=77&_s=5&en=add_to_cart"))[0].EventId;
-        string otherVisitor = Decode(Hit("cid=9.9&_p=77&_s=4&en=add_to_cart"))[0].EventId;
+        var a = Decode(Hit("cid=1.2&_p=77&_s=4&en=add_to_cart"))[0].EventId;
+        var replayed = Decode(Hit("cid=1.2&_p=77&_s=4&en=add_to_cart"))[0].EventId;
+        var nextHit = Decode(Hit("cid=1.2&_p=77&_s=5&en=add_to_cart"))[0].EventId;
+        var otherVisitor = Decode(Hit("cid=9.9&_p=77&_s=4&en=add_to_cart"))[0].EventId;
         Assert.Equal(a, replayed);
         Assert.NotEqual(a, nextHit);
         Assert.NotEqual(a, otherVisitor);
 
-        List<DecodedEvent> twins = Decode(Hit("cid=1.2&_p=77&_s=6", "en=add_to_cart\nen=add_to_cart"));
+        var twins = Decode(Hit("cid=1.2&_p=77&_s=6", "en=add_to_cart\nen=add_to_cart"));
         Assert.NotEqual(twins[0].EventId, twins[1].EventId);
     }
 
     [Fact]
     public void Cookies_click_ids_and_gtag_user_data_fill_the_identity()
     {
-        DecodedEvent e = Decode(Hit(
+        var e = Decode(Hit(
             "en=purchase&dl=" + Uri.EscapeDataString("https://shop.example/?gclid=Cj0KCQ&ttclid=E.C.P.abc&fbclid=IwAR_Case") +
             "&em=" + Uri.EscapeDataString("tv.1~em.McVUPBc00lxyBvX9WRUl0Clb7G_oT_gvlGo0_pcKHmY~pn.kQpiXEuhR7VE5r0vJn4TCuFMWRtrqcJcuFczIt7b69A~pc0.94045~co0.US"),
             cookie: "_fbp=fb.1.1.2; _fbc=fb.1.1554763741205.OLDCLICK; _ttp=ttp1; li_fat_id=uuid-1; _gcl_aw=GCL.1641466031.cookieGclid"))[0];

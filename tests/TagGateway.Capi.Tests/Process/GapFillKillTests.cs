@@ -15,26 +15,26 @@ public sealed class GapFillKillTests() : CapiFakesTest(measurementProtocol: true
     public async Task A_kill_9_while_waiting_sends_it_once_after_restart_and_a_recorded_browser_hit_still_cancels()
     {
         int publicPort = CapiGateway.FreePort(), managementPort = CapiGateway.FreePort();
-        Dictionary<string, string?> settings = CapiGateway.GatewaySettings(Fake, publicPort, managementPort);
-        foreach ((string key, string? value) in Fake.CapiSettings(Store.Path, meta: false, tiktok: false, linkedIn: false, google: false))
+        var settings = CapiGateway.GatewaySettings(Fake, publicPort, managementPort);
+        foreach ((var key, var value) in Fake.CapiSettings(Store.Path, meta: false, tiktok: false, linkedIn: false, google: false))
         {
             settings[key] = value;
         }
 
-        foreach ((string key, string? value) in Mp.Settings(Window))
+        foreach ((var key, var value) in Mp.Settings(Window))
         {
             settings[key] = value;
         }
 
-        await using (GatewayProcess first = await GatewayProcess.StartAsync(settings, publicPort, managementPort))
+        await using (var first = await GatewayProcess.StartAsync(settings, publicPort, managementPort))
         {
-            HttpClient pub = first.Public;
-            using (HttpResponseMessage response = await CapiGateway.PostEventsAsync(pub, GoogleAnalyticsGapFillTests.Purchase("KILL-1")))
+            var pub = first.Public;
+            using (var response = await CapiGateway.PostEventsAsync(pub, GoogleAnalyticsGapFillTests.Purchase("KILL-1")))
             {
                 Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
             }
 
-            using (HttpResponseMessage response = await CapiGateway.PostEventsAsync(pub, GoogleAnalyticsGapFillTests.Purchase("KILL-2")))
+            using (var response = await CapiGateway.PostEventsAsync(pub, GoogleAnalyticsGapFillTests.Purchase("KILL-2")))
             {
                 Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
             }
@@ -43,7 +43,7 @@ public sealed class GapFillKillTests() : CapiFakesTest(measurementProtocol: true
             using (var hit = new HttpRequestMessage(HttpMethod.Post, "/metrics/g/collect?" + GoogleAnalyticsGapFillTests.BrowserHit("KILL-2")) { Content = new StringContent(string.Empty) })
             {
                 hit.Headers.TryAddWithoutValidation("User-Agent", "Mozilla/5.0 Test/1.0");
-                using HttpResponseMessage forwarded = await pub.SendAsync(hit);
+                using var forwarded = await pub.SendAsync(hit);
                 Assert.Equal(HttpStatusCode.NoContent, forwarded.StatusCode);
             }
 
@@ -53,15 +53,15 @@ public sealed class GapFillKillTests() : CapiFakesTest(measurementProtocol: true
         }
 
         Assert.Empty(Mp.Events);
-        await using (GatewayProcess second = await GatewayProcess.StartAsync(settings, publicPort, managementPort))
+        await using (var second = await GatewayProcess.StartAsync(settings, publicPort, managementPort))
         {
-            bool sent = await Wait.UntilAsync(() => Mp.Events.Count >= 1, TimeSpan.FromSeconds(30));
+            var sent = await Wait.UntilAsync(() => Mp.Events.Count >= 1, TimeSpan.FromSeconds(30));
             await Task.Delay(Window + TimeSpan.FromSeconds(1));
             await second.KillAsync();
             Assert.True(sent, "the waiting event was not sent after the restart");
         }
 
-        MpEventReceived only = Assert.Single(Mp.Events);
+        var only = Assert.Single(Mp.Events);
         Assert.Equal("KILL-1", only.TransactionId);
         Assert.Empty(Mp.Rejections);
     }

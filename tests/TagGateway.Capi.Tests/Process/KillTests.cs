@@ -15,8 +15,8 @@ public sealed class KillTests : CapiFakesTest
         const int BatchSize = 20;
         Fake.Latency = TimeSpan.FromMilliseconds(120);
         int publicPort = CapiGateway.FreePort(), managementPort = CapiGateway.FreePort();
-        Dictionary<string, string?> settings = CapiGateway.GatewaySettings(Fake, publicPort, managementPort);
-        foreach ((string key, string? value) in Fake.CapiSettings(Store.Path, tiktok: false, linkedIn: false, google: false))
+        var settings = CapiGateway.GatewaySettings(Fake, publicPort, managementPort);
+        foreach ((var key, var value) in Fake.CapiSettings(Store.Path, tiktok: false, linkedIn: false, google: false))
         {
             settings[key] = value;
         }
@@ -25,15 +25,15 @@ public sealed class KillTests : CapiFakesTest
         settings["Capi:MergeWindow"] = "00:00:00";
 
         var acknowledged = new HashSet<string>();
-        await using (GatewayProcess first = await GatewayProcess.StartAsync(settings, publicPort, managementPort))
+        await using (var first = await GatewayProcess.StartAsync(settings, publicPort, managementPort))
         {
-            HttpClient pub = first.Public;
-            for (int request = 0; request < Events / 50; request++)
+            var pub = first.Public;
+            for (var request = 0; request < Events / 50; request++)
             {
                 var ids = Enumerable.Range(request * 50, 50).Select(static i => $"K-{i}").ToList();
-                string events = string.Join(',', ids.Select(static id =>
+                var events = string.Join(',', ids.Select(static id =>
                     $$"""{"event_name":"purchase","event_time":{{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}},"page_url":"https://shop.example/thanks","event_id":"{{id}}","transaction_id":"{{id}}","currency":"EUR","value":1,"user":{"email":"{{id}}@example.com","ip":"198.51.100.7","user_agent":"UA"},"consent":{"ad_storage":"granted","ad_user_data":"granted","ad_personalization":"granted"},"region":"US"}"""));
-                using HttpResponseMessage response = await CapiGateway.PostEventsAsync(pub, $$"""{"events":[{{events}}]}""");
+                using var response = await CapiGateway.PostEventsAsync(pub, $$"""{"events":[{{events}}]}""");
                 Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
                 acknowledged.UnionWith(ids);
             }
@@ -43,12 +43,12 @@ public sealed class KillTests : CapiFakesTest
             await first.KillAsync();
         }
 
-        int beforeRestart = Fake.For("meta").Select(static e => e.EventId).Distinct().Count();
+        var beforeRestart = Fake.For("meta").Select(static e => e.EventId).Distinct().Count();
         Assert.InRange(beforeRestart, 2 * BatchSize, Events - 1);
 
-        await using (GatewayProcess second = await GatewayProcess.StartAsync(settings, publicPort, managementPort))
+        await using (var second = await GatewayProcess.StartAsync(settings, publicPort, managementPort))
         {
-            bool all = await Wait.UntilAsync(() => Fake.For("meta").Select(static e => e.EventId).Distinct().Count() >= Events, TimeSpan.FromSeconds(60));
+            var all = await Wait.UntilAsync(() => Fake.For("meta").Select(static e => e.EventId).Distinct().Count() >= Events, TimeSpan.FromSeconds(60));
             await second.KillAsync();
             Assert.True(all, $"{Fake.For("meta").Select(static e => e.EventId).Distinct().Count()} of {Events} delivered");
         }
@@ -58,7 +58,7 @@ public sealed class KillTests : CapiFakesTest
         Assert.Superset(acknowledged, delivered.ToHashSet());
 
         // At-least-once across a crash: only the batches in flight at the kill may be sent twice.
-        int duplicates = delivered.Count - delivered.Distinct().Count();
+        var duplicates = delivered.Count - delivered.Distinct().Count();
         Assert.InRange(duplicates, 0, BatchSize * 2);
         Assert.Empty(Fake.Rejections);
     }

@@ -12,7 +12,7 @@ public sealed class FingerprintLedgerTests
     {
         var ledger = new FingerprintLedger(Start);
         ledger.Set(42, seq: 7, expiresMs: Start + 1_000, FingerprintLedger.LiveSegment);
-        Assert.True(ledger.TryGet(42, Start + 999, out uint seq));
+        Assert.True(ledger.TryGet(42, Start + 999, out var seq));
         Assert.Equal(7u, seq);
         Assert.False(ledger.TryGet(42, Start + 1_000, out _));
         Assert.False(ledger.TryGet(43, Start, out _));
@@ -36,26 +36,26 @@ public sealed class FingerprintLedgerTests
         var random = new Random(16);
         var ledger = new FingerprintLedger(Start);
         var model = new Dictionary<ulong, (long Expires, uint Seq)>();
-        long now = Start;
-        for (int round = 0; round < 40; round++)
+        var now = Start;
+        for (var round = 0; round < 40; round++)
         {
             // Small fingerprints crowd a few home slots, so probe chains wrap and deletions shift entries back.
-            int adds = round < 20 ? 3_000 : 200;
-            for (int i = 0; i < adds; i++)
+            var adds = round < 20 ? 3_000 : 200;
+            for (var i = 0; i < adds; i++)
             {
-                ulong fingerprint = i % 3 == 0 ? (ulong)random.Next(1, 5_000) : (ulong)random.NextInt64(1, long.MaxValue);
-                long expires = now + random.Next(1, 3_600_000);
-                uint seq = (uint)random.Next();
+                var fingerprint = i % 3 == 0 ? (ulong)random.Next(1, 5_000) : (ulong)random.NextInt64(1, long.MaxValue);
+                var expires = now + random.Next(1, 3_600_000);
+                var seq = (uint)random.Next();
                 ledger.Set(fingerprint, seq, expires, segment: (uint)round);
                 model[fingerprint] = (expires, seq);
             }
 
             now += round == 30 ? (1L << 31) : 600_000; // one jump far enough to move the expiry base
             ledger.RemoveExpired(now);
-            foreach ((ulong fingerprint, (long expires, uint seq)) in model.ToList())
+            foreach ((var fingerprint, (var expires, var seq)) in model.ToList())
             {
-                bool alive = expires > now;
-                Assert.Equal(alive, ledger.TryGet(fingerprint, now, out uint found));
+                var alive = expires > now;
+                Assert.Equal(alive, ledger.TryGet(fingerprint, now, out var found));
                 if (alive)
                 {
                     Assert.Equal(seq, found);
@@ -86,9 +86,9 @@ public sealed class FingerprintLedgerTests
         ledger.Retire(4, seq: 4, segment: 5);
         ledger.Retire(3, seq: 99, segment: 5); // a later event owns key 3: it stays where it is
 
-        List<int> slots = ledger.InSegment(5, Start + 100);
+        var slots = ledger.InSegment(5, Start + 100);
         Assert.Equal([1ul, 4ul], slots.Select(ledger.FingerprintAt).Order());
-        foreach (int slot in slots)
+        foreach (var slot in slots)
         {
             ledger.MoveTo(slot, 7);
         }

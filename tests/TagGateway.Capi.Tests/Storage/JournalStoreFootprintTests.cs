@@ -44,19 +44,19 @@ public sealed class JournalStoreFootprintTests(ITestOutputHelper output) : IDisp
     public async Task A_live_event_costs_no_more_memory_than_the_budget_assumes()
     {
         const int Count = 50_000;
-        await using JournalStore store = Create(maxMemoryBytes: 64 * OneMiB, segmentBytes: 64 * OneMiB, mergeWindow: TimeSpan.FromMinutes(5));
+        await using var store = Create(maxMemoryBytes: 64 * OneMiB, segmentBytes: 64 * OneMiB, mergeWindow: TimeSpan.FromMinutes(5));
         await store.OpenAsync(default);
         await store.AcceptAsync([Event(-1)], durable: true, default);
-        long before = GC.GetTotalMemory(forceFullCollection: true);
-        for (int i = 0; i < Count; i += 500)
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+        for (var i = 0; i < Count; i += 500)
         {
             await store.AcceptAsync([.. Enumerable.Range(i, 500).Select(n => Event(n))], durable: true, default);
         }
 
         // Forgets the writer's operations, as any ingest or delivery call does.
         await store.AcceptAsync([Event(-2)], durable: true, default);
-        long after = GC.GetTotalMemory(forceFullCollection: true);
-        double perEvent = (after - before) / (double)Count;
+        var after = GC.GetTotalMemory(forceFullCollection: true);
+        var perEvent = (after - before) / (double)Count;
         output.WriteLine($"{perEvent:0} bytes per live event, its ledger key included");
 
         // The event's dedup key in the ledger (about 70 bytes) is measured here too, though the budget leaves it out.
@@ -74,35 +74,35 @@ public sealed class JournalStoreFootprintTests(ITestOutputHelper output) : IDisp
     public async Task A_dedup_key_outliving_its_event_costs_a_few_dozen_bytes_and_the_harness_run_fits_the_target()
     {
         const int Count = 90_000;
-        await using JournalStore store = Create(maxMemoryBytes: 64 * OneMiB, segmentBytes: 64 * OneMiB, mergeWindow: TimeSpan.Zero);
+        await using var store = Create(maxMemoryBytes: 64 * OneMiB, segmentBytes: 64 * OneMiB, mergeWindow: TimeSpan.Zero);
         await store.OpenAsync(default);
         // Warm-up: JSON metadata, pooled buffers and the writer reach their steady size before the measurement.
-        for (int i = -2_000; i < -1; i += 1_000)
+        for (var i = -2_000; i < -1; i += 1_000)
         {
             await DeliverAsync(store, [.. Enumerable.Range(i, 1_000).Select(n => Event(n))]);
         }
 
         long keysBefore = (await store.StatisticsAsync(default)).LedgerKeys;
-        long before = GC.GetTotalMemory(forceFullCollection: true);
-        for (int i = 0; i < Count; i += 1_000)
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+        for (var i = 0; i < Count; i += 1_000)
         {
             await DeliverAsync(store, [.. Enumerable.Range(i, 1_000).Select(n => Event(n))]);
         }
 
         // Forgets the writer's operations, as any ingest or delivery call does.
         await DeliverAsync(store, [Event(-5_000)]);
-        long after = GC.GetTotalMemory(forceFullCollection: true);
-        StoreStatistics stats = await store.StatisticsAsync(default);
+        var after = GC.GetTotalMemory(forceFullCollection: true);
+        var stats = await store.StatisticsAsync(default);
         Assert.Equal(0, stats.Events);
         Assert.Equal(keysBefore + Count + 1, stats.LedgerKeys);
-        double perKey = (after - before) / (double)Count;
-        double tablePerKey = store.LedgerBytes / (double)stats.LedgerKeys;
+        var perKey = (after - before) / (double)Count;
+        var tablePerKey = store.LedgerBytes / (double)stats.LedgerKeys;
 
         // The table doubles at three quarters full: right after a doubling a key costs 8/3 of a slot.
-        double worstPerKey = Math.Max(perKey, FingerprintLedger.SlotBytes * 8.0 / 3);
+        var worstPerKey = Math.Max(perKey, FingerprintLedger.SlotBytes * 8.0 / 3);
         const double Rate = 15_811, Seconds = 45, IdleMiB = 36.4, TargetMiB = 120;
-        double harnessMiB = Rate * Seconds * worstPerKey / OneMiB;
-        double sustainable48h = (TargetMiB - IdleMiB) * OneMiB / worstPerKey / TimeSpan.FromHours(48).TotalSeconds;
+        var harnessMiB = Rate * Seconds * worstPerKey / OneMiB;
+        var sustainable48h = (TargetMiB - IdleMiB) * OneMiB / worstPerKey / TimeSpan.FromHours(48).TotalSeconds;
         output.WriteLine($"{perKey:0.0} bytes per ledger key measured on the heap, {tablePerKey:0.0} held by the table ({worstPerKey:0.0} worst case); harness run {Rate * Seconds:N0} keys = {harnessMiB:0.0} MiB of ledger; 48 h within {TargetMiB} MB up to {sustainable48h:0} events/s");
 
         // What it replaces, a Dictionary<UInt128, …> entry plus a per-segment list entry, was about 76 bytes a key

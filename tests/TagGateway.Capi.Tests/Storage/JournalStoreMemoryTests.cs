@@ -48,9 +48,9 @@ public sealed class JournalStoreMemoryTests : IDisposable
     /// <summary>The event's JSON without its sequence number (assigned by the store).</summary>
     private static string Json(CapiEvent e)
     {
-        long seq = e.Seq;
+        var seq = e.Seq;
         e.Seq = 0;
-        string json = JsonSerializer.Serialize(e, CapiJsonContext.Default.CapiEvent);
+        var json = JsonSerializer.Serialize(e, CapiJsonContext.Default.CapiEvent);
         e.Seq = seq;
         return json;
     }
@@ -66,20 +66,20 @@ public sealed class JournalStoreMemoryTests : IDisposable
     public async Task A_tiny_memory_budget_refuses_further_events_and_loses_none_it_accepted()
     {
         var accepted = new Dictionary<string, string>();
-        int capacity = (int)(OneMiB / JournalStore.EntryCostBytes);
-        await using (JournalStore store = Create(maxMemoryBytes: OneMiB))
+        var capacity = (int)(OneMiB / JournalStore.EntryCostBytes);
+        await using (var store = Create(maxMemoryBytes: OneMiB))
         {
             await store.OpenAsync(default);
-            AcceptStatus last = AcceptStatus.Accepted;
-            for (int i = 0; last == AcceptStatus.Accepted && i < capacity * 2; i += 64)
+            var last = AcceptStatus.Accepted;
+            for (var i = 0; last == AcceptStatus.Accepted && i < capacity * 2; i += 64)
             {
                 CapiEvent[] batch = [.. Enumerable.Range(i, 64).Select(n => Event(n))];
-                AcceptStatus[] statuses = await store.AcceptAsync(batch, durable: true, default);
+                var statuses = await store.AcceptAsync(batch, durable: true, default);
                 last = statuses[0];
                 Assert.All(statuses, s => Assert.Equal(last, s));
                 if (last == AcceptStatus.Accepted)
                 {
-                    foreach (CapiEvent e in batch)
+                    foreach (var e in batch)
                     {
                         accepted[e.EventId] = Json(e);
                     }
@@ -92,25 +92,25 @@ public sealed class JournalStoreMemoryTests : IDisposable
             Assert.Equal(accepted.Count, (await store.StatisticsAsync(default)).Events);
 
             // Delivery frees room: the same store accepts again.
-            List<CapiEvent> sent = await TakeAsync(store, CapiDestination.Meta, 128);
+            var sent = await TakeAsync(store, CapiDestination.Meta, 128);
             await store.CompleteAsync(CapiDestination.Meta, [.. sent.Select(static e => new Completion(e.Seq, CompletionKind.Delivered))], default);
-            foreach (CapiEvent e in sent)
+            foreach (var e in sent)
             {
                 accepted.Remove(e.EventId);
             }
 
-            CapiEvent late = Event(1_000_000);
+            var late = Event(1_000_000);
             Assert.Equal(AcceptStatus.Accepted, (await store.AcceptAsync([late], durable: true, default))[0]);
             accepted[late.EventId] = Json(late);
         }
 
         // After a restart every accepted, undelivered event is there, byte for byte, and can be delivered.
-        await using (JournalStore reopened = Create(maxMemoryBytes: OneMiB))
+        await using (var reopened = Create(maxMemoryBytes: OneMiB))
         {
             await reopened.OpenAsync(default);
-            List<CapiEvent> all = await TakeAsync(reopened, CapiDestination.Meta);
+            var all = await TakeAsync(reopened, CapiDestination.Meta);
             Assert.Equal(accepted.Count, all.Count);
-            foreach (CapiEvent e in all)
+            foreach (var e in all)
             {
                 Assert.Equal(accepted[e.EventId], Json(e));
             }
@@ -123,30 +123,30 @@ public sealed class JournalStoreMemoryTests : IDisposable
     [Fact]
     public async Task Payloads_are_read_back_from_the_segment_file_not_kept_in_memory()
     {
-        await using JournalStore store = Create();
+        await using var store = Create();
         await store.OpenAsync(default);
-        CapiEvent original = Event(7);
-        string expected = Json(original);
+        var original = Event(7);
+        var expected = Json(original);
         Assert.Equal(AcceptStatus.Accepted, (await store.AcceptAsync([original], durable: true, default))[0]);
 
         // Changing the file behind the store's back changes what it sends: the bytes come from the disk. Same length, so
         // only the content check can notice; the CRC does, and the event is dead-lettered rather than lost or sent wrong.
-        string segment = Directory.GetFiles(_store.Path, "*.journal").Single();
-        byte[] data = await File.ReadAllBytesAsync(segment);
-        int at = IndexOf(data, Encoding.UTF8.GetBytes("Test/7"));
+        var segment = Directory.GetFiles(_store.Path, "*.journal").Single();
+        var data = await File.ReadAllBytesAsync(segment);
+        var at = IndexOf(data, Encoding.UTF8.GetBytes("Test/7"));
         Assert.True(at > 0);
         data[at + 5] = (byte)'8';
         await File.WriteAllBytesAsync(segment, data);
 
         Assert.Empty(await TakeAsync(store, CapiDestination.Meta));
-        DeadLetter dead = Assert.Single(await store.DeadLettersAsync(CapiDestination.Meta, 10, default));
+        var dead = Assert.Single(await store.DeadLettersAsync(CapiDestination.Meta, 10, default));
         Assert.Contains("unreadable", dead.Error, StringComparison.Ordinal);
 
         // Put right, a replay sends the original bytes.
         data[at + 5] = (byte)'7';
         await File.WriteAllBytesAsync(segment, data);
         Assert.Equal(1, await store.ReplayAsync(dead.Seq, CapiDestination.Meta, default));
-        CapiEvent back = Assert.Single(await TakeAsync(store, CapiDestination.Meta));
+        var back = Assert.Single(await TakeAsync(store, CapiDestination.Meta));
         Assert.Equal(expected, Json(back));
     }
 
@@ -155,10 +155,10 @@ public sealed class JournalStoreMemoryTests : IDisposable
     {
         var expected = new Dictionary<string, string>();
         CapiEvent merged;
-        await using (JournalStore store = Create(segmentBytes: 64 * 1024, mergeWindow: TimeSpan.FromMinutes(1)))
+        await using (var store = Create(segmentBytes: 64 * 1024, mergeWindow: TimeSpan.FromMinutes(1)))
         {
             await store.OpenAsync(default);
-            for (int i = 0; i < 400; i += 20)
+            for (var i = 0; i < 400; i += 20)
             {
                 await store.AcceptAsync([.. Enumerable.Range(i, 20).Select(n => Event(n, destinations: 0b0011))], durable: true, default);
             }
@@ -166,7 +166,7 @@ public sealed class JournalStoreMemoryTests : IDisposable
             // A repeat within the merge window adds what its twin lacked; the twin is read back, merged and rewritten.
             merged = Event(5, destinations: 0b0011);
             merged.Identity.Ph = new string('9', 64);
-            CapiEvent repeat = Event(5, destinations: 0b0011);
+            var repeat = Event(5, destinations: 0b0011);
             repeat.Identity = new IdentityData { Ph = new string('9', 64), Em = "ignored: the first report wins" };
             Assert.Equal(AcceptStatus.Merged, (await store.AcceptAsync([repeat], durable: true, default))[0]);
 
@@ -174,20 +174,20 @@ public sealed class JournalStoreMemoryTests : IDisposable
 
             // Meta gets everything, TikTok three in four: every segment is a quarter live, so compaction copies the
             // live records of the oldest ones forward and deletes them.
-            List<CapiEvent> meta = await TakeAsync(store, CapiDestination.Meta);
+            var meta = await TakeAsync(store, CapiDestination.Meta);
             Assert.Equal(400, meta.Count);
             await store.CompleteAsync(CapiDestination.Meta, [.. meta.Select(static e => new Completion(e.Seq, CompletionKind.Delivered))], default);
-            List<CapiEvent> tiktok = await TakeAsync(store, CapiDestination.TikTok);
+            var tiktok = await TakeAsync(store, CapiDestination.TikTok);
             List<CapiEvent> kept = [.. tiktok.Where(static e => int.Parse(e.EventId.AsSpan(2), System.Globalization.CultureInfo.InvariantCulture) % 4 == 1)];
             await store.CompleteAsync(CapiDestination.TikTok, [.. tiktok.Except(kept).Select(static e => new Completion(e.Seq, CompletionKind.Delivered))], default);
             store.Release(CapiDestination.TikTok, kept);
-            int segmentsBefore = (await store.StatisticsAsync(default)).Segments;
+            var segmentsBefore = (await store.StatisticsAsync(default)).Segments;
             store.Sweep();
             _time.Advance(TimeSpan.FromSeconds(3));
             store.Sweep();
             Assert.True((await store.StatisticsAsync(default)).Segments < segmentsBefore, "compaction removed no segment");
 
-            foreach (CapiEvent e in kept)
+            foreach (var e in kept)
             {
                 expected[e.EventId] = Json(e);
             }
@@ -195,13 +195,13 @@ public sealed class JournalStoreMemoryTests : IDisposable
 
         Assert.Equal(Json(merged), expected["T-5"]);
 
-        await using (JournalStore reopened = Create(segmentBytes: 64 * 1024, mergeWindow: TimeSpan.FromMinutes(1)))
+        await using (var reopened = Create(segmentBytes: 64 * 1024, mergeWindow: TimeSpan.FromMinutes(1)))
         {
             await reopened.OpenAsync(default);
             Assert.Empty(await TakeAsync(reopened, CapiDestination.Meta));
-            List<CapiEvent> back = await TakeAsync(reopened, CapiDestination.TikTok);
+            var back = await TakeAsync(reopened, CapiDestination.TikTok);
             Assert.Equal(100, back.Count);
-            foreach (CapiEvent e in back)
+            foreach (var e in back)
             {
                 Assert.Equal(expected[e.EventId], Json(e));
             }
@@ -219,7 +219,7 @@ public sealed class JournalStoreMemoryTests : IDisposable
             ["Capi:Store:MaxMemoryBytes"] = "4096",
         }).Build();
         services.AddTagGatewayCapi(configuration);
-        using ServiceProvider provider = services.BuildServiceProvider();
+        using var provider = services.BuildServiceProvider();
         var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<CapiOptions>>().Value);
         Assert.Contains("MaxMemoryBytes", string.Join('\n', ex.Failures), StringComparison.Ordinal);
     }
@@ -227,22 +227,22 @@ public sealed class JournalStoreMemoryTests : IDisposable
     [Fact]
     public async Task Past_the_memory_budget_ingest_answers_503_with_Retry_After_and_keeps_what_it_accepted()
     {
-        await using FakePlatforms fake = await FakePlatforms.StartAsync();
-        Dictionary<string, string?> settings = fake.CapiSettings(_store.Path, tiktok: false, linkedIn: false, google: false);
+        await using var fake = await FakePlatforms.StartAsync();
+        var settings = fake.CapiSettings(_store.Path, tiktok: false, linkedIn: false, google: false);
         settings["Capi:Store:MaxMemoryBytes"] = OneMiB.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
         // Nothing becomes ready during the test, so delivery cannot free room behind its back.
         settings["Capi:MergeWindow"] = "00:30:00";
-        int capacity = (int)(OneMiB / JournalStore.EntryCostBytes);
-        int accepted = 0;
-        await using (CapiGateway gateway = await CapiGateway.StartAsync(fake, settings))
+        var capacity = (int)(OneMiB / JournalStore.EntryCostBytes);
+        var accepted = 0;
+        await using (var gateway = await CapiGateway.StartAsync(fake, settings))
         {
-            HttpStatusCode status = HttpStatusCode.Accepted;
-            for (int request = 0; status == HttpStatusCode.Accepted && request < 10; request++)
+            var status = HttpStatusCode.Accepted;
+            for (var request = 0; status == HttpStatusCode.Accepted && request < 10; request++)
             {
-                string events = string.Join(',', Enumerable.Range(request * 1000, 1000).Select(static i =>
+                var events = string.Join(',', Enumerable.Range(request * 1000, 1000).Select(static i =>
                     $$"""{"event_name":"purchase","event_time":{{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}},"page_url":"https://shop.example/thanks","event_id":"E{{i}}","currency":"EUR","value":1,"user":{"email":"u{{i}}@example.com","user_agent":"UA"},"consent":{"ad_storage":"granted","ad_user_data":"granted"},"region":"US"}"""));
-                using HttpResponseMessage response = await CapiGateway.PostEventsAsync(gateway.Public, $$"""{"events":[{{events}}]}""");
+                using var response = await CapiGateway.PostEventsAsync(gateway.Public, $$"""{"events":[{{events}}]}""");
                 status = response.StatusCode;
                 if (status == HttpStatusCode.Accepted)
                 {
@@ -267,7 +267,7 @@ public sealed class JournalStoreMemoryTests : IDisposable
 
     private static int IndexOf(byte[] data, byte[] needle)
     {
-        for (int i = 0; i + needle.Length <= data.Length; i++)
+        for (var i = 0; i + needle.Length <= data.Length; i++)
         {
             if (data.AsSpan(i, needle.Length).SequenceEqual(needle))
             {

@@ -42,23 +42,23 @@ public sealed class JournalStoreTests : IDisposable
     [Fact]
     public async Task Acknowledged_events_survive_a_reopen_and_completed_ones_do_not_come_back()
     {
-        await using (JournalStore store = Create())
+        await using (var store = Create())
         {
             await store.OpenAsync(default);
-            AcceptStatus[] statuses = await store.AcceptAsync([Event("a"), Event("b"), Event("c")], durable: true, default);
+            var statuses = await store.AcceptAsync([Event("a"), Event("b"), Event("c")], durable: true, default);
             Assert.All(statuses, static s => Assert.Equal(AcceptStatus.Accepted, s));
-            List<CapiEvent> meta = await TakeAsync(store, CapiDestination.Meta, 2);
+            var meta = await TakeAsync(store, CapiDestination.Meta, 2);
             await store.CompleteAsync(CapiDestination.Meta, [.. meta.Select(static e => new Completion(e.Seq, CompletionKind.Delivered))], default);
         }
 
-        await using (JournalStore reopened = Create())
+        await using (var reopened = Create())
         {
             await reopened.OpenAsync(default);
             Assert.Equal(["c"], (await TakeAsync(reopened, CapiDestination.Meta)).Select(static e => e.EventId));
             Assert.Equal(["a", "b", "c"], (await TakeAsync(reopened, CapiDestination.TikTok)).Select(static e => e.EventId));
 
             // The ledger came back too: the same events again are duplicates.
-            AcceptStatus[] again = await reopened.AcceptAsync([Event("a", destinations: 0b0001)], durable: true, default);
+            var again = await reopened.AcceptAsync([Event("a", destinations: 0b0001)], durable: true, default);
             Assert.Equal(AcceptStatus.Duplicate, again[0]);
         }
     }
@@ -66,21 +66,21 @@ public sealed class JournalStoreTests : IDisposable
     [Fact]
     public async Task A_torn_tail_from_a_crash_is_cut_off_and_everything_before_it_kept()
     {
-        await using (JournalStore store = Create())
+        await using (var store = Create())
         {
             await store.OpenAsync(default);
             await store.AcceptAsync([Event("x"), Event("y")], durable: true, default);
         }
 
-        string segment = Directory.GetFiles(_store.Path, "*.journal").Single();
-        long intact = new FileInfo(segment).Length;
+        var segment = Directory.GetFiles(_store.Path, "*.journal").Single();
+        var intact = new FileInfo(segment).Length;
         await using (var stream = new FileStream(segment, FileMode.Append))
         {
             // Half a record: a length promising more than was written.
             stream.Write([200, 0, 0, 0, 1, 2, 3, 4, 1, 9, 9]);
         }
 
-        await using (JournalStore reopened = Create())
+        await using (var reopened = Create())
         {
             await reopened.OpenAsync(default);
             Assert.Equal(["x", "y"], (await TakeAsync(reopened, CapiDestination.Meta)).Select(static e => e.EventId));
@@ -92,18 +92,18 @@ public sealed class JournalStoreTests : IDisposable
     [Fact]
     public async Task A_pending_twin_absorbs_the_newcomers_identity_and_the_merge_is_durable()
     {
-        await using (JournalStore store = Create())
+        await using (var store = Create())
         {
             await store.OpenAsync(default);
             await store.AcceptAsync([Event("T1", email: null)], durable: false, default);
-            AcceptStatus[] merged = await store.AcceptAsync([Event("T1", email: "hash-of-email")], durable: true, default);
+            var merged = await store.AcceptAsync([Event("T1", email: "hash-of-email")], durable: true, default);
             Assert.Equal(AcceptStatus.Merged, merged[0]);
         }
 
-        await using (JournalStore reopened = Create())
+        await using (var reopened = Create())
         {
             await reopened.OpenAsync(default);
-            CapiEvent e = Assert.Single(await TakeAsync(reopened, CapiDestination.Meta));
+            var e = Assert.Single(await TakeAsync(reopened, CapiDestination.Meta));
             Assert.Equal("hash-of-email", e.Identity.Em);
         }
     }
@@ -111,32 +111,32 @@ public sealed class JournalStoreTests : IDisposable
     [Fact]
     public async Task An_event_already_taken_for_sending_is_not_merged_into_but_counted_a_duplicate()
     {
-        await using JournalStore store = Create();
+        await using var store = Create();
         await store.OpenAsync(default);
         await store.AcceptAsync([Event("T2", destinations: 0b0001)], durable: true, default);
         Assert.Single(await TakeAsync(store, CapiDestination.Meta));
-        AcceptStatus[] late = await store.AcceptAsync([Event("T2", destinations: 0b0001, email: "e")], durable: true, default);
+        var late = await store.AcceptAsync([Event("T2", destinations: 0b0001, email: "e")], durable: true, default);
         Assert.Equal(AcceptStatus.Duplicate, late[0]);
     }
 
     [Fact]
     public async Task Compaction_frees_delivered_segments_but_keeps_dedup_keys_and_pending_events()
     {
-        await using (JournalStore store = Create(segmentBytes: 64 * 1024))
+        await using (var store = Create(segmentBytes: 64 * 1024))
         {
             await store.OpenAsync(default);
-            for (int round = 0; round < 8; round++)
+            for (var round = 0; round < 8; round++)
             {
                 var batch = Enumerable.Range(0, 100).Select(i => Event($"E-{round}-{i}", destinations: 0b0001)).ToList();
                 await store.AcceptAsync(batch, durable: true, default);
                 if (round < 7)
                 {
-                    List<CapiEvent> taken = await TakeAsync(store, CapiDestination.Meta);
+                    var taken = await TakeAsync(store, CapiDestination.Meta);
                     await store.CompleteAsync(CapiDestination.Meta, [.. taken.Select(static e => new Completion(e.Seq, CompletionKind.Delivered))], default);
                 }
             }
 
-            int segmentsBefore = Directory.GetFiles(_store.Path, "*.journal").Length;
+            var segmentsBefore = Directory.GetFiles(_store.Path, "*.journal").Length;
             _time.Advance(TimeSpan.FromSeconds(5));
             store.Sweep();
             await store.AcceptAsync([Event("flush", destinations: 0b0010)], durable: true, default);
@@ -144,11 +144,11 @@ public sealed class JournalStoreTests : IDisposable
             Assert.True(Directory.GetFiles(_store.Path, "*.journal").Length < segmentsBefore, "compaction deleted delivered segments");
         }
 
-        await using (JournalStore reopened = Create(segmentBytes: 64 * 1024))
+        await using (var reopened = Create(segmentBytes: 64 * 1024))
         {
             await reopened.OpenAsync(default);
             Assert.Equal(100, (await TakeAsync(reopened, CapiDestination.Meta)).Count); // round 7 still pending
-            AcceptStatus[] old = await reopened.AcceptAsync([Event("E-0-5", destinations: 0b0001)], durable: true, default);
+            var old = await reopened.AcceptAsync([Event("E-0-5", destinations: 0b0001)], durable: true, default);
             Assert.Equal(AcceptStatus.Duplicate, old[0]); // its key outlived its compacted segment
         }
     }
@@ -157,7 +157,7 @@ public sealed class JournalStoreTests : IDisposable
     public async Task Dead_letters_survive_a_reopen_and_replay_makes_them_pending()
     {
         long seq;
-        await using (JournalStore store = Create())
+        await using (var store = Create())
         {
             await store.OpenAsync(default);
             await store.AcceptAsync([Event("dl", destinations: 0b0001)], durable: true, default);
@@ -166,10 +166,10 @@ public sealed class JournalStoreTests : IDisposable
             Assert.Empty(await TakeAsync(store, CapiDestination.Meta));
         }
 
-        await using (JournalStore reopened = Create())
+        await using (var reopened = Create())
         {
             await reopened.OpenAsync(default);
-            DeadLetter letter = Assert.Single(await reopened.DeadLettersAsync(null, 10, default));
+            var letter = Assert.Single(await reopened.DeadLettersAsync(null, 10, default));
             Assert.Equal("code 190: token expired", letter.Error);
             Assert.Empty(await TakeAsync(reopened, CapiDestination.Meta));
             Assert.Equal(1, await reopened.ReplayAsync(seq, CapiDestination.Meta, default));
@@ -181,11 +181,11 @@ public sealed class JournalStoreTests : IDisposable
     [Fact]
     public async Task At_the_disk_bound_new_events_are_refused_not_old_ones_evicted()
     {
-        await using JournalStore store = Create(segmentBytes: 64 * 1024, maxBytes: 128 * 1024);
+        await using var store = Create(segmentBytes: 64 * 1024, maxBytes: 128 * 1024);
         await store.OpenAsync(default);
-        AcceptStatus last = AcceptStatus.Accepted;
-        int accepted = 0;
-        for (int i = 0; i < 2000 && last != AcceptStatus.StoreFull; i++)
+        var last = AcceptStatus.Accepted;
+        var accepted = 0;
+        for (var i = 0; i < 2000 && last != AcceptStatus.StoreFull; i++)
         {
             last = (await store.AcceptAsync([Event($"F-{i}", destinations: 0b0001, email: new string('e', 64))], durable: false, default))[0];
             accepted += last == AcceptStatus.Accepted ? 1 : 0;
@@ -200,12 +200,12 @@ public sealed class JournalStoreTests : IDisposable
     public async Task Ledger_records_written_before_the_fingerprint_table_still_make_duplicates_after_an_upgrade()
     {
         // A segment as the store wrote it before issue #16: one ledger record with the whole 128-bit key.
-        long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        byte[] payload = new byte[16 + 8 + 8];
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var payload = new byte[16 + 8 + 8];
         BinaryPrimitives.WriteUInt128LittleEndian(payload, DedupKey.Of(CapiDestination.Meta, "purchase", "OLD-1"));
         BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(16), 7);
         BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(24), now + 3_600_000);
-        byte[] record = new byte[JournalFormat.HeaderSize + payload.Length];
+        var record = new byte[JournalFormat.HeaderSize + payload.Length];
         BinaryPrimitives.WriteUInt32LittleEndian(record, (uint)payload.Length);
         BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(4), JournalFormat.Crc((byte)RecordType.Ledger, payload));
         record[8] = (byte)RecordType.Ledger;
@@ -213,7 +213,7 @@ public sealed class JournalStoreTests : IDisposable
         Directory.CreateDirectory(_store.Path);
         await File.WriteAllBytesAsync(Path.Combine(_store.Path, JournalFormat.SegmentName(1)), record);
 
-        await using JournalStore store = Create();
+        await using var store = Create();
         await store.OpenAsync(default);
         Assert.Equal(AcceptStatus.Duplicate, (await store.AcceptAsync([Event("OLD-1", destinations: 0b0001)], durable: true, default))[0]);
         Assert.Equal(AcceptStatus.Accepted, (await store.AcceptAsync([Event("OLD-1", destinations: 0b0010)], durable: true, default))[0]);

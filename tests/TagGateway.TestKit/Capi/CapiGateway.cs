@@ -51,13 +51,13 @@ public sealed class CapiGateway : IAsyncDisposable
     public static async Task<CapiGateway> StartAsync(FakePlatforms fake, Dictionary<string, string?> capi, Action<WebApplicationBuilder>? configure)
     {
         int publicPort = FreePort(), managementPort = FreePort();
-        Dictionary<string, string?> settings = GatewaySettings(fake, publicPort, managementPort);
-        foreach ((string key, string? value) in capi)
+        var settings = GatewaySettings(fake, publicPort, managementPort);
+        foreach ((var key, var value) in capi)
         {
             settings[key] = value;
         }
 
-        WebApplication app = GatewayHost.Create([], builder =>
+        var app = GatewayHost.Create([], builder =>
         {
             builder.Configuration.AddInMemoryCollection(settings);
             configure?.Invoke(builder);
@@ -78,7 +78,7 @@ public sealed class CapiGateway : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = AppContext.BaseDirectory,
         };
-        foreach ((string key, string? value) in settings)
+        foreach ((var key, var value) in settings)
         {
             info.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         }

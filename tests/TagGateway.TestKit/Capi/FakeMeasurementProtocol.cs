@@ -63,10 +63,10 @@ public sealed partial class FakeMeasurementProtocol : LoopbackServer
     private async Task<IResult> CollectAsync(HttpContext context)
     {
         Interlocked.Increment(ref _requests);
-        (List<string> errors, JsonDocument? doc) = await CheckAsync(context);
+        (var errors, var doc) = await CheckAsync(context);
         if (errors.Count > 0)
         {
-            foreach (string e in errors)
+            foreach (var e in errors)
             {
                 _rejections.Enqueue(e);
             }
@@ -75,11 +75,11 @@ public sealed partial class FakeMeasurementProtocol : LoopbackServer
             return Results.StatusCode(204);
         }
 
-        JsonElement root = doc!.RootElement.Clone();
-        string clientId = root.GetProperty("client_id").GetString()!;
-        foreach (JsonElement e in root.GetProperty("events").EnumerateArray())
+        var root = doc!.RootElement.Clone();
+        var clientId = root.GetProperty("client_id").GetString()!;
+        foreach (var e in root.GetProperty("events").EnumerateArray())
         {
-            string? transaction = e.GetProperty("params").TryGetProperty("transaction_id", out JsonElement t) ? t.GetString() : null;
+            var transaction = e.GetProperty("params").TryGetProperty("transaction_id", out var t) ? t.GetString() : null;
             _events.Enqueue(new MpEventReceived(e.GetProperty("name").GetString()!, transaction, clientId, e, root));
         }
 
@@ -89,8 +89,8 @@ public sealed partial class FakeMeasurementProtocol : LoopbackServer
     private async Task<IResult> DebugAsync(HttpContext context)
     {
         Interlocked.Increment(ref _debugRequests);
-        (List<string> errors, _) = await CheckAsync(context);
-        string messages = string.Join(',', errors.Select(static e => JsonSerializer.Serialize(new Dictionary<string, string>
+        (var errors, _) = await CheckAsync(context);
+        var messages = string.Join(',', errors.Select(static e => JsonSerializer.Serialize(new Dictionary<string, string>
         {
             ["fieldPath"] = "events",
             ["description"] = e,
@@ -128,8 +128,8 @@ public sealed partial class FakeMeasurementProtocol : LoopbackServer
             return (errors, null);
         }
 
-        JsonElement root = doc.RootElement;
-        foreach (JsonProperty p in root.EnumerateObject())
+        var root = doc.RootElement;
+        foreach (var p in root.EnumerateObject())
         {
             if (!TopLevel.Contains(p.Name))
             {
@@ -137,20 +137,20 @@ public sealed partial class FakeMeasurementProtocol : LoopbackServer
             }
         }
 
-        if (!root.TryGetProperty("client_id", out JsonElement cid) || cid.ValueKind != JsonValueKind.String || cid.GetString()!.Length == 0)
+        if (!root.TryGetProperty("client_id", out var cid) || cid.ValueKind != JsonValueKind.String || cid.GetString()!.Length == 0)
         {
             errors.Add("client_id is required");
         }
 
-        if (root.TryGetProperty("timestamp_micros", out JsonElement ts) && (ts.ValueKind != JsonValueKind.Number || !ts.TryGetInt64(out long micros)
+        if (root.TryGetProperty("timestamp_micros", out var ts) && (ts.ValueKind != JsonValueKind.Number || !ts.TryGetInt64(out var micros)
             || micros < DateTimeOffset.UtcNow.AddHours(-72).ToUnixTimeMilliseconds() * 1000 || micros > DateTimeOffset.UtcNow.AddMinutes(5).ToUnixTimeMilliseconds() * 1000))
         {
             errors.Add("timestamp_micros must be an integer within the last 72 hours");
         }
 
-        if (root.TryGetProperty("consent", out JsonElement consent))
+        if (root.TryGetProperty("consent", out var consent))
         {
-            foreach (JsonProperty p in consent.EnumerateObject())
+            foreach (var p in consent.EnumerateObject())
             {
                 if (p.Name is not ("ad_user_data" or "ad_personalization") || p.Value.GetString() is not ("GRANTED" or "DENIED"))
                 {
@@ -159,44 +159,44 @@ public sealed partial class FakeMeasurementProtocol : LoopbackServer
             }
         }
 
-        if (root.TryGetProperty("user_data", out JsonElement user))
+        if (root.TryGetProperty("user_data", out var user))
         {
             CheckUserData(user, errors);
         }
 
-        if (!root.TryGetProperty("events", out JsonElement events) || events.ValueKind != JsonValueKind.Array || events.GetArrayLength() is < 1 or > 25)
+        if (!root.TryGetProperty("events", out var events) || events.ValueKind != JsonValueKind.Array || events.GetArrayLength() is < 1 or > 25)
         {
             errors.Add("events must hold 1 to 25 events");
             return (errors, doc);
         }
 
-        foreach (JsonElement e in events.EnumerateArray())
+        foreach (var e in events.EnumerateArray())
         {
-            string? name = e.TryGetProperty("name", out JsonElement n) ? n.GetString() : null;
+            var name = e.TryGetProperty("name", out var n) ? n.GetString() : null;
             if (name is null || !EventName().IsMatch(name))
             {
                 errors.Add("event name " + name);
             }
 
-            if (!e.TryGetProperty("params", out JsonElement prms) || prms.ValueKind != JsonValueKind.Object)
+            if (!e.TryGetProperty("params", out var prms) || prms.ValueKind != JsonValueKind.Object)
             {
                 errors.Add("params must be an object");
                 continue;
             }
 
-            if (prms.TryGetProperty("value", out JsonElement value) && value.ValueKind != JsonValueKind.Number)
+            if (prms.TryGetProperty("value", out var value) && value.ValueKind != JsonValueKind.Number)
             {
                 errors.Add("value must be a number");
             }
 
-            if (prms.TryGetProperty("currency", out JsonElement currency) && (currency.GetString() is not { Length: 3 } c || !c.All(char.IsAsciiLetterUpper)))
+            if (prms.TryGetProperty("currency", out var currency) && (currency.GetString() is not { Length: 3 } c || !c.All(char.IsAsciiLetterUpper)))
             {
                 errors.Add("currency must be ISO 4217");
             }
 
-            if (prms.TryGetProperty("items", out JsonElement items))
+            if (prms.TryGetProperty("items", out var items))
             {
-                foreach (JsonElement item in items.EnumerateArray())
+                foreach (var item in items.EnumerateArray())
                 {
                     if (!item.TryGetProperty("item_id", out _) && !item.TryGetProperty("item_name", out _))
                     {
@@ -211,12 +211,12 @@ public sealed partial class FakeMeasurementProtocol : LoopbackServer
 
     private static void CheckUserData(JsonElement user, List<string> errors)
     {
-        foreach (JsonProperty p in user.EnumerateObject())
+        foreach (var p in user.EnumerateObject())
         {
             switch (p.Name)
             {
                 case "sha256_email_address" or "sha256_phone_number":
-                    foreach (JsonElement h in p.Value.EnumerateArray())
+                    foreach (var h in p.Value.EnumerateArray())
                     {
                         if (!Hex64().IsMatch(h.GetString() ?? string.Empty))
                         {
@@ -226,9 +226,9 @@ public sealed partial class FakeMeasurementProtocol : LoopbackServer
 
                     break;
                 case "address":
-                    foreach (JsonElement a in p.Value.EnumerateArray())
+                    foreach (var a in p.Value.EnumerateArray())
                     {
-                        foreach (JsonProperty f in a.EnumerateObject())
+                        foreach (var f in a.EnumerateObject())
                         {
                             if (f.Name.StartsWith("sha256_", StringComparison.Ordinal) && !Hex64().IsMatch(f.Value.GetString() ?? string.Empty))
                             {

@@ -87,13 +87,13 @@ public sealed partial class FakePlatforms : LoopbackServer
     /// <summary>Google expires (or revokes) every access token minted so far: using one is a 401.</summary>
     public void ExpireGoogleAccessTokens()
     {
-        foreach (string token in _googleAccessTokens.Keys)
+        foreach (var token in _googleAccessTokens.Keys)
         {
             _googleAccessTokens[token] = false;
         }
     }
 
-    public int Requests(string platform) => _requests.TryGetValue(platform, out int n) ? n : 0;
+    public int Requests(string platform) => _requests.TryGetValue(platform, out var n) ? n : 0;
 
     public IEnumerable<ReceivedEvent> For(string platform) => Events.Where(e => e.Platform == platform);
 
@@ -154,12 +154,12 @@ public sealed partial class FakePlatforms : LoopbackServer
     };
 
     private IResult? Redirected(string platform) =>
-        _redirects.TryGetValue(platform, out string? location) ? Results.Redirect(location, permanent: false, preserveMethod: true) : null;
+        _redirects.TryGetValue(platform, out var location) ? Results.Redirect(location, permanent: false, preserveMethod: true) : null;
 
     private bool Failing(string platform)
     {
         _requests.AddOrUpdate(platform, 1, static (_, n) => n + 1);
-        while (_failuresLeft.TryGetValue(platform, out int left) && left > 0)
+        while (_failuresLeft.TryGetValue(platform, out var left) && left > 0)
         {
             if (_failuresLeft.TryUpdate(platform, left - 1, left))
             {
@@ -209,15 +209,15 @@ public sealed partial class FakePlatforms : LoopbackServer
             return Results.Json(MetaError(2, "Service temporarily unavailable", transient: true), statusCode: 503);
         }
 
-        using JsonDocument? doc = await ReadJsonAsync(context, "meta");
+        using var doc = await ReadJsonAsync(context, "meta");
         if (doc is null)
         {
             return Results.Json(MetaError(100, "Invalid parameter"), statusCode: 400);
         }
 
-        JsonElement root = doc.RootElement;
-        LastMetaTestCode = root.TryGetProperty("test_event_code", out JsonElement code) ? code.GetString() : null;
-        string? token = root.TryGetProperty("access_token", out JsonElement t) ? t.GetString() : context.Request.Query["access_token"].ToString();
+        var root = doc.RootElement;
+        LastMetaTestCode = root.TryGetProperty("test_event_code", out var code) ? code.GetString() : null;
+        var token = root.TryGetProperty("access_token", out var t) ? t.GetString() : context.Request.Query["access_token"].ToString();
         if (MetaTokenExpired)
         {
             return Results.Json(MetaError(190, "Error validating access token: Session has expired", subcode: 463), statusCode: 401);
@@ -234,16 +234,16 @@ public sealed partial class FakePlatforms : LoopbackServer
             return Results.Json(MetaError(100, $"Unknown path {version}/{pixel}"), statusCode: 400);
         }
 
-        if (!root.TryGetProperty("data", out JsonElement data) || data.ValueKind != JsonValueKind.Array || data.GetArrayLength() is 0 or > 1000)
+        if (!root.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Array || data.GetArrayLength() is 0 or > 1000)
         {
             return Results.Json(MetaError(100, Reject("meta", "data must hold 1-1000 events")!), statusCode: 400);
         }
 
-        long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var accepted = new List<ReceivedEvent>();
-        foreach (JsonElement e in data.EnumerateArray())
+        foreach (var e in data.EnumerateArray())
         {
-            string? problem = MetaEventProblem(e, now) ?? Poisoned(e, "event_id");
+            var problem = MetaEventProblem(e, now) ?? Poisoned(e, "event_id");
             if (problem is not null)
             {
                 // Meta fails the whole request for one bad event (§1.4).
@@ -253,7 +253,7 @@ public sealed partial class FakePlatforms : LoopbackServer
             accepted.Add(new ReceivedEvent("meta", e.GetProperty("event_name").GetString()!, e.GetProperty("event_id").GetString()!, e.Clone()));
         }
 
-        foreach (ReceivedEvent e in accepted)
+        foreach (var e in accepted)
         {
             _events.Enqueue(e);
         }
@@ -263,12 +263,12 @@ public sealed partial class FakePlatforms : LoopbackServer
 
     private static string? MetaEventProblem(JsonElement e, long now)
     {
-        if (!e.TryGetProperty("event_name", out JsonElement name) || name.ValueKind != JsonValueKind.String)
+        if (!e.TryGetProperty("event_name", out var name) || name.ValueKind != JsonValueKind.String)
         {
             return "event_name missing";
         }
 
-        if (!e.TryGetProperty("event_time", out JsonElement time) || time.ValueKind != JsonValueKind.Number || !time.TryGetInt64(out long seconds))
+        if (!e.TryGetProperty("event_time", out var time) || time.ValueKind != JsonValueKind.Number || !time.TryGetInt64(out var seconds))
         {
             return "event_time must be integer Unix seconds";
         }
@@ -283,24 +283,24 @@ public sealed partial class FakePlatforms : LoopbackServer
             return "event_time is in the future (milliseconds sent?)";
         }
 
-        if (!e.TryGetProperty("event_id", out JsonElement id) || id.ValueKind != JsonValueKind.String)
+        if (!e.TryGetProperty("event_id", out var id) || id.ValueKind != JsonValueKind.String)
         {
             return "event_id missing";
         }
 
-        string source = e.TryGetProperty("action_source", out JsonElement s) ? s.GetString() ?? string.Empty : string.Empty;
+        var source = e.TryGetProperty("action_source", out var s) ? s.GetString() ?? string.Empty : string.Empty;
         if (source is not ("website" or "email" or "app" or "phone_call" or "chat" or "physical_store" or "system_generated" or "business_messaging" or "other"))
         {
             return "action_source invalid: " + source;
         }
 
-        if (!e.TryGetProperty("user_data", out JsonElement user) || user.ValueKind != JsonValueKind.Object)
+        if (!e.TryGetProperty("user_data", out var user) || user.ValueKind != JsonValueKind.Object)
         {
             return "user_data missing";
         }
 
-        bool any = false;
-        foreach (JsonProperty p in user.EnumerateObject())
+        var any = false;
+        foreach (var p in user.EnumerateObject())
         {
             any = true;
             if (MetaHashedKeys.Contains(p.Name))
@@ -325,7 +325,7 @@ public sealed partial class FakePlatforms : LoopbackServer
             return "client_user_agent is required for website events";
         }
 
-        if (e.TryGetProperty("data_processing_options", out JsonElement dpo) && (dpo.ValueKind != JsonValueKind.Array || dpo.EnumerateArray().Any(static v => v.GetString() != "LDU")))
+        if (e.TryGetProperty("data_processing_options", out var dpo) && (dpo.ValueKind != JsonValueKind.Array || dpo.EnumerateArray().Any(static v => v.GetString() != "LDU")))
         {
             return "data_processing_options must be [] or [\"LDU\"]";
         }
@@ -353,26 +353,26 @@ public sealed partial class FakePlatforms : LoopbackServer
             return Results.Json(new { code = 40105, message = "Access token is incorrect or has been revoked", request_id = "r" });
         }
 
-        using JsonDocument? doc = await ReadJsonAsync(context, "tiktok");
+        using var doc = await ReadJsonAsync(context, "tiktok");
         if (doc is null)
         {
             return Results.Json(new { code = 40002, message = "invalid JSON", request_id = "r" });
         }
 
-        JsonElement root = doc.RootElement;
-        LastTikTokTestCode = root.TryGetProperty("test_event_code", out JsonElement code) ? code.GetString() : null;
-        string? problem =
+        var root = doc.RootElement;
+        LastTikTokTestCode = root.TryGetProperty("test_event_code", out var code) ? code.GetString() : null;
+        var problem =
             root.GetProperty("event_source").GetString() != "web" ? "event_source must be web"
             : root.GetProperty("event_source_id").GetString() != TikTokPixel ? "event_source_id is not the pixel"
             : root.GetProperty("data").GetArrayLength() is 0 or > 1000 ? "data must hold 1-1000 events"
             : null;
         var accepted = new List<ReceivedEvent>();
-        foreach (JsonElement e in root.GetProperty("data").EnumerateArray())
+        foreach (var e in root.GetProperty("data").EnumerateArray())
         {
-            problem ??= !e.TryGetProperty("event", out JsonElement name) || name.GetString() is not { Length: > 0 } ? "event missing"
-                : !e.TryGetProperty("event_time", out JsonElement time) || !time.TryGetInt64(out long s) || s > DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 600 ? "event_time must be Unix seconds"
-                : !e.TryGetProperty("event_id", out JsonElement id) || id.ValueKind != JsonValueKind.String ? "event_id missing"
-                : e.TryGetProperty("user", out JsonElement user) ? TikTokUserProblem(user) ?? Poisoned(e, "event_id") : Poisoned(e, "event_id");
+            problem ??= !e.TryGetProperty("event", out var name) || name.GetString() is not { Length: > 0 } ? "event missing"
+                : !e.TryGetProperty("event_time", out var time) || !time.TryGetInt64(out var s) || s > DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 600 ? "event_time must be Unix seconds"
+                : !e.TryGetProperty("event_id", out var id) || id.ValueKind != JsonValueKind.String ? "event_id missing"
+                : e.TryGetProperty("user", out var user) ? TikTokUserProblem(user) ?? Poisoned(e, "event_id") : Poisoned(e, "event_id");
             if (problem is null)
             {
                 accepted.Add(new ReceivedEvent("tiktok", e.GetProperty("event").GetString()!, e.GetProperty("event_id").GetString()!, e.Clone()));
@@ -385,7 +385,7 @@ public sealed partial class FakePlatforms : LoopbackServer
             return Results.Json(new { code = 40002, message = problem, request_id = "r" });
         }
 
-        foreach (ReceivedEvent e in accepted)
+        foreach (var e in accepted)
         {
             _events.Enqueue(e);
         }
@@ -395,9 +395,9 @@ public sealed partial class FakePlatforms : LoopbackServer
 
     private static string? TikTokUserProblem(JsonElement user)
     {
-        foreach (string key in (string[])["email", "phone", "external_id"])
+        foreach (var key in (string[])["email", "phone", "external_id"])
         {
-            if (user.TryGetProperty(key, out JsonElement v) && !TestKeys.IsSha256Hex(v.GetString() ?? string.Empty))
+            if (user.TryGetProperty(key, out var v) && !TestKeys.IsSha256Hex(v.GetString() ?? string.Empty))
             {
                 return $"user.{key} must be SHA-256 hex";
             }
@@ -420,7 +420,7 @@ public sealed partial class FakePlatforms : LoopbackServer
             return Results.StatusCode(503);
         }
 
-        IHeaderDictionary h = context.Request.Headers;
+        var h = context.Request.Headers;
         if (h.Authorization.ToString() != "Bearer " + LinkedInToken)
         {
             Reject("linkedin", "bad bearer token");
@@ -433,21 +433,21 @@ public sealed partial class FakePlatforms : LoopbackServer
             return Results.Json(new { status = 400, message = "Missing headers" }, statusCode: 400);
         }
 
-        using JsonDocument? doc = await ReadJsonAsync(context, "linkedin");
-        if (doc is null || !doc.RootElement.TryGetProperty("elements", out JsonElement elements) || elements.GetArrayLength() is 0 or > 5000)
+        using var doc = await ReadJsonAsync(context, "linkedin");
+        if (doc is null || !doc.RootElement.TryGetProperty("elements", out var elements) || elements.GetArrayLength() is 0 or > 5000)
         {
             return Results.Json(new { status = 400, message = "elements must hold 1-5000 events" }, statusCode: 400);
         }
 
         var statuses = new List<object>();
-        foreach (JsonElement e in elements.EnumerateArray())
+        foreach (var e in elements.EnumerateArray())
         {
-            string? problem =
+            var problem =
                 !(e.GetProperty("conversion").GetString() ?? string.Empty).StartsWith("urn:lla:llaPartnerConversion:", StringComparison.Ordinal) ? "conversion must be a rule URN"
-                : !e.TryGetProperty("conversionHappenedAt", out JsonElement at) || !at.TryGetInt64(out long ms) || ms < 1_000_000_000_000 ? "conversionHappenedAt must be epoch milliseconds"
-                : !e.TryGetProperty("user", out JsonElement user) || !user.TryGetProperty("userIds", out JsonElement ids) || ids.ValueKind != JsonValueKind.Array ? "user.userIds is required"
+                : !e.TryGetProperty("conversionHappenedAt", out var at) || !at.TryGetInt64(out var ms) || ms < 1_000_000_000_000 ? "conversionHappenedAt must be epoch milliseconds"
+                : !e.TryGetProperty("user", out var user) || !user.TryGetProperty("userIds", out var ids) || ids.ValueKind != JsonValueKind.Array ? "user.userIds is required"
                 : ids.EnumerateArray().Any(static i => i.GetProperty("idType").GetString() == "SHA256_EMAIL" && !TestKeys.IsSha256Hex(i.GetProperty("idValue").GetString()!)) ? "SHA256_EMAIL must be hex"
-                : e.TryGetProperty("conversionValue", out JsonElement value) && value.GetProperty("amount").ValueKind != JsonValueKind.String ? "conversionValue.amount must be a string"
+                : e.TryGetProperty("conversionValue", out var value) && value.GetProperty("amount").ValueKind != JsonValueKind.String ? "conversionValue.amount must be a string"
                 : null;
             if (problem is null)
             {
@@ -478,31 +478,31 @@ public sealed partial class FakePlatforms : LoopbackServer
             return Results.Json(new { error = new { code = 503, message = "The service is currently unavailable.", status = "UNAVAILABLE" } }, statusCode: 503);
         }
 
-        string bearer = context.Request.Headers.Authorization.ToString();
-        string presented = bearer.StartsWith("Bearer ", StringComparison.Ordinal) ? bearer["Bearer ".Length..] : string.Empty;
+        var bearer = context.Request.Headers.Authorization.ToString();
+        var presented = bearer.StartsWith("Bearer ", StringComparison.Ordinal) ? bearer["Bearer ".Length..] : string.Empty;
         _googleTokensSeen.Enqueue(presented);
-        if (presented != GoogleToken && !(_googleAccessTokens.TryGetValue(presented, out bool valid) && valid))
+        if (presented != GoogleToken && !(_googleAccessTokens.TryGetValue(presented, out var valid) && valid))
         {
             Interlocked.Increment(ref _googleUnauthorized);
             Reject("google", "bad bearer token");
             return Results.Json(new { error = new { code = 401, message = "Request had invalid authentication credentials.", status = "UNAUTHENTICATED" } }, statusCode: 401);
         }
 
-        using JsonDocument? doc = await ReadJsonAsync(context, "google");
-        JsonElement root = doc?.RootElement ?? default;
-        string? problem = doc is null ? "no JSON"
-            : !root.TryGetProperty("destinations", out JsonElement destinations) || destinations.GetArrayLength() == 0 ? "destinations required"
+        using var doc = await ReadJsonAsync(context, "google");
+        var root = doc?.RootElement ?? default;
+        var problem = doc is null ? "no JSON"
+            : !root.TryGetProperty("destinations", out var destinations) || destinations.GetArrayLength() == 0 ? "destinations required"
             : destinations.EnumerateArray().Any(static d => d.GetProperty("operatingAccount").GetProperty("accountId").GetString() != GoogleCustomer || d.GetProperty("productDestinationId").GetString() is not { Length: > 0 }) ? "bad destination"
-            : !root.TryGetProperty("events", out JsonElement events) || events.GetArrayLength() is 0 or > 2000 ? "events must hold 1-2000"
+            : !root.TryGetProperty("events", out var events) || events.GetArrayLength() is 0 or > 2000 ? "events must hold 1-2000"
             : null;
         var accepted = new List<ReceivedEvent>();
         if (problem is null)
         {
-            foreach (JsonElement e in root.GetProperty("events").EnumerateArray())
+            foreach (var e in root.GetProperty("events").EnumerateArray())
             {
                 problem ??= !DateTimeOffset.TryParse(e.GetProperty("eventTimestamp").GetString(), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out _) ? "eventTimestamp must be RFC 3339"
-                    : e.TryGetProperty("userData", out JsonElement userData) && (!root.TryGetProperty("encoding", out JsonElement enc) || enc.GetString() != "HEX") ? "encoding HEX is required with userData"
-                    : e.TryGetProperty("userData", out JsonElement ud) ? GoogleUserProblem(ud) ?? Poisoned(e, "transactionId")
+                    : e.TryGetProperty("userData", out var userData) && (!root.TryGetProperty("encoding", out var enc) || enc.GetString() != "HEX") ? "encoding HEX is required with userData"
+                    : e.TryGetProperty("userData", out var ud) ? GoogleUserProblem(ud) ?? Poisoned(e, "transactionId")
                     : Poisoned(e, "transactionId");
                 if (problem is null)
                 {
@@ -517,7 +517,7 @@ public sealed partial class FakePlatforms : LoopbackServer
             return Results.Json(new { error = new { code = 400, message = problem, status = "INVALID_ARGUMENT" } }, statusCode: 400);
         }
 
-        foreach (ReceivedEvent e in accepted)
+        foreach (var e in accepted)
         {
             _events.Enqueue(e);
         }
@@ -534,7 +534,7 @@ public sealed partial class FakePlatforms : LoopbackServer
             return redirect;
         }
 
-        IFormCollection form = await context.Request.ReadFormAsync();
+        var form = await context.Request.ReadFormAsync();
         if (form["client_id"] != GoogleClientId || form["client_secret"] != GoogleClientSecret)
         {
             Reject("token", "bad client credentials");
@@ -546,30 +546,30 @@ public sealed partial class FakePlatforms : LoopbackServer
             return Results.Json(new { error = "invalid_grant", error_description = "Token has been expired or revoked." }, statusCode: 400);
         }
 
-        string token = "ya29.fake-access-" + Guid.NewGuid().ToString("N");
+        var token = "ya29.fake-access-" + Guid.NewGuid().ToString("N");
         _googleAccessTokens[token] = true;
         return Results.Json(new { access_token = token, expires_in = AccessTokenLifetimeSeconds, token_type = "Bearer", scope = "https://www.googleapis.com/auth/datamanager" });
     }
 
     private string? Poisoned(JsonElement e, string idProperty) =>
-        PoisonEventId is { } poison && e.TryGetProperty(idProperty, out JsonElement id) && id.GetString() == poison ? $"{idProperty} {poison}: invalid parameter" : null;
+        PoisonEventId is { } poison && e.TryGetProperty(idProperty, out var id) && id.GetString() == poison ? $"{idProperty} {poison}: invalid parameter" : null;
 
     private static string? GoogleUserProblem(JsonElement userData)
     {
-        foreach (JsonElement id in userData.GetProperty("userIdentifiers").EnumerateArray())
+        foreach (var id in userData.GetProperty("userIdentifiers").EnumerateArray())
         {
-            int set = id.EnumerateObject().Count();
+            var set = id.EnumerateObject().Count();
             if (set != 1)
             {
                 return "a userIdentifier is a oneof";
             }
 
-            if ((id.TryGetProperty("emailAddress", out JsonElement v) || id.TryGetProperty("phoneNumber", out v)) && !TestKeys.IsSha256Hex(v.GetString()!))
+            if ((id.TryGetProperty("emailAddress", out var v) || id.TryGetProperty("phoneNumber", out v)) && !TestKeys.IsSha256Hex(v.GetString()!))
             {
                 return "email and phone must be hex SHA-256";
             }
 
-            if (id.TryGetProperty("address", out JsonElement a) && (!Regex.IsMatch(a.GetProperty("regionCode").GetString()!, "^[A-Z]{2}$") || TestKeys.IsSha256Hex(a.GetProperty("postalCode").GetString()!)))
+            if (id.TryGetProperty("address", out var a) && (!Regex.IsMatch(a.GetProperty("regionCode").GetString()!, "^[A-Z]{2}$") || TestKeys.IsSha256Hex(a.GetProperty("postalCode").GetString()!)))
             {
                 return "regionCode and postalCode are plain";
             }

@@ -34,8 +34,8 @@ public sealed class GatewayProcess : IAsyncDisposable
     public static async Task<GatewayProcess> StartAsync(FakePlatforms fake, Dictionary<string, string?> capi)
     {
         int publicPort = CapiGateway.FreePort(), managementPort = CapiGateway.FreePort();
-        Dictionary<string, string?> settings = CapiGateway.GatewaySettings(fake, publicPort, managementPort);
-        foreach ((string key, string? value) in capi)
+        var settings = CapiGateway.GatewaySettings(fake, publicPort, managementPort);
+        foreach ((var key, var value) in capi)
         {
             settings[key] = value;
         }
@@ -102,13 +102,13 @@ public sealed class GatewayProcess : IAsyncDisposable
     private async Task WaitReadyAsync()
     {
         // A bound against a hang, not a speed check: a cold `dotnet TagGateway.dll` on a busy shared machine can take a minute.
-        DateTime end = DateTime.UtcNow.AddSeconds(90);
+        var end = DateTime.UtcNow.AddSeconds(90);
         while (DateTime.UtcNow < end)
         {
             Assert.False(_process.HasExited, "the gateway exited: " + string.Join('\n', _output));
             try
             {
-                using HttpResponseMessage ready = await Management.GetAsync("/readyz");
+                using var ready = await Management.GetAsync("/readyz");
                 if (ready.IsSuccessStatusCode)
                 {
                     return;

@@ -42,7 +42,7 @@ internal sealed class GoogleAdsClient : DestinationClient
             return null;
         }
 
-        (string? token, string? error) = await _tokens.GetAsync(rejected, cancellationToken).ConfigureAwait(false);
+        (var token, var error) = await _tokens.GetAsync(rejected, cancellationToken);
         if (token is null)
         {
             return error;
@@ -78,11 +78,11 @@ internal sealed class GoogleAdsClient : DestinationClient
     {
         var request = new IngestEventsRequest { ValidateOnly = _google.ValidateOnly ? true : null };
         var references = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (int i = 0; i < batch.Count; i++)
+        for (var i = 0; i < batch.Count; i++)
         {
-            CapiEvent e = batch[i];
-            string action = Map.For(CapiDestination.GoogleAds, e.Name) ?? string.Empty;
-            if (!references.TryGetValue(action, out string? reference))
+            var e = batch[i];
+            var action = Map.For(CapiDestination.GoogleAds, e.Name) ?? string.Empty;
+            if (!references.TryGetValue(action, out var reference))
             {
                 reference = "a" + references.Count.ToString(CultureInfo.InvariantCulture);
                 references[action] = reference;
@@ -95,9 +95,9 @@ internal sealed class GoogleAdsClient : DestinationClient
                 });
             }
 
-            DestinationConsent consent = ConsentMask.Get(e.Consent, CapiDestination.GoogleAds);
-            bool userData = (consent & DestinationConsent.UserData) != 0;
-            IdentityData id = e.Identity;
+            var consent = ConsentMask.Get(e.Consent, CapiDestination.GoogleAds);
+            var userData = (consent & DestinationConsent.UserData) != 0;
+            var id = e.Identity;
             var google = new GoogleEvent
             {
                 DestinationReferences = [reference],
@@ -149,7 +149,7 @@ internal sealed class GoogleAdsClient : DestinationClient
             request.Events.Add(google);
         }
 
-        byte[] body = JsonSerializer.SerializeToUtf8Bytes(request, CapiCamelJsonContext.Default.IngestEventsRequest);
+        var body = JsonSerializer.SerializeToUtf8Bytes(request, CapiCamelJsonContext.Default.IngestEventsRequest);
         var message = new HttpRequestMessage(HttpMethod.Post, "v1/events:ingest") { Content = Json(body) };
         if (_tokens is null)
         {

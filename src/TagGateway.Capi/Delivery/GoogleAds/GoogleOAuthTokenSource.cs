@@ -55,7 +55,7 @@ internal sealed partial class GoogleOAuthTokenSource : IDisposable
             return (held, null);
         }
 
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _gate.WaitAsync(cancellationToken);
         try
         {
             // Another sender may have refreshed it while this one waited.
@@ -64,7 +64,7 @@ internal sealed partial class GoogleOAuthTokenSource : IDisposable
                 return (fresh, null);
             }
 
-            return await RefreshAsync(cancellationToken).ConfigureAwait(false);
+            return await RefreshAsync(cancellationToken);
         }
         finally
         {
@@ -87,7 +87,7 @@ internal sealed partial class GoogleOAuthTokenSource : IDisposable
         HttpResponseMessage response;
         try
         {
-            response = await _factory.CreateClient(HttpClientName).PostAsync(_endpoint, form, cancellationToken).ConfigureAwait(false);
+            response = await _factory.CreateClient(HttpClientName).PostAsync(_endpoint, form, cancellationToken);
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
         {
@@ -101,25 +101,25 @@ internal sealed partial class GoogleOAuthTokenSource : IDisposable
                 return Failed("redirect", $"token endpoint answered HTTP {(int)response.StatusCode} redirect to {OutboundHandlers.RedirectHost(response)}; not followed, the client secret stays here");
             }
 
-            byte[] body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+            var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
             if ((int)response.StatusCode is >= 200 and < 300 && Parse<OAuthTokenResponse>(body) is { AccessToken: { Length: > 0 } token } ok)
             {
-                long lifetime = ok.ExpiresIn is > 0 ? ok.ExpiresIn.Value : 3600;
-                TimeSpan margin = TimeSpan.FromSeconds(Math.Min(_margin.TotalSeconds, lifetime / 2.0));
+                var lifetime = ok.ExpiresIn is > 0 ? ok.ExpiresIn.Value : 3600;
+                var margin = TimeSpan.FromSeconds(Math.Min(_margin.TotalSeconds, lifetime / 2.0));
                 _current = new CachedToken(token, _time.GetUtcNow() + TimeSpan.FromSeconds(lifetime) - margin);
                 _metrics.TokenRefresh(CapiDestination.GoogleAds, "ok");
                 Log.Refreshed(_logger, lifetime);
                 return (token, null);
             }
 
-            OAuthErrorResponse? error = Parse<OAuthErrorResponse>(body);
+            var error = Parse<OAuthErrorResponse>(body);
             if (response.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.Unauthorized)
             {
                 // invalid_grant (refresh token revoked or expired), invalid_client (id or secret wrong): an operator
                 // must act. The events wait in the store meanwhile.
                 _current = null;
                 _metrics.TokenRefresh(CapiDestination.GoogleAds, "refused");
-                string code = Printable(error?.Error) ?? "no error code";
+                var code = Printable(error?.Error) ?? "no error code";
                 Log.Refused(_logger, (int)response.StatusCode, code, Printable(error?.ErrorDescription));
                 return (null, $"Google OAuth refresh refused: HTTP {(int)response.StatusCode} {code}; events kept");
             }

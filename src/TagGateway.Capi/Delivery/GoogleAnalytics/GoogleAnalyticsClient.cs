@@ -49,21 +49,21 @@ internal sealed class GoogleAnalyticsClient : DestinationClient
     public override async Task<DeliveryResult> SendAsync(IReadOnlyList<CapiEvent> batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        List<List<int>> groups = Group(batch);
+        var groups = Group(batch);
         if (groups.Count == 1)
         {
-            return await base.SendAsync(batch, cancellationToken).ConfigureAwait(false);
+            return await base.SendAsync(batch, cancellationToken);
         }
 
-        IdentityKeys[] masks = new IdentityKeys[batch.Count];
+        var masks = new IdentityKeys[batch.Count];
         var failed = new Dictionary<long, (bool Retryable, string Error)>();
         DeliveryResult? lastFailure = null;
         TimeSpan? retryAfter = null;
-        foreach (List<int> group in groups)
+        foreach (var group in groups)
         {
             CapiEvent[] events = [.. group.Select(i => batch[i])];
-            DeliveryResult result = await base.SendAsync(events, cancellationToken).ConfigureAwait(false);
-            for (int k = 0; k < group.Count; k++)
+            var result = await base.SendAsync(events, cancellationToken);
+            for (var k = 0; k < group.Count; k++)
             {
                 masks[group[k]] = k < result.KeyMasks.Length ? result.KeyMasks[k] : IdentityKeys.None;
             }
@@ -75,7 +75,7 @@ internal sealed class GoogleAnalyticsClient : DestinationClient
 
             lastFailure = result;
             retryAfter ??= result.RetryAfter;
-            foreach (CapiEvent e in events)
+            foreach (var e in events)
             {
                 failed[e.Seq] = (result.Outcome == DeliveryOutcome.Retryable, result.Error ?? "not delivered");
             }
@@ -94,8 +94,8 @@ internal sealed class GoogleAnalyticsClient : DestinationClient
 
     protected override HttpRequestMessage BuildRequest(IReadOnlyList<CapiEvent> batch, IdentityKeys[] keyMasks)
     {
-        MpRequest request = Payload(batch, keyMasks);
-        byte[] body = JsonSerializer.SerializeToUtf8Bytes(request, CapiSnakeJsonContext.Default.MpRequest);
+        var request = Payload(batch, keyMasks);
+        var body = JsonSerializer.SerializeToUtf8Bytes(request, CapiSnakeJsonContext.Default.MpRequest);
         return new HttpRequestMessage(HttpMethod.Post, "mp/collect" + _query) { Content = Json(body) };
     }
 
@@ -103,7 +103,7 @@ internal sealed class GoogleAnalyticsClient : DestinationClient
     public async Task<MpValidationResult> ValidateAsync(IHttpClientFactory factory, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(factory);
-        long now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var sample = new CapiEvent
         {
             Name = "purchase",
@@ -116,11 +116,11 @@ internal sealed class GoogleAnalyticsClient : DestinationClient
             Consent = ConsentMask.Set(0, CapiDestination.GoogleAnalytics, DestinationConsent.Send),
             Items = [new CapiItem { Id = "SKU-VALIDATE", Name = "Validation sample", Price = 1m, Quantity = 1 }],
         };
-        byte[] body = JsonSerializer.SerializeToUtf8Bytes(Payload([sample], new IdentityKeys[1]), CapiSnakeJsonContext.Default.MpRequest);
+        var body = JsonSerializer.SerializeToUtf8Bytes(Payload([sample], new IdentityKeys[1]), CapiSnakeJsonContext.Default.MpRequest);
         using var request = new HttpRequestMessage(HttpMethod.Post, "debug/mp/collect" + _query) { Content = Json(body) };
         var result = new MpValidationResult { Endpoint = (_ga.BaseUrl.TrimEnd('/')) + "/debug/mp/collect" };
-        HttpClient client = factory.CreateClient(HttpClientName);
-        using HttpResponseMessage response = await client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+        var client = factory.CreateClient(HttpClientName);
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
         result.Status = (int)response.StatusCode;
         if (Http.OutboundHandlers.IsRedirect(response.StatusCode))
         {
@@ -128,10 +128,10 @@ internal sealed class GoogleAnalyticsClient : DestinationClient
             return result;
         }
 
-        byte[] answer = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        var answer = await response.Content.ReadAsByteArrayAsync(cancellationToken);
         try
         {
-            MpValidationResponse? parsed = answer.Length == 0 ? null : JsonSerializer.Deserialize(answer, CapiJsonContext.Default.MpValidationResponse);
+            var parsed = answer.Length == 0 ? null : JsonSerializer.Deserialize(answer, CapiJsonContext.Default.MpValidationResponse);
             result.ValidationMessages = parsed?.ValidationMessages ?? [];
             result.Valid = Is2xx(response.StatusCode) && parsed is not null && result.ValidationMessages.Count == 0;
             if (parsed is null)
@@ -155,11 +155,11 @@ internal sealed class GoogleAnalyticsClient : DestinationClient
     {
         var groups = new List<List<int>>();
         var index = new Dictionary<string, List<int>>(StringComparer.Ordinal);
-        for (int i = 0; i < batch.Count; i++)
+        for (var i = 0; i < batch.Count; i++)
         {
-            CapiEvent e = batch[i];
-            string key = string.Join('\u001f', e.GaClientId, e.UserId, e.TimeMs, e.Consent >> (4 * (int)CapiDestination.GoogleAnalytics) & 0xF, e.AdUserData, e.AdPersonalization, e.Identity.EmGoogle, e.Identity.PhE164);
-            if (!index.TryGetValue(key, out List<int>? group) || group.Count == MaxEventsPerRequest)
+            var e = batch[i];
+            var key = string.Join('\u001f', e.GaClientId, e.UserId, e.TimeMs, e.Consent >> (4 * (int)CapiDestination.GoogleAnalytics) & 0xF, e.AdUserData, e.AdPersonalization, e.Identity.EmGoogle, e.Identity.PhE164);
+            if (!index.TryGetValue(key, out var group) || group.Count == MaxEventsPerRequest)
             {
                 group = [];
                 index[key] = group;
@@ -174,9 +174,9 @@ internal sealed class GoogleAnalyticsClient : DestinationClient
 
     private MpRequest Payload(IReadOnlyList<CapiEvent> batch, IdentityKeys[] keyMasks)
     {
-        CapiEvent first = batch[0];
-        DestinationConsent consent = ConsentMask.Get(first.Consent, CapiDestination.GoogleAnalytics);
-        bool userData = (consent & DestinationConsent.UserData) != 0;
+        var first = batch[0];
+        var consent = ConsentMask.Get(first.Consent, CapiDestination.GoogleAnalytics);
+        var userData = (consent & DestinationConsent.UserData) != 0;
         var request = new MpRequest
         {
             ClientId = first.GaClientId ?? first.ClientId ?? string.Empty,
@@ -191,9 +191,9 @@ internal sealed class GoogleAnalyticsClient : DestinationClient
             UserData = userData ? UserDataOf(first.Identity) : null,
         };
 
-        for (int i = 0; i < batch.Count; i++)
+        for (var i = 0; i < batch.Count; i++)
         {
-            CapiEvent e = batch[i];
+            var e = batch[i];
             keyMasks[i] = userData ? MatchQualityTracker.KeysOf(CapiDestination.GoogleAnalytics, e.Identity, userData: true, identifiers: false) & GoogleAnalyticsKeys : IdentityKeys.None;
             request.Events.Add(new MpEvent
             {

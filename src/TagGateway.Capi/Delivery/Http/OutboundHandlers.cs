@@ -22,7 +22,7 @@ internal static class OutboundHandlers
     public static string RedirectHost(HttpResponseMessage response)
     {
         ArgumentNullException.ThrowIfNull(response);
-        Uri? location = response.Headers.Location;
+        var location = response.Headers.Location;
         return location is null ? "(no Location)"
             : location.IsAbsoluteUri ? location.IdnHost
             : "(a relative Location)";
@@ -51,7 +51,7 @@ internal sealed class ConfiguredOriginHandler : DelegatingHandler
         ArgumentNullException.ThrowIfNull(request);
         if (request.RequestUri is not { IsAbsoluteUri: true } uri || !string.Equals(uri.GetLeftPart(UriPartial.Authority), _origin, StringComparison.OrdinalIgnoreCase))
         {
-            string host = request.RequestUri is { IsAbsoluteUri: true } target ? target.IdnHost : "a relative URL";
+            var host = request.RequestUri is { IsAbsoluteUri: true } target ? target.IdnHost : "a relative URL";
             throw new HttpRequestException($"refused to send credentials to {host}: not the configured origin");
         }
 

@@ -68,15 +68,15 @@ internal sealed class LinkedInClient : DestinationClient
         }
 
         Dictionary<long, (bool, string)>? failed = null;
-        for (int i = 0; i < elements.Count && i < batch.Count; i++)
+        for (var i = 0; i < elements.Count && i < batch.Count; i++)
         {
-            int status = elements[i].Status;
+            var status = elements[i].Status;
             if (status is >= 200 and < 300)
             {
                 continue;
             }
 
-            bool retryable = status == 429 || status >= 500;
+            var retryable = status == 429 || status >= 500;
             (failed ??= [])[batch[i].Seq] = (retryable, $"element status {status}: {elements[i].Error?.Message}");
         }
 
@@ -86,12 +86,12 @@ internal sealed class LinkedInClient : DestinationClient
     protected override HttpRequestMessage BuildRequest(IReadOnlyList<CapiEvent> batch, IdentityKeys[] keyMasks)
     {
         var request = new LinkedInBatch();
-        for (int i = 0; i < batch.Count; i++)
+        for (var i = 0; i < batch.Count; i++)
         {
-            CapiEvent e = batch[i];
-            DestinationConsent consent = ConsentMask.Get(e.Consent, CapiDestination.LinkedIn);
-            bool userData = (consent & DestinationConsent.UserData) != 0;
-            bool identifiers = (consent & DestinationConsent.Identifiers) != 0;
+            var e = batch[i];
+            var consent = ConsentMask.Get(e.Consent, CapiDestination.LinkedIn);
+            var userData = (consent & DestinationConsent.UserData) != 0;
+            var identifiers = (consent & DestinationConsent.Identifiers) != 0;
             var user = new LinkedInUser();
             if (userData && e.Identity.Em is { } em)
             {
@@ -114,7 +114,7 @@ internal sealed class LinkedInClient : DestinationClient
             });
         }
 
-        byte[] body = JsonSerializer.SerializeToUtf8Bytes(request, CapiCamelJsonContext.Default.LinkedInBatch);
+        var body = JsonSerializer.SerializeToUtf8Bytes(request, CapiCamelJsonContext.Default.LinkedInBatch);
         var message = new HttpRequestMessage(HttpMethod.Post, "rest/conversionEvents") { Content = Json(body) };
         message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AccessToken);
         message.Headers.TryAddWithoutValidation("LinkedIn-Version", _linkedIn.Version);

@@ -70,13 +70,13 @@ internal sealed class MetaClient : DestinationClient
     protected override HttpRequestMessage BuildRequest(IReadOnlyList<CapiEvent> batch, IdentityKeys[] keyMasks)
     {
         var request = new MetaRequest { TestEventCode = _meta.TestEventCode, AccessToken = AccessToken };
-        for (int i = 0; i < batch.Count; i++)
+        for (var i = 0; i < batch.Count; i++)
         {
-            CapiEvent e = batch[i];
-            DestinationConsent consent = ConsentMask.Get(e.Consent, CapiDestination.Meta);
-            bool userData = (consent & DestinationConsent.UserData) != 0;
-            bool identifiers = (consent & DestinationConsent.Identifiers) != 0;
-            IdentityData id = e.Identity;
+            var e = batch[i];
+            var consent = ConsentMask.Get(e.Consent, CapiDestination.Meta);
+            var userData = (consent & DestinationConsent.UserData) != 0;
+            var identifiers = (consent & DestinationConsent.Identifiers) != 0;
+            var id = e.Identity;
             var user = new MetaUserData();
             if (userData)
             {
@@ -123,7 +123,7 @@ internal sealed class MetaClient : DestinationClient
             request.Data.Add(meta);
         }
 
-        byte[] body = JsonSerializer.SerializeToUtf8Bytes(request, CapiSnakeJsonContext.Default.MetaRequest);
+        var body = JsonSerializer.SerializeToUtf8Bytes(request, CapiSnakeJsonContext.Default.MetaRequest);
         return new HttpRequestMessage(HttpMethod.Post, $"{_meta.ApiVersion}/{_meta.PixelId}/events") { Content = Json(body) };
     }
 

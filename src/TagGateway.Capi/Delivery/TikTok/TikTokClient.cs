@@ -81,13 +81,13 @@ internal sealed class TikTokClient : DestinationClient
     protected override HttpRequestMessage BuildRequest(IReadOnlyList<CapiEvent> batch, IdentityKeys[] keyMasks)
     {
         var request = new TikTokRequest { EventSourceId = _tiktok.PixelCode ?? string.Empty, TestEventCode = _tiktok.TestEventCode };
-        for (int i = 0; i < batch.Count; i++)
+        for (var i = 0; i < batch.Count; i++)
         {
-            CapiEvent e = batch[i];
-            DestinationConsent consent = ConsentMask.Get(e.Consent, CapiDestination.TikTok);
-            bool userData = (consent & DestinationConsent.UserData) != 0;
-            bool identifiers = (consent & DestinationConsent.Identifiers) != 0;
-            IdentityData id = e.Identity;
+            var e = batch[i];
+            var consent = ConsentMask.Get(e.Consent, CapiDestination.TikTok);
+            var userData = (consent & DestinationConsent.UserData) != 0;
+            var identifiers = (consent & DestinationConsent.Identifiers) != 0;
+            var id = e.Identity;
             var user = new TikTokUser();
             if (userData)
             {
@@ -131,7 +131,7 @@ internal sealed class TikTokClient : DestinationClient
             request.Data.Add(tiktok);
         }
 
-        byte[] body = JsonSerializer.SerializeToUtf8Bytes(request, CapiSnakeJsonContext.Default.TikTokRequest);
+        var body = JsonSerializer.SerializeToUtf8Bytes(request, CapiSnakeJsonContext.Default.TikTokRequest);
         var message = new HttpRequestMessage(HttpMethod.Post, "open_api/v1.3/event/track/") { Content = Json(body) };
         message.Headers.TryAddWithoutValidation("Access-Token", AccessToken);
         return message;

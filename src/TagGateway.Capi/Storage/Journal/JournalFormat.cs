@@ -14,8 +14,8 @@ internal static class JournalFormat
 
     public static uint Crc(byte type, ReadOnlySpan<byte> payload)
     {
-        uint crc = BitOperations.Crc32C(0xFFFFFFFFu, type);
-        int i = 0;
+        var crc = BitOperations.Crc32C(0xFFFFFFFFu, type);
+        var i = 0;
         for (; i + 8 <= payload.Length; i += 8)
         {
             crc = BitOperations.Crc32C(crc, BinaryPrimitives.ReadUInt64LittleEndian(payload[i..]));

@@ -15,19 +15,19 @@ internal sealed partial class JournalStore
         // Serialized outside the lock: the common case (a new event) needs no re-serialization.
         var json = new byte[events.Count][];
         long estimate = 0;
-        for (int i = 0; i < events.Count; i++)
+        for (var i = 0; i < events.Count; i++)
         {
             json[i] = JsonSerializer.SerializeToUtf8Bytes(events[i], CapiJsonContext.Default.CapiEvent);
             estimate += json[i].Length + 32;
         }
 
         JournalOp? last = null;
-        int signalMask = 0;
+        var signalMask = 0;
         lock (_gate)
         {
             EnsureOpen();
             ForgetWritten();
-            long now = NowMs();
+            var now = NowMs();
             if (_bytes + estimate > _options.MaxBytes || _faulted)
             {
                 Array.Fill(statuses, AcceptStatus.StoreFull);
@@ -35,7 +35,7 @@ internal sealed partial class JournalStore
                 return statuses;
             }
 
-            long memory = MemoryBytes;
+            var memory = MemoryBytes;
             if (memory + ((long)events.Count * EntryCostBytes) > _options.MaxMemoryBytes)
             {
                 // The backlog's own bound: refused like a full disk, so the caller keeps the events and retries.
@@ -46,39 +46,39 @@ internal sealed partial class JournalStore
 
             Dictionary<Entry, (CapiEvent Event, bool Changed)>? mergedTwins = null;
             Span<UInt128> keys = stackalloc UInt128[CapiDestinations.Count];
-            for (int i = 0; i < events.Count; i++)
+            for (var i = 0; i < events.Count; i++)
             {
-                CapiEvent e = events[i];
+                var e = events[i];
                 if (e.Destinations == 0)
                 {
                     statuses[i] = AcceptStatus.NoDestination;
                     continue;
                 }
 
-                int remaining = e.Destinations;
-                bool merged = false;
-                foreach (CapiDestination d in CapiDestinations.All)
+                var remaining = e.Destinations;
+                var merged = false;
+                foreach (var d in CapiDestinations.All)
                 {
-                    int bit = d.Bit();
+                    var bit = d.Bit();
                     if ((e.Destinations & bit) == 0)
                     {
                         continue;
                     }
 
-                    UInt128 key = keys[(int)d] = DedupKey.Of(d, e.Name, e.EventId);
-                    if (!_ledger.TryGet(FingerprintLedger.Fingerprint(key), now, out uint seqLow))
+                    var key = keys[(int)d] = DedupKey.Of(d, e.Name, e.EventId);
+                    if (!_ledger.TryGet(FingerprintLedger.Fingerprint(key), now, out var seqLow))
                     {
                         continue;
                     }
 
                     remaining &= ~bit;
-                    if (_events.TryGetValue(SeqFromLow(seqLow), out Entry? twin) && twin.Keys.AsSpan().Contains(key)
+                    if (_events.TryGetValue(SeqFromLow(seqLow), out var twin) && twin.Keys.AsSpan().Contains(key)
                         && (twin.Pending & bit) != 0 && (twin.InFlight & bit) == 0)
                     {
                         merged = true;
                         _metrics?.Merged(d);
                         mergedTwins ??= [];
-                        if (!mergedTwins.TryGetValue(twin, out (CapiEvent Event, bool Changed) stored))
+                        if (!mergedTwins.TryGetValue(twin, out var stored))
                         {
                             // Rare (a repeat within the merge window): the twin is read back to merge into it.
                             stored = (LoadEvent(twin)!, false);
@@ -104,15 +104,15 @@ internal sealed partial class JournalStore
                 }
 
                 e.Seq = ++_seq;
-                byte[] body = json[i];
+                var body = json[i];
                 if (remaining != e.Destinations)
                 {
                     e.Destinations = remaining;
                     body = JsonSerializer.SerializeToUtf8Bytes(e, CapiJsonContext.Default.CapiEvent);
                 }
 
-                long expires = e.AcceptedMs + _dedupTtlMs;
-                foreach (CapiDestination d in CapiDestinations.All)
+                var expires = e.AcceptedMs + _dedupTtlMs;
+                foreach (var d in CapiDestinations.All)
                 {
                     if ((remaining & d.Bit()) != 0)
                     {
@@ -130,7 +130,7 @@ internal sealed partial class JournalStore
 
             if (mergedTwins is not null)
             {
-                foreach ((Entry twin, (CapiEvent stored, bool changed)) in mergedTwins)
+                foreach ((var twin, (var stored, var changed)) in mergedTwins)
                 {
                     if (changed)
                     {
@@ -151,7 +151,7 @@ internal sealed partial class JournalStore
         SignalMask(signalMask);
         if (durable && last?.Durable is { } tcs)
         {
-            await tcs.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await tcs.Task.WaitAsync(cancellationToken);
         }
 
         return statuses;
@@ -163,11 +163,11 @@ internal sealed partial class JournalStore
         lock (_gate)
         {
             EnsureOpen();
-            long now = NowMs();
-            long expires = now + _dedupTtlMs;
-            foreach (UInt128 key in keys)
+            var now = NowMs();
+            var expires = now + _dedupTtlMs;
+            foreach (var key in keys)
             {
-                ulong fingerprint = FingerprintLedger.Fingerprint(key);
+                var fingerprint = FingerprintLedger.Fingerprint(key);
                 if (_ledger.TryGet(fingerprint, now, out _))
                 {
                     continue;
@@ -188,8 +188,8 @@ internal sealed partial class JournalStore
         var found = new bool[keys.Count];
         lock (_gate)
         {
-            long now = NowMs();
-            for (int i = 0; i < keys.Count; i++)
+            var now = NowMs();
+            for (var i = 0; i < keys.Count; i++)
             {
                 found[i] = _ledger.TryGet(FingerprintLedger.Fingerprint(keys[i]), now, out _);
             }
@@ -201,8 +201,8 @@ internal sealed partial class JournalStore
     private static UInt128[] KeysOf(int destinations, ReadOnlySpan<UInt128> keys)
     {
         var result = new UInt128[System.Numerics.BitOperations.PopCount((uint)destinations)];
-        int i = 0;
-        foreach (CapiDestination d in CapiDestinations.All)
+        var i = 0;
+        foreach (var d in CapiDestinations.All)
         {
             if ((destinations & d.Bit()) != 0)
             {

@@ -42,26 +42,26 @@ internal sealed partial class JournalStore
     {
         while (_segments.Count > 1)
         {
-            SegmentInfo oldest = _segments.First().Value;
+            var oldest = _segments.First().Value;
             if (oldest == _active)
             {
                 return;
             }
 
-            bool pressure = _bytes > _options.MaxBytes / 4 * 3;
+            var pressure = _bytes > _options.MaxBytes / 4 * 3;
             if (!pressure && oldest.LiveBytes * 2 > oldest.Bytes)
             {
                 return;
             }
 
-            int rewritten = 0;
+            var rewritten = 0;
             // No per-segment index of live events (it would cost memory per event): one pass over the entries instead.
             List<Entry> live = [.. _events.Values.Where(e => e.Segment == oldest.Id)];
             live.Sort(static (a, b) => a.Seq.CompareTo(b.Seq));
-            foreach (Entry entry in live)
+            foreach (var entry in live)
             {
-                long seq = entry.Seq;
-                if (!TryReadJson(entry, out ArraySegment<byte> json, out string? error))
+                var seq = entry.Seq;
+                if (!TryReadJson(entry, out var json, out var error))
                 {
                     // Kept out of the rewrite, the event would vanish with the segment: stop compacting instead.
                     Log.Unreadable(_logger, seq, error);
@@ -73,9 +73,9 @@ internal sealed partial class JournalStore
                 rewritten++;
             }
 
-            int keys = 0;
+            var keys = 0;
             // The keys this segment carries (retired events', marks, earlier carried ones) move to the active one.
-            foreach (int slot in _ledger.InSegment((uint)oldest.Id, now))
+            foreach (var slot in _ledger.InSegment((uint)oldest.Id, now))
             {
                 AppendLedger(_ledger.FingerprintAt(slot), SeqFromLow(_ledger.SeqAt(slot)), _ledger.ExpiresAt(slot));
                 _ledger.MoveTo(slot, (uint)_active.Id);
@@ -98,10 +98,10 @@ internal sealed partial class JournalStore
     private void Retire(Entry entry)
     {
         _events.Remove(entry.Seq);
-        if (_segments.TryGetValue(entry.Segment, out SegmentInfo? segment))
+        if (_segments.TryGetValue(entry.Segment, out var segment))
         {
             segment.LiveBytes -= entry.Bytes;
-            foreach (UInt128 key in entry.Keys)
+            foreach (var key in entry.Keys)
             {
                 // From now on the segment holding its last full record carries the key through compaction.
                 _ledger.Retire(FingerprintLedger.Fingerprint(key), entry.Seq, (uint)segment.Id);

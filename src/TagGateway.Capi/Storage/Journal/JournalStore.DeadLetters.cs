@@ -11,14 +11,14 @@ internal sealed partial class JournalStore
         var list = new List<DeadLetter>();
         lock (_gate)
         {
-            foreach (Entry entry in _events.Values)
+            foreach (var entry in _events.Values)
             {
                 if (entry.Dead is null)
                 {
                     continue;
                 }
 
-                foreach ((CapiDestination d, DeadInfo info) in entry.Dead)
+                foreach ((var d, var info) in entry.Dead)
                 {
                     if (destination is null || destination == d)
                     {
@@ -36,7 +36,7 @@ internal sealed partial class JournalStore
             // Names and ids come from the journal: only the listed ones are read.
             Entry? previous = null;
             CapiEvent? e = null;
-            foreach ((Entry entry, CapiDestination d, DeadInfo info) in found)
+            foreach ((var entry, var d, var info) in found)
             {
                 if (!ReferenceEquals(entry, previous))
                 {
@@ -54,18 +54,18 @@ internal sealed partial class JournalStore
     public async ValueTask<int> ReplayAsync(long seq, CapiDestination? destination, CancellationToken cancellationToken)
     {
         JournalOp? last = null;
-        int replayed = 0;
-        int mask = 0;
+        var replayed = 0;
+        var mask = 0;
         lock (_gate)
         {
             EnsureOpen();
-            if (!_events.TryGetValue(seq, out Entry? entry) || entry.Dead is null)
+            if (!_events.TryGetValue(seq, out var entry) || entry.Dead is null)
             {
                 return 0;
             }
 
-            long now = NowMs();
-            foreach (CapiDestination d in entry.Dead.Keys.ToList())
+            var now = NowMs();
+            foreach (var d in entry.Dead.Keys.ToList())
             {
                 if (destination is not null && destination != d)
                 {
@@ -91,7 +91,7 @@ internal sealed partial class JournalStore
         SignalMask(mask);
         if (last?.Durable is { } tcs)
         {
-            await tcs.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await tcs.Task.WaitAsync(cancellationToken);
         }
 
         return replayed;
@@ -104,10 +104,10 @@ internal sealed partial class JournalStore
             return;
         }
 
-        foreach (Entry entry in _events.Values.Where(e => e.Dead is not null).ToList())
+        foreach (var entry in _events.Values.Where(e => e.Dead is not null).ToList())
         {
-            Dictionary<CapiDestination, DeadInfo> dead = entry.Dead!;
-            foreach ((CapiDestination d, DeadInfo info) in dead.ToList())
+            var dead = entry.Dead!;
+            foreach ((var d, var info) in dead.ToList())
             {
                 if (now - info.FailedMs > _deadLetterRetentionMs)
                 {
@@ -134,8 +134,8 @@ internal sealed partial class JournalStore
     /// <summary>An event whose record cannot be read is dead-lettered, never silently dropped. Under the lock.</summary>
     private void DeadLetterLocked(Entry entry, CapiDestination destination, string error)
     {
-        long now = NowMs();
-        int bit = destination.Bit();
+        var now = NowMs();
+        var bit = destination.Bit();
         entry.Pending &= ~bit;
         _pending[(int)destination].Remove(entry.Seq);
         if (entry.Dead?.ContainsKey(destination) != true)

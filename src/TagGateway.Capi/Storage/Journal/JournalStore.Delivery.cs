@@ -8,22 +8,22 @@ internal sealed partial class JournalStore
     public ValueTask<int> TakeReadyAsync(CapiDestination destination, long nowMs, int max, List<CapiEvent> batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        int bit = destination.Bit();
+        var bit = destination.Bit();
         List<(long Seq, ArraySegment<byte> Json)> taken;
         lock (_gate)
         {
             ForgetWritten();
-            SortedSet<long> set = _pending[(int)destination];
+            var set = _pending[(int)destination];
             taken = new List<(long, ArraySegment<byte>)>(Math.Min(max, set.Count));
             List<Entry>? unreadable = null;
-            foreach (long seq in set)
+            foreach (var seq in set)
             {
                 if (taken.Count == max)
                 {
                     break;
                 }
 
-                Entry entry = _events[seq];
+                var entry = _events[seq];
                 if (entry.ReadyMs + _readyDelayMs[(int)destination] > nowMs)
                 {
                     // New events become ready in sequence order; older (released or replayed) ones come first.
@@ -31,7 +31,7 @@ internal sealed partial class JournalStore
                 }
 
                 // Only the bytes are read under the lock; parsing them happens outside it.
-                if (TryReadJson(entry, out ArraySegment<byte> json, out string? error))
+                if (TryReadJson(entry, out var json, out var error))
                 {
                     taken.Add((seq, json));
                 }
@@ -42,13 +42,13 @@ internal sealed partial class JournalStore
                 }
             }
 
-            foreach ((long seq, _) in taken)
+            foreach ((var seq, _) in taken)
             {
                 set.Remove(seq);
                 _events[seq].InFlight |= bit;
             }
 
-            foreach (Entry entry in unreadable ?? [])
+            foreach (var entry in unreadable ?? [])
             {
                 DeadLetterLocked(entry, destination, "journal record unreadable");
             }
@@ -57,9 +57,9 @@ internal sealed partial class JournalStore
         }
 
         List<CapiEvent>? broken = null;
-        foreach ((long seq, ArraySegment<byte> json) in taken)
+        foreach ((var seq, var json) in taken)
         {
-            CapiEvent? e = Parse(json, out string? error);
+            var e = Parse(json, out var error);
             if (e is null)
             {
                 Log.Unreadable(_logger, seq, error);
@@ -75,9 +75,9 @@ internal sealed partial class JournalStore
         {
             lock (_gate)
             {
-                foreach (CapiEvent e in broken)
+                foreach (var e in broken)
                 {
-                    if (_events.TryGetValue(e.Seq, out Entry? entry))
+                    if (_events.TryGetValue(e.Seq, out var entry))
                     {
                         entry.InFlight &= ~bit;
                         DeadLetterLocked(entry, destination, "journal record unreadable");
@@ -92,12 +92,12 @@ internal sealed partial class JournalStore
     public void Release(CapiDestination destination, IReadOnlyList<CapiEvent> events)
     {
         ArgumentNullException.ThrowIfNull(events);
-        int bit = destination.Bit();
+        var bit = destination.Bit();
         lock (_gate)
         {
-            foreach (CapiEvent e in events)
+            foreach (var e in events)
             {
-                if (_events.TryGetValue(e.Seq, out Entry? entry) && (entry.InFlight & bit) != 0)
+                if (_events.TryGetValue(e.Seq, out var entry) && (entry.InFlight & bit) != 0)
                 {
                     entry.InFlight &= ~bit;
                     if ((entry.Pending & bit) != 0)
@@ -112,15 +112,15 @@ internal sealed partial class JournalStore
     public async ValueTask CompleteAsync(CapiDestination destination, IReadOnlyList<Completion> completions, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(completions);
-        int bit = destination.Bit();
+        var bit = destination.Bit();
         JournalOp? last = null;
         lock (_gate)
         {
             EnsureOpen();
-            long now = NowMs();
-            foreach (Completion completion in completions)
+            var now = NowMs();
+            foreach (var completion in completions)
             {
-                if (!_events.TryGetValue(completion.Seq, out Entry? entry))
+                if (!_events.TryGetValue(completion.Seq, out var entry))
                 {
                     continue;
                 }
@@ -148,7 +148,7 @@ internal sealed partial class JournalStore
 
         if (last?.Durable is { } tcs)
         {
-            await tcs.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await tcs.Task.WaitAsync(cancellationToken);
         }
     }
 
@@ -160,7 +160,7 @@ internal sealed partial class JournalStore
         // The signal is read before the flag is tested: Signal sets the flag before it swaps the signal, so one that
         // lands in between is seen either as the flag or as the completion of the signal read here. Tested the other
         // way round, it was lost until the poll timeout (forever under a fake clock).
-        Task signal = Volatile.Read(ref _signals[(int)destination]).Task;
+        var signal = Volatile.Read(ref _signals[(int)destination]).Task;
         if (Interlocked.Exchange(ref _signalled[(int)destination], 0) == 1)
         {
             return;
@@ -168,7 +168,7 @@ internal sealed partial class JournalStore
 
         try
         {
-            await signal.WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
+            await signal.WaitAsync(timeout, _time, cancellationToken);
         }
         catch (TimeoutException)
         {
@@ -182,7 +182,7 @@ internal sealed partial class JournalStore
     {
         lock (_gate)
         {
-            SortedSet<long> set = _pending[(int)destination];
+            var set = _pending[(int)destination];
             return set.Count == 0 ? null : _events[set.Min].ReadyMs + _readyDelayMs[(int)destination];
         }
     }

@@ -11,11 +11,11 @@ internal sealed partial class JournalStore
     public Task OpenAsync(CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(_directory);
-        long now = NowMs();
+        var now = NowMs();
         var files = new List<(long Id, string Path)>();
-        foreach (string path in Directory.EnumerateFiles(_directory, "*.journal"))
+        foreach (var path in Directory.EnumerateFiles(_directory, "*.journal"))
         {
-            if (JournalFormat.TryParseSegmentName(Path.GetFileName(path), out long id))
+            if (JournalFormat.TryParseSegmentName(Path.GetFileName(path), out var id))
             {
                 files.Add((id, path));
             }
@@ -24,13 +24,13 @@ internal sealed partial class JournalStore
         files.Sort(static (a, b) => a.Id.CompareTo(b.Id));
         lock (_gate)
         {
-            for (int i = 0; i < files.Count; i++)
+            for (var i = 0; i < files.Count; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 ReplaySegment(files[i].Id, files[i].Path, isLast: i == files.Count - 1, now);
             }
 
-            foreach (Entry entry in _events.Values.ToList())
+            foreach (var entry in _events.Values.ToList())
             {
                 if (entry.IsComplete)
                 {
@@ -38,7 +38,7 @@ internal sealed partial class JournalStore
                     continue;
                 }
 
-                foreach (CapiDestination d in CapiDestinations.All)
+                foreach (var d in CapiDestinations.All)
                 {
                     if ((entry.Pending & d.Bit()) != 0)
                     {
@@ -64,7 +64,7 @@ internal sealed partial class JournalStore
             Log.Opened(_logger, _directory, _events.Count, _ledger.Count, _segments.Count, _bytes);
         }
 
-        foreach (CapiDestination d in CapiDestinations.All)
+        foreach (var d in CapiDestinations.All)
         {
             Signal(d);
         }
@@ -76,17 +76,17 @@ internal sealed partial class JournalStore
     {
         var segment = new SegmentInfo(id);
         _segments[id] = segment;
-        byte[] data = File.ReadAllBytes(path);
-        int pos = 0;
+        var data = File.ReadAllBytes(path);
+        var pos = 0;
         while (pos + JournalFormat.HeaderSize <= data.Length)
         {
-            int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(pos));
+            var length = (int)BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(pos));
             if (length > JournalFormat.MaxPayload || pos + JournalFormat.HeaderSize + length > data.Length)
             {
                 break;
             }
 
-            uint crc = BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(pos + 4));
+            var crc = BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(pos + 4));
             var type = (RecordType)data[pos + 8];
             ReadOnlySpan<byte> payload = data.AsSpan(pos + JournalFormat.HeaderSize, length);
             if (crc != JournalFormat.Crc((byte)type, payload))
@@ -94,7 +94,7 @@ internal sealed partial class JournalStore
                 break;
             }
 
-            int framed = JournalFormat.HeaderSize + length;
+            var framed = JournalFormat.HeaderSize + length;
             ReplayRecord(segment, type, payload, pos, framed, now);
             pos += framed;
         }
@@ -121,41 +121,41 @@ internal sealed partial class JournalStore
         {
             case RecordType.Full:
             {
-                long seq = BinaryPrimitives.ReadInt64LittleEndian(payload);
+                var seq = BinaryPrimitives.ReadInt64LittleEndian(payload);
                 int done = payload[8];
                 int deadCount = payload[9];
-                int offset = 10;
+                var offset = 10;
                 Dictionary<CapiDestination, DeadInfo>? dead = null;
-                for (int i = 0; i < deadCount; i++)
+                for (var i = 0; i < deadCount; i++)
                 {
                     var d = (CapiDestination)payload[offset];
-                    long failed = BinaryPrimitives.ReadInt64LittleEndian(payload[(offset + 1)..]);
+                    var failed = BinaryPrimitives.ReadInt64LittleEndian(payload[(offset + 1)..]);
                     offset += 9;
-                    string error = ReadString(payload[offset..], out int consumed);
+                    var error = ReadString(payload[offset..], out var consumed);
                     offset += consumed;
                     (dead ??= [])[d] = new DeadInfo(failed, error);
                 }
 
-                CapiEvent? e = JsonSerializer.Deserialize(payload[offset..], CapiJsonContext.Default.CapiEvent);
+                var e = JsonSerializer.Deserialize(payload[offset..], CapiJsonContext.Default.CapiEvent);
                 if (e is null)
                 {
                     return;
                 }
 
                 e.Seq = seq;
-                if (_events.TryGetValue(seq, out Entry? previous) && _segments.TryGetValue(previous.Segment, out SegmentInfo? old))
+                if (_events.TryGetValue(seq, out var previous) && _segments.TryGetValue(previous.Segment, out var old))
                 {
                     old.LiveBytes -= previous.Bytes;
                 }
 
-                int deadMask = 0;
-                foreach (CapiDestination d in dead?.Keys ?? Enumerable.Empty<CapiDestination>())
+                var deadMask = 0;
+                foreach (var d in dead?.Keys ?? Enumerable.Empty<CapiDestination>())
                 {
                     deadMask |= d.Bit();
                 }
 
                 Span<UInt128> keys = stackalloc UInt128[CapiDestinations.Count];
-                foreach (CapiDestination d in CapiDestinations.All)
+                foreach (var d in CapiDestinations.All)
                 {
                     if ((e.Destinations & d.Bit()) != 0)
                     {
@@ -178,10 +178,10 @@ internal sealed partial class JournalStore
                 _events[seq] = entry;
                 segment.LiveBytes += framed;
                 _seq = Math.Max(_seq, seq);
-                long expires = e.AcceptedMs + _dedupTtlMs;
+                var expires = e.AcceptedMs + _dedupTtlMs;
                 if (expires > now)
                 {
-                    foreach (CapiDestination d in CapiDestinations.All)
+                    foreach (var d in CapiDestinations.All)
                     {
                         if ((e.Destinations & d.Bit()) != 0)
                         {
@@ -195,18 +195,18 @@ internal sealed partial class JournalStore
 
             case RecordType.Done:
             {
-                long seq = BinaryPrimitives.ReadInt64LittleEndian(payload);
+                var seq = BinaryPrimitives.ReadInt64LittleEndian(payload);
                 var d = (CapiDestination)payload[8];
                 var kind = (CompletionKind)payload[9];
-                long at = BinaryPrimitives.ReadInt64LittleEndian(payload[10..]);
-                string error = ReadString(payload[18..], out _);
-                if (!_events.TryGetValue(seq, out Entry? entry))
+                var at = BinaryPrimitives.ReadInt64LittleEndian(payload[10..]);
+                var error = ReadString(payload[18..], out _);
+                if (!_events.TryGetValue(seq, out var entry))
                 {
                     // Its event was compacted away complete, or rewritten later with this state included.
                     return;
                 }
 
-                int bit = d.Bit();
+                var bit = d.Bit();
                 switch (kind)
                 {
                     case CompletionKind.Delivered or CompletionKind.Dropped:
@@ -237,9 +237,9 @@ internal sealed partial class JournalStore
 
             case RecordType.Ledger:
             {
-                UInt128 key = BinaryPrimitives.ReadUInt128LittleEndian(payload);
-                long seq = BinaryPrimitives.ReadInt64LittleEndian(payload[16..]);
-                long expires = BinaryPrimitives.ReadInt64LittleEndian(payload[24..]);
+                var key = BinaryPrimitives.ReadUInt128LittleEndian(payload);
+                var seq = BinaryPrimitives.ReadInt64LittleEndian(payload[16..]);
+                var expires = BinaryPrimitives.ReadInt64LittleEndian(payload[24..]);
                 if (expires > now)
                 {
                     _ledger.Set(FingerprintLedger.Fingerprint(key), seq, expires, (uint)segment.Id);
@@ -251,9 +251,9 @@ internal sealed partial class JournalStore
 
             case RecordType.LedgerFingerprint:
             {
-                ulong fingerprint = BinaryPrimitives.ReadUInt64LittleEndian(payload);
-                long seq = BinaryPrimitives.ReadInt64LittleEndian(payload[8..]);
-                long expires = BinaryPrimitives.ReadInt64LittleEndian(payload[16..]);
+                var fingerprint = BinaryPrimitives.ReadUInt64LittleEndian(payload);
+                var seq = BinaryPrimitives.ReadInt64LittleEndian(payload[8..]);
+                var expires = BinaryPrimitives.ReadInt64LittleEndian(payload[16..]);
                 if (expires > now)
                 {
                     _ledger.Set(fingerprint, seq, expires, (uint)segment.Id);

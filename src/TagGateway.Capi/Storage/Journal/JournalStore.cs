@@ -88,11 +88,11 @@ internal sealed partial class JournalStore : ICapiStore
         lock (_gate)
         {
             int[] pending = [.. _pending.Select(static s => s.Count)];
-            foreach (Entry entry in _events.Values)
+            foreach (var entry in _events.Values)
             {
                 if (entry.InFlight != 0)
                 {
-                    foreach (CapiDestination d in CapiDestinations.All)
+                    foreach (var d in CapiDestinations.All)
                     {
                         pending[(int)d] += (entry.InFlight & d.Bit()) != 0 ? 1 : 0;
                     }
@@ -114,12 +114,12 @@ internal sealed partial class JournalStore : ICapiStore
 
         if (writer is not null)
         {
-            await writer.DisposeAsync().ConfigureAwait(false);
+            await writer.DisposeAsync();
         }
 
         lock (_gate)
         {
-            foreach (SegmentInfo segment in _segments.Values)
+            foreach (var segment in _segments.Values)
             {
                 segment.CloseReader();
             }
@@ -129,7 +129,7 @@ internal sealed partial class JournalStore : ICapiStore
     /// <summary>Lets go of the operations the writer has written, so an entry does not keep one for its whole life.</summary>
     private void ForgetWritten()
     {
-        while (_unwritten.TryPeek(out (Entry Entry, JournalOp Op) head) && head.Op.Payload is null)
+        while (_unwritten.TryPeek(out var head) && head.Op.Payload is null)
         {
             _unwritten.Dequeue();
             if (ReferenceEquals(head.Entry.Unwritten, head.Op))
@@ -174,20 +174,20 @@ internal sealed partial class JournalStore : ICapiStore
         }
 
         json = default;
-        if (!_segments.TryGetValue(entry.Segment, out SegmentInfo? segment))
+        if (!_segments.TryGetValue(entry.Segment, out var segment))
         {
             error = $"segment {entry.Segment} is gone";
             return false;
         }
 
-        byte[] record = new byte[entry.Bytes];
+        var record = new byte[entry.Bytes];
         try
         {
             segment.Reader ??= File.OpenHandle(Path.Combine(_directory, JournalFormat.SegmentName(segment.Id)), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            int read = 0;
+            var read = 0;
             while (read < record.Length)
             {
-                int n = RandomAccess.Read(segment.Reader, record.AsSpan(read), entry.Offset + read);
+                var n = RandomAccess.Read(segment.Reader, record.AsSpan(read), entry.Offset + read);
                 if (n == 0)
                 {
                     error = $"segment {entry.Segment} ends before offset {entry.Offset + record.Length}";
@@ -239,13 +239,13 @@ internal sealed partial class JournalStore : ICapiStore
     /// <summary>The whole event of an entry (merges, dead-letter listings); null when its record cannot be read. Under the lock.</summary>
     private CapiEvent? LoadEvent(Entry entry)
     {
-        if (!TryReadJson(entry, out ArraySegment<byte> json, out string? error))
+        if (!TryReadJson(entry, out var json, out var error))
         {
             Log.Unreadable(_logger, entry.Seq, error);
             return null;
         }
 
-        CapiEvent? e = Parse(json, out error);
+        var e = Parse(json, out error);
         if (e is null)
         {
             Log.Unreadable(_logger, entry.Seq, error);
@@ -258,24 +258,24 @@ internal sealed partial class JournalStore : ICapiStore
 
     private JournalOp AppendFull(Entry entry, ReadOnlySpan<byte> json)
     {
-        int deadLength = 0;
+        var deadLength = 0;
         if (entry.Dead is not null)
         {
-            foreach (DeadInfo info in entry.Dead.Values)
+            foreach (var info in entry.Dead.Values)
             {
                 deadLength += 1 + 8 + 2 + Math.Min(Encoding.UTF8.GetByteCount(info.Error), ushort.MaxValue);
             }
         }
 
-        byte[] payload = new byte[8 + 1 + 1 + deadLength + json.Length];
+        var payload = new byte[8 + 1 + 1 + deadLength + json.Length];
         Span<byte> p = payload;
         BinaryPrimitives.WriteInt64LittleEndian(p, entry.Seq);
         p[8] = (byte)entry.Done;
         p[9] = (byte)(entry.Dead?.Count ?? 0);
-        int offset = 10;
+        var offset = 10;
         if (entry.Dead is not null)
         {
-            foreach ((CapiDestination d, DeadInfo info) in entry.Dead)
+            foreach ((var d, var info) in entry.Dead)
             {
                 p[offset] = (byte)d;
                 BinaryPrimitives.WriteInt64LittleEndian(p[(offset + 1)..], info.FailedMs);
@@ -287,7 +287,7 @@ internal sealed partial class JournalStore : ICapiStore
         json.CopyTo(p[offset..]);
 
         Reserve(payload.Length);
-        if (entry.Bytes > 0 && _segments.TryGetValue(entry.Segment, out SegmentInfo? previous))
+        if (entry.Bytes > 0 && _segments.TryGetValue(entry.Segment, out var previous))
         {
             previous.LiveBytes -= entry.Bytes;
         }
@@ -306,7 +306,7 @@ internal sealed partial class JournalStore : ICapiStore
     private JournalOp AppendDone(Entry entry, CapiDestination destination, CompletionKind kind, long now, string? error)
     {
         error ??= string.Empty;
-        byte[] payload = new byte[8 + 1 + 1 + 8 + 2 + Math.Min(Encoding.UTF8.GetByteCount(error), ushort.MaxValue)];
+        var payload = new byte[8 + 1 + 1 + 8 + 2 + Math.Min(Encoding.UTF8.GetByteCount(error), ushort.MaxValue)];
         Span<byte> p = payload;
         BinaryPrimitives.WriteInt64LittleEndian(p, entry.Seq);
         p[8] = (byte)destination;
@@ -320,7 +320,7 @@ internal sealed partial class JournalStore : ICapiStore
     /// <summary>Writes a ledger record; the caller then names the active segment as the key's carrier.</summary>
     private void AppendLedger(ulong fingerprint, long seq, long expires)
     {
-        byte[] payload = new byte[8 + 8 + 8];
+        var payload = new byte[8 + 8 + 8];
         BinaryPrimitives.WriteUInt64LittleEndian(payload, fingerprint);
         BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(8), seq);
         BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(16), expires);
@@ -334,14 +334,14 @@ internal sealed partial class JournalStore : ICapiStore
     /// </summary>
     private long SeqFromLow(uint low)
     {
-        long seq = (_seq & ~0xFFFF_FFFFL) | low;
+        var seq = (_seq & ~0xFFFF_FFFFL) | low;
         return seq > _seq ? seq - (1L << 32) : seq;
     }
 
     /// <summary>Rolls to a new segment when the record would not fit in the active one (never splitting a record).</summary>
     private void Reserve(int payloadLength)
     {
-        int framed = JournalOp.FramedLength(payloadLength);
+        var framed = JournalOp.FramedLength(payloadLength);
         if (_active.Bytes > 0 && _active.Bytes + framed > _options.SegmentBytes)
         {
             _active = new SegmentInfo(_active.Id + 1);
@@ -354,7 +354,7 @@ internal sealed partial class JournalStore : ICapiStore
     {
         if (payloadLength >= 0)
         {
-            int framed = JournalOp.FramedLength(payloadLength);
+            var framed = JournalOp.FramedLength(payloadLength);
             _active.Bytes += framed;
             _bytes += framed;
         }
@@ -374,7 +374,7 @@ internal sealed partial class JournalStore : ICapiStore
 
     private void SignalMask(int mask)
     {
-        foreach (CapiDestination d in CapiDestinations.All)
+        foreach (var d in CapiDestinations.All)
         {
             if ((mask & d.Bit()) != 0)
             {
@@ -407,8 +407,8 @@ internal sealed partial class JournalStore : ICapiStore
 
     private static int WriteString(Span<byte> destination, string value)
     {
-        int max = Math.Min(Encoding.UTF8.GetByteCount(value), ushort.MaxValue);
-        byte[] bytes = Encoding.UTF8.GetBytes(value);
+        var max = Math.Min(Encoding.UTF8.GetByteCount(value), ushort.MaxValue);
+        var bytes = Encoding.UTF8.GetBytes(value);
         BinaryPrimitives.WriteUInt16LittleEndian(destination, (ushort)max);
         bytes.AsSpan(0, max).CopyTo(destination[2..]);
         return 2 + max;

@@ -31,7 +31,7 @@ internal sealed class JournalOp
     internal void Written()
     {
         // Cleared before the waiter runs: once a caller sees its record durable, the store reads it from the file.
-        TaskCompletionSource? durable = Volatile.Read(ref _durable);
+        var durable = Volatile.Read(ref _durable);
         Volatile.Write(ref _payload, null);
         Volatile.Write(ref _durable, null);
         durable?.TrySetResult();
@@ -77,21 +77,21 @@ internal sealed class JournalWriter : IAsyncDisposable
     private async Task RunAsync()
     {
         var group = new List<JournalOp>(1024);
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(MaxGroupBytes + 64 * 1024);
+        var buffer = ArrayPool<byte>.Shared.Rent(MaxGroupBytes + 64 * 1024);
         try
         {
-            while (await _ops.Reader.WaitToReadAsync().ConfigureAwait(false))
+            while (await _ops.Reader.WaitToReadAsync())
             {
-                int used = 0;
+                var used = 0;
                 group.Clear();
                 try
                 {
-                    while (used < MaxGroupBytes && _ops.Reader.TryRead(out JournalOp? op))
+                    while (used < MaxGroupBytes && _ops.Reader.TryRead(out var op))
                     {
                         group.Add(op);
                         if (op.Payload is not null)
                         {
-                            int need = JournalOp.FramedLength(op.Payload.Length);
+                            var need = JournalOp.FramedLength(op.Payload.Length);
                             if (used + need > buffer.Length)
                             {
                                 WriteOut(buffer, ref used);
@@ -112,7 +112,7 @@ internal sealed class JournalWriter : IAsyncDisposable
                             _active.Flush(flushToDisk: true);
                             if (op.RollTo >= 0)
                             {
-                                await _active.DisposeAsync().ConfigureAwait(false);
+                                await _active.DisposeAsync();
                                 _active = Open(op.RollTo);
                             }
 
@@ -126,7 +126,7 @@ internal sealed class JournalWriter : IAsyncDisposable
                     WriteOut(buffer, ref used);
                     _active.Flush(flushToDisk: true);
                     GroupCommits++;
-                    foreach (JournalOp op in group)
+                    foreach (var op in group)
                     {
                         op.Written();
                     }
@@ -134,7 +134,7 @@ internal sealed class JournalWriter : IAsyncDisposable
                 catch (IOException ex)
                 {
                     _onError(ex);
-                    foreach (JournalOp op in group)
+                    foreach (var op in group)
                     {
                         op.Durable?.TrySetException(ex);
                     }
@@ -144,7 +144,7 @@ internal sealed class JournalWriter : IAsyncDisposable
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
-            await _active.DisposeAsync().ConfigureAwait(false);
+            await _active.DisposeAsync();
         }
     }
 
@@ -168,7 +168,7 @@ internal sealed class JournalWriter : IAsyncDisposable
 
     private FileStream Open(long segment)
     {
-        string path = Path.Combine(_directory, JournalFormat.SegmentName(segment));
+        var path = Path.Combine(_directory, JournalFormat.SegmentName(segment));
         var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, bufferSize: 0, FileOptions.None);
         stream.Seek(0, SeekOrigin.End);
         return stream;
@@ -181,7 +181,7 @@ internal sealed class JournalWriter : IAsyncDisposable
         {
             try
             {
-                await _loop.ConfigureAwait(false);
+                await _loop;
             }
             catch (IOException ex)
             {
@@ -190,7 +190,7 @@ internal sealed class JournalWriter : IAsyncDisposable
         }
         else
         {
-            await _active.DisposeAsync().ConfigureAwait(false);
+            await _active.DisposeAsync();
         }
     }
 }

@@ -54,12 +54,12 @@ internal sealed partial class RedisCapiStore
 
         public int Hold(StreamEntry[] entries)
         {
-            int added = 0;
+            var added = 0;
             lock (_gate)
             {
-                foreach (StreamEntry entry in entries)
+                foreach (var entry in entries)
                 {
-                    if (entry.IsNull || !long.TryParse((string?)entry["s"], CultureInfo.InvariantCulture, out long seq))
+                    if (entry.IsNull || !long.TryParse((string?)entry["s"], CultureInfo.InvariantCulture, out var seq))
                     {
                         continue;
                     }
@@ -71,7 +71,7 @@ internal sealed partial class RedisCapiStore
                         continue;
                     }
 
-                    _ = long.TryParse((string?)entry["r"], CultureInfo.InvariantCulture, out long ready);
+                    _ = long.TryParse((string?)entry["r"], CultureInfo.InvariantCulture, out var ready);
                     _ids.Add(id);
                     _held.Add(new Held(id, seq, ready));
                     added++;
@@ -98,7 +98,7 @@ internal sealed partial class RedisCapiStore
             var ready = new List<Held>();
             lock (_gate)
             {
-                for (int i = 0; i < _held.Count && ready.Count < max; i++)
+                for (var i = 0; i < _held.Count && ready.Count < max; i++)
                 {
                     if (_held[i].ReadyMs <= now)
                     {
@@ -106,7 +106,7 @@ internal sealed partial class RedisCapiStore
                     }
                 }
 
-                foreach (Held h in ready)
+                foreach (var h in ready)
                 {
                     _held.Remove(h);
                     _ids.Remove(h.Id);

@@ -18,7 +18,7 @@ internal sealed partial class RedisCapiStore
         {
             try
             {
-                return await AcceptInRedisAsync(events).ConfigureAwait(false);
+                return await AcceptInRedisAsync(events);
             }
             catch (Exception ex) when (IsRedisFailure(ex))
             {
@@ -39,8 +39,8 @@ internal sealed partial class RedisCapiStore
         }
 
         // Shared by every instance: a browser hit through one cancels the gap-fill another would send. Pipelined.
-        TimeSpan ttl = TimeSpan.FromMilliseconds(_dedupTtlMs);
-        await Task.WhenAll(keys.Select(k => Db.StringSetAsync(MarkKey(k), 1, ttl))).ConfigureAwait(false);
+        var ttl = TimeSpan.FromMilliseconds(_dedupTtlMs);
+        await Task.WhenAll(keys.Select(k => Db.StringSetAsync(MarkKey(k), 1, ttl)));
     }
 
     public async ValueTask<bool[]> HasMarksAsync(IReadOnlyList<UInt128> keys, CancellationToken cancellationToken)
@@ -51,19 +51,19 @@ internal sealed partial class RedisCapiStore
             return [];
         }
 
-        return await Task.WhenAll(keys.Select(k => Db.KeyExistsAsync(MarkKey(k)))).ConfigureAwait(false);
+        return await Task.WhenAll(keys.Select(k => Db.KeyExistsAsync(MarkKey(k))));
     }
 
     private async Task<AcceptStatus[]> AcceptInRedisAsync(IReadOnlyList<CapiEvent> events)
     {
         var statuses = new AcceptStatus[events.Count];
-        int wanted = events.Count(static e => e.Destinations != 0);
-        long seq = wanted == 0 ? 0 : await Db.StringIncrementAsync(_prefix + "seq", wanted).ConfigureAwait(false) - wanted;
+        var wanted = events.Count(static e => e.Destinations != 0);
+        var seq = wanted == 0 ? 0 : await Db.StringIncrementAsync(_prefix + "seq", wanted) - wanted;
         var calls = new Task<RedisResult>?[events.Count];
         var bodies = new byte[events.Count][];
-        for (int i = 0; i < events.Count; i++)
+        for (var i = 0; i < events.Count; i++)
         {
-            CapiEvent e = events[i];
+            var e = events[i];
             if (e.Destinations == 0)
             {
                 statuses[i] = AcceptStatus.NoDestination;
@@ -71,12 +71,12 @@ internal sealed partial class RedisCapiStore
             }
 
             e.Seq = ++seq;
-            long ready = e.AcceptedMs + _mergeWindowMs;
+            var ready = e.AcceptedMs + _mergeWindowMs;
             bodies[i] = JsonSerializer.SerializeToUtf8Bytes(e, CapiJsonContext.Default.CapiEvent);
             var keys = new RedisKey[2 + (2 * CapiDestinations.Count)];
             keys[0] = EventKey(e.Seq);
             keys[1] = _prefix + "events";
-            foreach (CapiDestination d in CapiDestinations.All)
+            foreach (var d in CapiDestinations.All)
             {
                 keys[2 + (int)d] = StreamKey(d);
                 keys[2 + CapiDestinations.Count + (int)d] = LedgerKey(d, e.Name, e.EventId);
@@ -86,10 +86,10 @@ internal sealed partial class RedisCapiStore
             calls[i] = Db.ScriptEvaluateAsync(RedisScripts.Accept, keys, [e.Seq, e.Destinations, _dedupTtlMs, bodies[i], ready]);
         }
 
-        await Task.WhenAll(calls.Where(static c => c is not null)!).ConfigureAwait(false);
-        int signal = 0;
-        long now = NowMs();
-        for (int i = 0; i < events.Count; i++)
+        await Task.WhenAll(calls.Where(static c => c is not null)!);
+        var signal = 0;
+        var now = NowMs();
+        for (var i = 0; i < events.Count; i++)
         {
             if (calls[i] is not { } call)
             {
@@ -97,17 +97,17 @@ internal sealed partial class RedisCapiStore
             }
 
             var r = (RedisResult[])call.Result!;
-            int remaining = (int)r[0];
-            bool merged = false;
-            foreach (CapiDestination d in CapiDestinations.All)
+            var remaining = (int)r[0];
+            var merged = false;
+            foreach (var d in CapiDestinations.All)
             {
-                string twin = (string)r[1 + (int)d]!;
+                var twin = (string)r[1 + (int)d]!;
                 if (twin.Length == 0)
                 {
                     continue;
                 }
 
-                if (TwinStillWaiting(twin, now, out long twinSeq) && await MergeAsync(twinSeq, events[i]).ConfigureAwait(false))
+                if (TwinStillWaiting(twin, now, out var twinSeq) && await MergeAsync(twinSeq, events[i]))
                 {
                     merged = true;
                     _metrics?.Merged(d);
@@ -125,10 +125,10 @@ internal sealed partial class RedisCapiStore
         if (_options.WaitReplicas > 0)
         {
             // Acknowledged writes survive a fail-over only once a replica has them (WAIT, not a guarantee of its fsync).
-            await Db.ExecuteAsync("WAIT", _options.WaitReplicas, (long)_options.OperationTimeout.TotalMilliseconds).ConfigureAwait(false);
+            await Db.ExecuteAsync("WAIT", _options.WaitReplicas, (long)_options.OperationTimeout.TotalMilliseconds);
         }
 
-        foreach (CapiDestination d in CapiDestinations.All)
+        foreach (var d in CapiDestinations.All)
         {
             if ((signal & d.Bit()) != 0)
             {
@@ -141,20 +141,20 @@ internal sealed partial class RedisCapiStore
 
     private static bool TwinStillWaiting(string twin, long now, out long seq)
     {
-        int colon = twin.IndexOf(':', StringComparison.Ordinal);
+        var colon = twin.IndexOf(':', StringComparison.Ordinal);
         seq = 0;
         return colon > 0
             && long.TryParse(twin.AsSpan(0, colon), NumberStyles.None, CultureInfo.InvariantCulture, out seq)
-            && long.TryParse(twin.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out long readyMs)
+            && long.TryParse(twin.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var readyMs)
             && now < readyMs - MergeGuardMs;
     }
 
     /// <summary>Merges the newcomer's identity into the twin's stored JSON (compare-and-set, a few tries).</summary>
     private async Task<bool> MergeAsync(long twinSeq, CapiEvent newcomer)
     {
-        for (int attempt = 0; attempt < 3; attempt++)
+        for (var attempt = 0; attempt < 3; attempt++)
         {
-            RedisValue stored = await Db.HashGetAsync(EventKey(twinSeq), "b").ConfigureAwait(false);
+            var stored = await Db.HashGetAsync(EventKey(twinSeq), "b");
             if (stored.IsNull || JsonSerializer.Deserialize((byte[])stored!, CapiJsonContext.Default.CapiEvent) is not { } twin)
             {
                 return false;
@@ -165,8 +165,8 @@ internal sealed partial class RedisCapiStore
                 return true;
             }
 
-            byte[] merged = JsonSerializer.SerializeToUtf8Bytes(twin, CapiJsonContext.Default.CapiEvent);
-            if ((int)await Db.ScriptEvaluateAsync(RedisScripts.Merge, [EventKey(twinSeq)], [stored, merged]).ConfigureAwait(false) == 1)
+            var merged = JsonSerializer.SerializeToUtf8Bytes(twin, CapiJsonContext.Default.CapiEvent);
+            if ((int)await Db.ScriptEvaluateAsync(RedisScripts.Merge, [EventKey(twinSeq)], [stored, merged]) == 1)
             {
                 return true;
             }

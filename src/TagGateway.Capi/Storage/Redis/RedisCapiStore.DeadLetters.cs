@@ -10,10 +10,10 @@ internal sealed partial class RedisCapiStore
     public async ValueTask<IReadOnlyList<DeadLetter>> DeadLettersAsync(CapiDestination? destination, int limit, CancellationToken cancellationToken)
     {
         var list = new List<DeadLetter>();
-        foreach (HashEntry entry in await Db.HashGetAllAsync(DeadLetterKey).ConfigureAwait(false))
+        foreach (var entry in await Db.HashGetAllAsync(DeadLetterKey))
         {
-            if (DeadLetterField.TryParse(entry.Name!, out CapiDestination d, out long seq) && (destination is null || destination == d)
-                && DeadLetterValue.TryParse(entry.Value!, out DeadLetterValue value))
+            if (DeadLetterField.TryParse(entry.Name!, out var d, out var seq) && (destination is null || destination == d)
+                && DeadLetterValue.TryParse(entry.Value!, out var value))
             {
                 list.Add(new DeadLetter(seq, d, value.Name, value.EventId, value.TimeMs, value.FailedMs, value.Error));
             }
@@ -25,16 +25,16 @@ internal sealed partial class RedisCapiStore
 
     public async ValueTask<int> ReplayAsync(long seq, CapiDestination? destination, CancellationToken cancellationToken)
     {
-        int replayed = 0;
-        long now = NowMs();
-        foreach (CapiDestination d in CapiDestinations.All)
+        var replayed = 0;
+        var now = NowMs();
+        foreach (var d in CapiDestinations.All)
         {
             if (destination is not null && destination != d)
             {
                 continue;
             }
 
-            RedisResult r = await Db.ScriptEvaluateAsync(RedisScripts.Replay, [DeadLetterKey, StreamKey(d)], [DeadLetterField.Of(d, seq), seq, now]).ConfigureAwait(false);
+            var r = await Db.ScriptEvaluateAsync(RedisScripts.Replay, [DeadLetterKey, StreamKey(d)], [DeadLetterField.Of(d, seq), seq, now]);
             if ((int)r == 1)
             {
                 replayed++;
@@ -47,13 +47,13 @@ internal sealed partial class RedisCapiStore
 
     private async Task ExpireDeadLettersAsync(long now)
     {
-        long retention = (long)_capi.Store.DeadLetterRetention.TotalMilliseconds;
-        foreach (HashEntry entry in await Db.HashGetAllAsync(DeadLetterKey).ConfigureAwait(false))
+        var retention = (long)_capi.Store.DeadLetterRetention.TotalMilliseconds;
+        foreach (var entry in await Db.HashGetAllAsync(DeadLetterKey))
         {
-            if (DeadLetterValue.TryParse(entry.Value!, out DeadLetterValue value) && now - value.FailedMs > retention
-                && DeadLetterField.TryParse(entry.Name!, out CapiDestination d, out long seq))
+            if (DeadLetterValue.TryParse(entry.Value!, out var value) && now - value.FailedMs > retention
+                && DeadLetterField.TryParse(entry.Name!, out var d, out var seq))
             {
-                await Db.ScriptEvaluateAsync(RedisScripts.Expire, [DeadLetterKey, EventKey(seq), _prefix + "events"], [entry.Name]).ConfigureAwait(false);
+                await Db.ScriptEvaluateAsync(RedisScripts.Expire, [DeadLetterKey, EventKey(seq), _prefix + "events"], [entry.Name]);
                 _metrics?.Dropped(d, "dead_letter_expired");
             }
         }

@@ -12,22 +12,22 @@ internal sealed partial class RedisCapiStore
     public async ValueTask<int> TakeReadyAsync(CapiDestination destination, long nowMs, int max, List<CapiEvent> batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        DestinationState state = _states[(int)destination];
+        var state = _states[(int)destination];
         try
         {
-            await EnsureGroupsAsync().ConfigureAwait(false);
+            await EnsureGroupsAsync();
             if (state.HeldCount < max)
             {
-                StreamEntry[] entries = await Db.StreamReadGroupAsync(state.Stream, Group, ConsumerName, StreamPosition.NewMessages, max - state.HeldCount).ConfigureAwait(false);
+                var entries = await Db.StreamReadGroupAsync(state.Stream, Group, ConsumerName, StreamPosition.NewMessages, max - state.HeldCount);
                 state.Hold(entries);
             }
 
             if (nowMs - state.LastClaimMs >= Math.Max(500, _claimIdleMs / 2))
             {
                 state.LastClaimMs = nowMs;
-                StreamAutoClaimResult claimed = await Db.StreamAutoClaimAsync(state.Stream, Group, ConsumerName, _claimIdleMs, state.ClaimCursor, max).ConfigureAwait(false);
+                var claimed = await Db.StreamAutoClaimAsync(state.Stream, Group, ConsumerName, _claimIdleMs, state.ClaimCursor, max);
                 state.ClaimCursor = claimed.NextStartId.IsNullOrEmpty ? "0-0" : claimed.NextStartId;
-                int added = state.Hold(claimed.ClaimedEntries);
+                var added = state.Hold(claimed.ClaimedEntries);
                 if (added > 0)
                 {
                     _redisMetrics?.Claimed(destination, added);
@@ -35,7 +35,7 @@ internal sealed partial class RedisCapiStore
                 }
             }
 
-            List<Held> ready = state.TakeReady(nowMs - _readyDelayMs[(int)destination], max);
+            var ready = state.TakeReady(nowMs - _readyDelayMs[(int)destination], max);
             if (ready.Count == 0)
             {
                 return 0;
@@ -52,7 +52,7 @@ internal sealed partial class RedisCapiStore
             // A lapsed heartbeat proves a death only once this instance has seen Redis up for a whole heartbeat
             // lifetime: after an outage (or a Redis restart from its file) every live instance's heartbeat has lapsed.
             args[4] = _healthy && nowMs - Interlocked.Read(ref _healthySinceMs) > (long)_options.ConsumerTtl.TotalMilliseconds ? "1" : "0";
-            for (int i = 0; i < ready.Count; i++)
+            for (var i = 0; i < ready.Count; i++)
             {
                 keys[1 + (2 * i)] = MarkerKey(destination, ready[i].Seq);
                 keys[2 + (2 * i)] = EventKey(ready[i].Seq);
@@ -62,12 +62,12 @@ internal sealed partial class RedisCapiStore
             RedisResult[] result;
             try
             {
-                result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisScripts.Take, keys, args).ConfigureAwait(false))!;
+                result = (RedisResult[])(await Db.ScriptEvaluateAsync(RedisScripts.Take, keys, args))!;
             }
             catch (Exception ex) when (IsRedisFailure(ex))
             {
                 // Kept for the next attempt: if the script did run, our own marker lets us send them then.
-                foreach (Held held in ready)
+                foreach (var held in ready)
                 {
                     state.Requeue(held);
                 }
@@ -76,15 +76,15 @@ internal sealed partial class RedisCapiStore
             }
 
             List<(Held Held, CapiEvent Event, string Owner)>? orphans = null;
-            for (int i = 0; i < ready.Count; i++)
+            for (var i = 0; i < ready.Count; i++)
             {
-                string status = (string)result[3 * i]!;
+                var status = (string)result[3 * i]!;
                 if (status is not ("ok" or "orphan"))
                 {
                     continue;
                 }
 
-                CapiEvent? e = JsonSerializer.Deserialize((byte[])result[(3 * i) + 1]!, CapiJsonContext.Default.CapiEvent);
+                var e = JsonSerializer.Deserialize((byte[])result[(3 * i) + 1]!, CapiJsonContext.Default.CapiEvent);
                 if (e is null)
                 {
                     continue;
@@ -105,7 +105,7 @@ internal sealed partial class RedisCapiStore
 
             if (orphans is not null)
             {
-                await ResolveOrphansAsync(destination, orphans).ConfigureAwait(false);
+                await ResolveOrphansAsync(destination, orphans);
             }
 
             return batch.Count;
@@ -120,11 +120,11 @@ internal sealed partial class RedisCapiStore
     public void Release(CapiDestination destination, IReadOnlyList<CapiEvent> events)
     {
         ArgumentNullException.ThrowIfNull(events);
-        DestinationState state = _states[(int)destination];
+        var state = _states[(int)destination];
         var markers = new List<RedisKey>(events.Count);
-        foreach (CapiEvent e in events)
+        foreach (var e in events)
         {
-            if (state.InFlight.Remove(e.Seq, out Held? held))
+            if (state.InFlight.Remove(e.Seq, out var held))
             {
                 // Kept by this consumer for the retry; the marker goes, so a claimer may take over if this instance dies.
                 state.Requeue(held);
@@ -142,28 +142,28 @@ internal sealed partial class RedisCapiStore
     public async ValueTask CompleteAsync(CapiDestination destination, IReadOnlyList<Completion> completions, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(completions);
-        DestinationState state = _states[(int)destination];
+        var state = _states[(int)destination];
         var items = new List<(Held Held, CompletionKind Kind, string? Error)>(completions.Count);
-        foreach (Completion completion in completions)
+        foreach (var completion in completions)
         {
-            if (state.InFlight.Remove(completion.Seq, out Held? held))
+            if (state.InFlight.Remove(completion.Seq, out var held))
             {
                 items.Add((held, completion.Kind, completion.Error));
             }
         }
 
-        long now = NowMs();
-        foreach (IGrouping<bool, (Held Held, CompletionKind Kind, string? Error)> group in items.GroupBy(static i => i.Kind == CompletionKind.DeadLettered))
+        var now = NowMs();
+        foreach (var group in items.GroupBy(static i => i.Kind == CompletionKind.DeadLettered))
         {
-            await CompleteInRedisAsync(destination, [.. group.Select(i => (i.Held, i.Error))], group.Key, now, cancellationToken).ConfigureAwait(false);
+            await CompleteInRedisAsync(destination, [.. group.Select(i => (i.Held, i.Error))], group.Key, now, cancellationToken);
         }
     }
 
     public async Task WaitForWorkAsync(CapiDestination destination, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        DestinationState state = _states[(int)destination];
+        var state = _states[(int)destination];
         // Read before the flag is tested (see JournalStore.WaitForWorkAsync): otherwise a signal in between is lost.
-        Task signal = Volatile.Read(ref state.SignalSource).Task;
+        var signal = Volatile.Read(ref state.SignalSource).Task;
         if (Interlocked.Exchange(ref state.Signalled, 0) == 1)
         {
             return;
@@ -172,7 +172,7 @@ internal sealed partial class RedisCapiStore
         try
         {
             // Other instances' events arrive by polling: blocking reads would stall the multiplexed connection.
-            await signal.WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
+            await signal.WaitAsync(timeout, _time, cancellationToken);
         }
         catch (TimeoutException)
         {
@@ -193,15 +193,15 @@ internal sealed partial class RedisCapiStore
     /// </summary>
     private async Task ResolveOrphansAsync(CapiDestination destination, List<(Held Held, CapiEvent Event, string Owner)> orphans)
     {
-        long now = NowMs();
+        var now = NowMs();
         var items = new List<(Held, string?)>(orphans.Count);
-        foreach ((Held held, CapiEvent e, string owner) in orphans)
+        foreach ((var held, var e, var owner) in orphans)
         {
             held.Event = e;
             items.Add((held, $"{UncertainPrefix}{owner} stopped while sending; the platform may have it (replay to send again)"));
         }
 
-        await CompleteInRedisAsync(destination, items, deadLetter: true, now, CancellationToken.None).ConfigureAwait(false);
+        await CompleteInRedisAsync(destination, items, deadLetter: true, now, CancellationToken.None);
         _redisMetrics?.Uncertain(destination, orphans.Count);
         _metrics?.DeadLettered(destination, orphans.Count);
         Log.Uncertain(_logger, destination.Name(), orphans.Count, orphans[0].Owner);
@@ -222,9 +222,9 @@ internal sealed partial class RedisCapiStore
         keys[2] = _prefix + "events";
         args[0] = Group;
         args[1] = deadLetter ? "x" : "d";
-        for (int i = 0; i < items.Count; i++)
+        for (var i = 0; i < items.Count; i++)
         {
-            Held held = items[i].Held;
+            var held = items[i].Held;
             keys[3 + (2 * i)] = EventKey(held.Seq);
             keys[4 + (2 * i)] = MarkerKey(destination, held.Seq);
             args[2 + (3 * i)] = held.Id;
@@ -234,18 +234,18 @@ internal sealed partial class RedisCapiStore
                 : RedisValue.EmptyString;
         }
 
-        TimeSpan delay = TimeSpan.FromMilliseconds(100);
+        var delay = TimeSpan.FromMilliseconds(100);
         while (true)
         {
             try
             {
-                await Db.ScriptEvaluateAsync(RedisScripts.Complete, keys, args).ConfigureAwait(false);
+                await Db.ScriptEvaluateAsync(RedisScripts.Complete, keys, args);
                 return;
             }
             catch (Exception ex) when (IsRedisFailure(ex) && !cancellationToken.IsCancellationRequested && !_stopping.IsCancellationRequested)
             {
                 MarkUnhealthy(ex);
-                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(delay, _time, cancellationToken);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
             }
         }

@@ -9,20 +9,20 @@ internal sealed partial class RedisCapiStore
 {
     private async Task BackgroundAsync(CancellationToken cancellationToken)
     {
-        TimeSpan period = _options.ConsumerTtl / 3;
+        var period = _options.ConsumerTtl / 3;
         long lastExpiry = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
             {
-                await Task.Delay(period, _time, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(period, _time, cancellationToken);
             }
             catch (OperationCanceledException)
             {
                 return;
             }
 
-            await HeartbeatAsync().ConfigureAwait(false);
+            await HeartbeatAsync();
             if (!_healthy)
             {
                 continue;
@@ -30,14 +30,14 @@ internal sealed partial class RedisCapiStore
 
             try
             {
-                await EnsureGroupsAsync().ConfigureAwait(false);
-                await DrainAsync(cancellationToken).ConfigureAwait(false);
-                long now = NowMs();
+                await EnsureGroupsAsync();
+                await DrainAsync(cancellationToken);
+                var now = NowMs();
                 if (now - lastExpiry > 60_000)
                 {
                     lastExpiry = now;
-                    await ExpireDeadLettersAsync(now).ConfigureAwait(false);
-                    await ForgetIdleConsumersAsync().ConfigureAwait(false);
+                    await ExpireDeadLettersAsync(now);
+                    await ForgetIdleConsumersAsync();
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -55,13 +55,13 @@ internal sealed partial class RedisCapiStore
     {
         try
         {
-            await Db.StringSetAsync(_prefix + "alive:" + ConsumerName, NowMs(), _options.ConsumerTtl).ConfigureAwait(false);
+            await Db.StringSetAsync(_prefix + "alive:" + ConsumerName, NowMs(), _options.ConsumerTtl);
             if (!_healthy)
             {
                 Interlocked.Exchange(ref _healthySinceMs, NowMs());
                 _healthy = true;
                 Log.Reachable(_logger, _spill.Bytes);
-                foreach (DestinationState state in _states)
+                foreach (var state in _states)
                 {
                     state.Signal();
                 }
@@ -80,12 +80,12 @@ internal sealed partial class RedisCapiStore
             return;
         }
 
-        foreach (DestinationState state in _states)
+        foreach (var state in _states)
         {
             try
             {
                 // From the stream's start: entries added before the first instance ever started are read too.
-                await Db.StreamCreateConsumerGroupAsync(state.Stream, Group, "0-0", createStream: true).ConfigureAwait(false);
+                await Db.StreamCreateConsumerGroupAsync(state.Stream, Group, "0-0", createStream: true);
             }
             catch (RedisServerException ex) when (ex.Message.Contains("BUSYGROUP", StringComparison.Ordinal))
             {
@@ -102,13 +102,13 @@ internal sealed partial class RedisCapiStore
     /// </summary>
     private async Task ForgetIdleConsumersAsync()
     {
-        foreach (DestinationState state in _states)
+        foreach (var state in _states)
         {
-            foreach (StreamConsumerInfo consumer in await Db.StreamConsumerInfoAsync(state.Stream, Group).ConfigureAwait(false))
+            foreach (var consumer in await Db.StreamConsumerInfoAsync(state.Stream, Group))
             {
                 if (consumer.PendingMessageCount == 0 && consumer.IdleTimeInMilliseconds > 3_600_000 && consumer.Name != ConsumerName)
                 {
-                    await Db.StreamDeleteConsumerAsync(state.Stream, Group, consumer.Name).ConfigureAwait(false);
+                    await Db.StreamDeleteConsumerAsync(state.Stream, Group, consumer.Name);
                 }
             }
         }
@@ -124,7 +124,7 @@ internal sealed partial class RedisCapiStore
         }
 
         _healthy = false;
-        long now = NowMs();
+        var now = NowMs();
         if (now - Interlocked.Read(ref _lastErrorLogMs) > 5_000)
         {
             Interlocked.Exchange(ref _lastErrorLogMs, now);

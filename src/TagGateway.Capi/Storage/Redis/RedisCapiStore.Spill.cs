@@ -14,7 +14,7 @@ internal sealed partial class RedisCapiStore
     {
         var statuses = new AcceptStatus[events.Count];
         var spilled = new List<CapiEvent>(events.Count);
-        for (int i = 0; i < events.Count; i++)
+        for (var i = 0; i < events.Count; i++)
         {
             if (events[i].Destinations == 0)
             {
@@ -37,7 +37,7 @@ internal sealed partial class RedisCapiStore
             ok = false;
         }
 
-        for (int i = 0; i < events.Count; i++)
+        for (var i = 0; i < events.Count; i++)
         {
             if (events[i].Destinations != 0)
             {
@@ -59,21 +59,21 @@ internal sealed partial class RedisCapiStore
 
     private async Task DrainAsync(CancellationToken cancellationToken)
     {
-        if (_spill.IsEmpty || !await _drainGate.WaitAsync(0, cancellationToken).ConfigureAwait(false))
+        if (_spill.IsEmpty || !await _drainGate.WaitAsync(0, cancellationToken))
         {
             return;
         }
 
         try
         {
-            int drained = 0;
-            foreach (string path in _spill.Seal())
+            var drained = 0;
+            foreach (var path in _spill.Seal())
             {
-                List<CapiEvent> events = RedisSpill.Read(path);
-                for (int start = 0; start < events.Count; start += 200)
+                var events = RedisSpill.Read(path);
+                for (var start = 0; start < events.Count; start += 200)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    await AcceptInRedisAsync(events.GetRange(start, Math.Min(200, events.Count - start))).ConfigureAwait(false);
+                    await AcceptInRedisAsync(events.GetRange(start, Math.Min(200, events.Count - start)));
                 }
 
                 _spill.Delete(path);

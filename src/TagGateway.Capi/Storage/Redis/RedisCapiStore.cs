@@ -94,11 +94,11 @@ internal sealed partial class RedisCapiStore : ICapiStore
         configuration.SyncTimeout = (int)_options.OperationTimeout.TotalMilliseconds;
         configuration.AsyncTimeout = (int)_options.OperationTimeout.TotalMilliseconds;
         configuration.ClientName ??= ConsumerName;
-        _mux = await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
-        await HeartbeatAsync().ConfigureAwait(false);
+        _mux = await ConnectionMultiplexer.ConnectAsync(configuration);
+        await HeartbeatAsync();
         Log.Opened(_logger, ConsumerName, _prefix, _healthy, _spill.Bytes);
         _background = Task.Run(() => BackgroundAsync(_stopping.Token), CancellationToken.None);
-        foreach (DestinationState state in _states)
+        foreach (var state in _states)
         {
             state.Signal();
         }
@@ -106,16 +106,16 @@ internal sealed partial class RedisCapiStore : ICapiStore
 
     public async ValueTask<StoreStatistics> StatisticsAsync(CancellationToken cancellationToken)
     {
-        int[] pending = new int[CapiDestinations.Count];
+        var pending = new int[CapiDestinations.Count];
         int events = -1, dead = -1;
         try
         {
-            IDatabase db = Db;
+            var db = Db;
             Task<long>[] lengths = [.. CapiDestinations.All.Select(d => db.StreamLengthAsync(StreamKey(d)))];
-            Task<RedisValue> count = db.StringGetAsync(_prefix + "events");
-            Task<long> deadCount = db.HashLengthAsync(DeadLetterKey);
-            await Task.WhenAll([.. lengths, count, deadCount]).ConfigureAwait(false);
-            foreach (CapiDestination d in CapiDestinations.All)
+            var count = db.StringGetAsync(_prefix + "events");
+            var deadCount = db.HashLengthAsync(DeadLetterKey);
+            await Task.WhenAll([.. lengths, count, deadCount]);
+            foreach (var d in CapiDestinations.All)
             {
                 pending[(int)d] = (int)lengths[(int)d].Result;
             }
@@ -138,12 +138,12 @@ internal sealed partial class RedisCapiStore : ICapiStore
     {
         if (!_stopping.IsCancellationRequested)
         {
-            await _stopping.CancelAsync().ConfigureAwait(false);
+            await _stopping.CancelAsync();
         }
 
         try
         {
-            await _background.ConfigureAwait(false);
+            await _background;
         }
         catch (OperationCanceledException)
         {
@@ -155,15 +155,15 @@ internal sealed partial class RedisCapiStore : ICapiStore
             try
             {
                 // The heartbeat goes at once, so claimers need not wait for it to lapse on a clean stop.
-                await Db.KeyDeleteAsync(_prefix + "alive:" + ConsumerName).WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+                await Db.KeyDeleteAsync(_prefix + "alive:" + ConsumerName).WaitAsync(TimeSpan.FromSeconds(1));
             }
             catch (Exception ex) when (IsRedisFailure(ex))
             {
                 // Unreachable: the heartbeat lapses by itself.
             }
 
-            await _mux.CloseAsync().ConfigureAwait(false);
-            await _mux.DisposeAsync().ConfigureAwait(false);
+            await _mux.CloseAsync();
+            await _mux.DisposeAsync();
             _mux = null;
         }
 
@@ -190,7 +190,7 @@ internal sealed partial class RedisCapiStore : ICapiStore
     {
         // Host and pid name the instance for an operator; the random part makes each start a new consumer, so a
         // restarted container (same host name, pid 1) never mistakes its previous life's markers for its own.
-        string host = Environment.MachineName;
+        var host = Environment.MachineName;
         return $"{host}-{Environment.ProcessId}-{Random.Shared.Next(0x100000, 0xFFFFFF):x6}";
     }
 

@@ -49,7 +49,7 @@ internal sealed class RedisSpill : IDisposable
         Directory.CreateDirectory(_directory);
         lock (_gate)
         {
-            foreach ((long id, string path) in Files())
+            foreach ((var id, var path) in Files())
             {
                 _activeId = Math.Max(_activeId, id);
                 _bytes += new FileInfo(path).Length;
@@ -62,7 +62,7 @@ internal sealed class RedisSpill : IDisposable
     {
         var payloads = new byte[events.Count][];
         long total = 0;
-        for (int i = 0; i < events.Count; i++)
+        for (var i = 0; i < events.Count; i++)
         {
             payloads[i] = JsonSerializer.SerializeToUtf8Bytes(events[i], CapiJsonContext.Default.CapiEvent);
             total += JournalFormat.HeaderSize + payloads[i].Length;
@@ -76,11 +76,11 @@ internal sealed class RedisSpill : IDisposable
             }
 
             _active ??= OpenActive();
-            long start = _active.Position;
+            var start = _active.Position;
             try
             {
                 Span<byte> header = stackalloc byte[JournalFormat.HeaderSize];
-                foreach (byte[] payload in payloads)
+                foreach (var payload in payloads)
                 {
                     BinaryPrimitives.WriteUInt32LittleEndian(header, (uint)payload.Length);
                     BinaryPrimitives.WriteUInt32LittleEndian(header[4..], JournalFormat.Crc((byte)RecordType.Full, payload));
@@ -122,12 +122,12 @@ internal sealed class RedisSpill : IDisposable
     /// <summary>Reads a sealed file's events; a torn or corrupt tail ends the read (nothing after it was acknowledged).</summary>
     public static List<CapiEvent> Read(string path)
     {
-        byte[] data = File.ReadAllBytes(path);
+        var data = File.ReadAllBytes(path);
         var events = new List<CapiEvent>();
-        int pos = 0;
+        var pos = 0;
         while (pos + JournalFormat.HeaderSize <= data.Length)
         {
-            int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(pos));
+            var length = (int)BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(pos));
             if (length > JournalFormat.MaxPayload || pos + JournalFormat.HeaderSize + length > data.Length)
             {
                 break;
@@ -155,7 +155,7 @@ internal sealed class RedisSpill : IDisposable
     {
         lock (_gate)
         {
-            long length = new FileInfo(path).Length;
+            var length = new FileInfo(path).Length;
             File.Delete(path);
             _bytes = Math.Max(0, _bytes - length);
         }
@@ -173,7 +173,7 @@ internal sealed class RedisSpill : IDisposable
     private FileStream OpenActive()
     {
         _activeId++;
-        string path = Path.Combine(_directory, $"{_activeId:D10}{Extension}");
+        var path = Path.Combine(_directory, $"{_activeId:D10}{Extension}");
         var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, 1, FileOptions.None);
         stream.Seek(0, SeekOrigin.End);
         return stream;
@@ -182,10 +182,10 @@ internal sealed class RedisSpill : IDisposable
     private List<(long Id, string Path)> Files()
     {
         var files = new List<(long, string)>();
-        foreach (string path in Directory.EnumerateFiles(_directory, "*" + Extension))
+        foreach (var path in Directory.EnumerateFiles(_directory, "*" + Extension))
         {
-            string name = Path.GetFileName(path);
-            if (long.TryParse(name.AsSpan(0, name.Length - Extension.Length), out long id))
+            var name = Path.GetFileName(path);
+            if (long.TryParse(name.AsSpan(0, name.Length - Extension.Length), out var id))
             {
                 files.Add((id, path));
             }

@@ -13,5 +13,5 @@ internal static class RedisStoreFeature
     public const string Switch = "TagGateway.Capi.RedisStore.IsSupported";
 
     [FeatureSwitchDefinition(Switch)]
-    public static bool IsSupported => !AppContext.TryGetSwitch(Switch, out bool enabled) || enabled;
+    public static bool IsSupported => !AppContext.TryGetSwitch(Switch, out var enabled) || enabled;
 }

@@ -14,7 +14,7 @@ internal static class DeadLetterField
     {
         seq = 0;
         destination = default;
-        int colon = field.LastIndexOf(':');
+        var colon = field.LastIndexOf(':');
         return colon > 0
             && CapiDestinations.TryParse(field.AsSpan(0, colon), out destination)
             && long.TryParse(field.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out seq);
@@ -30,10 +30,10 @@ internal readonly record struct DeadLetterValue(long FailedMs, long TimeMs, stri
     public static bool TryParse(string value, out DeadLetterValue parsed)
     {
         parsed = default;
-        string[] parts = value.Split('\n', 5);
+        var parts = value.Split('\n', 5);
         if (parts.Length != 5
-            || !long.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out long failed)
-            || !long.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out long time))
+            || !long.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var failed)
+            || !long.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var time))
         {
             return false;
         }
