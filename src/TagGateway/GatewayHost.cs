@@ -54,6 +54,9 @@ public static partial class GatewayHost
             KestrelLimits.Apply(kestrel, options);
             listeners.Configure(kestrel, options);
         });
+        // For HTTP/1.1 the socket transport's own threshold decides when a write waits: kept equal to Kestrel's.
+        builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions>(
+            static transport => transport.MaxWriteBufferSize = KestrelLimits.ResponseBufferBytes);
 
         var services = builder.Services;
         services.AddSingleton(listeners);

@@ -62,6 +62,9 @@ internal sealed partial class ConnectionLimiter
 /// <summary>Kestrel's limits and timeouts from <see cref="LimitsOptions"/>.</summary>
 internal static class KestrelLimits
 {
+    /// <summary>Unsent response bytes a connection holds before a write waits (Kestrel's default is 64 KB).</summary>
+    public const long ResponseBufferBytes = 256 * 1024;
+
     public static void Apply(KestrelServerOptions kestrel, GatewayOptions options)
     {
         var limits = options.Limits;
@@ -75,6 +78,11 @@ internal static class KestrelLimits
         kestrelLimits.MinRequestBodyDataRate = limits.MinRequestBodyBytesPerSecond > 0
             ? new MinDataRate(limits.MinRequestBodyBytesPerSecond, limits.MinRequestBodyGracePeriod)
             : null;
+
+        // A cached script's body (~100-150 KB compressed) fits below the pause threshold, so its flush completes at once
+        // instead of waiting for the socket to drain and resuming on another thread; streamed relays still meet
+        // back-pressure, at this size instead of 64 KB. (The socket transport's MaxWriteBufferSize is set alike.)
+        kestrelLimits.MaxResponseBufferSize = ResponseBufferBytes;
 
         // HTTP/2 stream limits do not apply: every listener speaks HTTP/1.1 only (Listeners), as edges do to an origin.
     }
