@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Numerics;
+using System.Text;
 
 namespace TagGateway.Capi.Storage.Journal;
 
@@ -27,6 +28,24 @@ internal static class JournalFormat
         }
 
         return ~crc;
+    }
+
+    /// <summary>A length-prefixed UTF-8 string (<c>[u16 length][bytes]</c>, cut at 65,535 bytes); returns the bytes written.</summary>
+    public static int WriteString(Span<byte> destination, string value)
+    {
+        var max = Math.Min(Encoding.UTF8.GetByteCount(value), ushort.MaxValue);
+        var bytes = Encoding.UTF8.GetBytes(value);
+        BinaryPrimitives.WriteUInt16LittleEndian(destination, (ushort)max);
+        bytes.AsSpan(0, max).CopyTo(destination[2..]);
+        return 2 + max;
+    }
+
+    /// <summary>Reads what <see cref="WriteString"/> wrote.</summary>
+    public static string ReadString(ReadOnlySpan<byte> source, out int consumed)
+    {
+        int length = BinaryPrimitives.ReadUInt16LittleEndian(source);
+        consumed = 2 + length;
+        return Encoding.UTF8.GetString(source.Slice(2, length));
     }
 
     public static string SegmentName(long id) => $"{id:D10}.journal";

@@ -131,7 +131,7 @@ internal sealed partial class JournalStore
                     var d = (CapiDestination)payload[offset];
                     var failed = BinaryPrimitives.ReadInt64LittleEndian(payload[(offset + 1)..]);
                     offset += 9;
-                    var error = ReadString(payload[offset..], out var consumed);
+                    var error = JournalFormat.ReadString(payload[offset..], out var consumed);
                     offset += consumed;
                     (dead ??= [])[d] = new DeadInfo(failed, error);
                 }
@@ -199,7 +199,7 @@ internal sealed partial class JournalStore
                 var d = (CapiDestination)payload[8];
                 var kind = (CompletionKind)payload[9];
                 var at = BinaryPrimitives.ReadInt64LittleEndian(payload[10..]);
-                var error = ReadString(payload[18..], out _);
+                var error = JournalFormat.ReadString(payload[18..], out _);
                 if (!_events.TryGetValue(seq, out var entry))
                 {
                     // Its event was compacted away complete, or rewritten later with this state included.

@@ -280,7 +280,7 @@ internal sealed partial class JournalStore : ICapiStore
                 p[offset] = (byte)d;
                 BinaryPrimitives.WriteInt64LittleEndian(p[(offset + 1)..], info.FailedMs);
                 offset += 9;
-                offset += WriteString(p[offset..], info.Error);
+                offset += JournalFormat.WriteString(p[offset..], info.Error);
             }
         }
 
@@ -312,7 +312,7 @@ internal sealed partial class JournalStore : ICapiStore
         p[8] = (byte)destination;
         p[9] = (byte)kind;
         BinaryPrimitives.WriteInt64LittleEndian(p[10..], now);
-        WriteString(p[18..], error);
+        JournalFormat.WriteString(p[18..], error);
         Reserve(payload.Length);
         return Enqueue(new JournalOp { Type = RecordType.Done, Payload = payload, Durable = NewDurable() }, payload.Length);
     }
@@ -404,22 +404,6 @@ internal sealed partial class JournalStore : ICapiStore
     }
 
     private long NowMs() => _time.GetUtcNow().ToUnixTimeMilliseconds();
-
-    private static int WriteString(Span<byte> destination, string value)
-    {
-        var max = Math.Min(Encoding.UTF8.GetByteCount(value), ushort.MaxValue);
-        var bytes = Encoding.UTF8.GetBytes(value);
-        BinaryPrimitives.WriteUInt16LittleEndian(destination, (ushort)max);
-        bytes.AsSpan(0, max).CopyTo(destination[2..]);
-        return 2 + max;
-    }
-
-    private static string ReadString(ReadOnlySpan<byte> source, out int consumed)
-    {
-        int length = BinaryPrimitives.ReadUInt16LittleEndian(source);
-        consumed = 2 + length;
-        return Encoding.UTF8.GetString(source.Slice(2, length));
-    }
 
     /// <summary>What memory keeps of a live event: no payload (see the class summary).</summary>
     private sealed class Entry(long seq, long acceptedMs, int destinations, UInt128[] keys)
