@@ -37,16 +37,10 @@ public sealed class HostileUpstreamTests
     [MemberData(nameof(RefusedHeads))]
     public async Task An_ambiguous_or_oversized_head_is_a_502_and_the_connection_is_not_reused(string hostile)
     {
-        await using var upstream = RawUpstream.Start(exchange => exchange.Index == 1 ? exchange.WriteAsync(hostile) : exchange.WriteAsync(RawUpstream.Ok("good")));
-        await using var gateway = await StartAsync(upstream);
-
-        var first = await SendAsync(gateway);
-        var second = await SendAsync(gateway);
+        var first = await PoisonedThenGoodAsync(exchange => exchange.WriteAsync(hostile));
 
         Assert.Equal(HttpStatusCode.BadGateway, first.Status);
         Assert.DoesNotContain("evil", first.Body, StringComparison.Ordinal);
-        Assert.Equal((HttpStatusCode.OK, "good"), (second.Status!.Value, second.Body));
-        Assert.Equal(2, upstream.Connections);
     }
 
     public static TheoryData<string> BrokenBodies => new()
@@ -63,63 +57,33 @@ public sealed class HostileUpstreamTests
     [MemberData(nameof(BrokenBodies))]
     public async Task A_broken_chunked_body_aborts_the_visitor_and_the_next_hit_gets_a_fresh_connection(string hostile)
     {
-        await using var upstream = RawUpstream.Start(exchange => exchange.Index == 1 ? exchange.WriteAsync(hostile) : exchange.WriteAsync(RawUpstream.Ok("good")));
-        await using var gateway = await StartAsync(upstream);
-
-        var first = await SendAsync(gateway);
-        var second = await SendAsync(gateway);
+        var first = await PoisonedThenGoodAsync(exchange => exchange.WriteAsync(hostile));
 
         AssertRefusedOrAborted(first);
-        Assert.Equal((HttpStatusCode.OK, "good"), (second.Status!.Value, second.Body));
-        Assert.Equal(2, upstream.Connections);
     }
 
     [Fact]
     public async Task Closed_mid_head_is_a_502()
     {
-        await using var upstream = RawUpstream.Start(async exchange =>
+        var first = await PoisonedThenGoodAsync(async exchange =>
         {
-            if (exchange.Index == 1)
-            {
-                await exchange.WriteAsync("HTTP/1.1 200 OK\r\nContent-Le");
-                exchange.Close = true;
-                return;
-            }
-
-            await exchange.WriteAsync(RawUpstream.Ok("good"));
+            await exchange.WriteAsync("HTTP/1.1 200 OK\r\nContent-Le");
+            exchange.Close = true;
         });
-        await using var gateway = await StartAsync(upstream);
-
-        var first = await SendAsync(gateway);
-        var second = await SendAsync(gateway);
 
         Assert.Equal(HttpStatusCode.BadGateway, first.Status);
-        Assert.Equal((HttpStatusCode.OK, "good"), (second.Status!.Value, second.Body));
-        Assert.Equal(2, upstream.Connections);
     }
 
     [Fact]
     public async Task Closed_mid_body_aborts_the_visitor_rather_than_relaying_a_short_body()
     {
-        await using var upstream = RawUpstream.Start(async exchange =>
+        var first = await PoisonedThenGoodAsync(async exchange =>
         {
-            if (exchange.Index == 1)
-            {
-                await exchange.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nevil");
-                exchange.Close = true;
-                return;
-            }
-
-            await exchange.WriteAsync(RawUpstream.Ok("good"));
+            await exchange.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nevil");
+            exchange.Close = true;
         });
-        await using var gateway = await StartAsync(upstream);
-
-        var first = await SendAsync(gateway);
-        var second = await SendAsync(gateway);
 
         Assert.Null(first.Status);
-        Assert.Equal((HttpStatusCode.OK, "good"), (second.Status!.Value, second.Body));
-        Assert.Equal(2, upstream.Connections);
     }
 
     [Theory]
@@ -156,40 +120,18 @@ public sealed class HostileUpstreamTests
     [Fact]
     public async Task An_upstream_that_never_answers_is_a_504_and_its_connection_is_dropped()
     {
-        await using var upstream = RawUpstream.Start(async exchange =>
-        {
-            if (exchange.Index == 1)
-            {
-                await Task.Delay(Timeout.Infinite, exchange.Stopping);
-            }
-
-            await exchange.WriteAsync(RawUpstream.Ok("good"));
-        });
-        await using var gateway = await StartAsync(upstream, ("Gateway:Forwarding:ResponseTimeout", "00:00:00.500"));
-
-        var first = await SendAsync(gateway);
-        var second = await SendAsync(gateway);
+        var first = await PoisonedThenGoodAsync(exchange => Task.Delay(Timeout.Infinite, exchange.Stopping), ("Gateway:Forwarding:ResponseTimeout", "00:00:00.500"));
 
         Assert.Equal(HttpStatusCode.GatewayTimeout, first.Status);
-        Assert.Equal((HttpStatusCode.OK, "good"), (second.Status!.Value, second.Body));
-        Assert.Equal(2, upstream.Connections);
     }
 
     [Fact]
     public async Task Bytes_after_a_response_never_become_the_next_visitors_response()
     {
         // A smuggled second response right behind the first: the connection is dropped, not read again.
-        await using var upstream = RawUpstream.Start(exchange => exchange.Index == 1
-            ? exchange.WriteAsync(RawUpstream.Ok("first") + "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil")
-            : exchange.WriteAsync(RawUpstream.Ok("good")));
-        await using var gateway = await StartAsync(upstream);
-
-        var first = await SendAsync(gateway);
-        var second = await SendAsync(gateway);
+        var first = await PoisonedThenGoodAsync(exchange => exchange.WriteAsync(RawUpstream.Ok("first") + "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil"));
 
         Assert.Equal((HttpStatusCode.OK, "first"), (first.Status!.Value, first.Body));
-        Assert.Equal((HttpStatusCode.OK, "good"), (second.Status!.Value, second.Body));
-        Assert.Equal(2, upstream.Connections);
     }
 
     [Fact]
@@ -249,6 +191,24 @@ public sealed class HostileUpstreamTests
         Assert.Contains("\r\nCookie: _ga=GA1.1.1.1\r\n", head, StringComparison.Ordinal);
         Assert.Contains("\r\nContent-Length: 9", head, StringComparison.Ordinal);
         Assert.DoesNotContain("secret", head, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The poisoned-connection pattern: the upstream's first exchange runs <paramref name="first"/>, every later one
+    /// answers 200 "good". Two hits are sent; the second must be good and on a fresh connection (never the poisoned
+    /// one). Returns the first hit's outcome for the test's own assertions.
+    /// </summary>
+    private static async Task<(HttpStatusCode? Status, string Body, string? SetCookie)> PoisonedThenGoodAsync(Func<RawExchange, Task> first, params (string Key, string Value)[] extra)
+    {
+        await using var upstream = RawUpstream.Start(exchange => exchange.Index == 1 ? first(exchange) : exchange.WriteAsync(RawUpstream.Ok("good")));
+        await using var gateway = await StartAsync(upstream, extra);
+
+        var outcome = await SendAsync(gateway);
+        var second = await SendAsync(gateway);
+
+        Assert.Equal((HttpStatusCode.OK, "good"), (second.Status!.Value, second.Body));
+        Assert.Equal(2, upstream.Connections);
+        return outcome;
     }
 
     private static async Task<GatewayInstance> StartAsync(RawUpstream upstream, params (string Key, string Value)[] extra)
