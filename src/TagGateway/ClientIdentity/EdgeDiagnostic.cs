@@ -31,6 +31,7 @@ internal sealed class EdgeDiagnostic
     /// </summary>
     public const string TokenHeader = "X-TagGateway-Diagnostic-Token";
 
+    /// <summary>SHA-256 digests of the accepted tokens (the edge secret, the diagnostic token).</summary>
     private readonly byte[][] _tokens;
     private readonly string _edge;
     private readonly ClientInfoResolver _clients;
@@ -42,7 +43,7 @@ internal sealed class EdgeDiagnostic
         _edge = options.ClientIdentity.Edge.ToString();
         _tokens = new[] { options.ClientIdentity.EdgeSecret, options.Management.DiagnosticToken }
             .Where(static t => !string.IsNullOrEmpty(t))
-            .Select(static t => System.Text.Encoding.UTF8.GetBytes(t!))
+            .Select(static t => SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(t!)))
             .ToArray();
     }
 
@@ -72,13 +73,16 @@ internal sealed class EdgeDiagnostic
             return false;
         }
 
+        // Digests, not the tokens, are compared: equal lengths, so the time taken reveals not even a token's length.
         Span<byte> bytes = stackalloc byte[1536];
         var length = System.Text.Encoding.UTF8.GetBytes(value, bytes);
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(bytes[..length], digest);
         var match = false;
         foreach (var token in _tokens)
         {
             // Every token compared, in constant time, so timing reveals neither which matched nor how much of a guess.
-            match |= CryptographicOperations.FixedTimeEquals(bytes[..length], token);
+            match |= CryptographicOperations.FixedTimeEquals(digest, token);
         }
 
         return match;
