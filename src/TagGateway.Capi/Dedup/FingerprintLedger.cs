@@ -12,7 +12,8 @@ namespace TagGateway.Capi.Dedup;
 /// needed (and none must survive a restart, since ledger records on disk hold fingerprints). Two different keys sharing
 /// a fingerprint would make the second one a false duplicate, a dropped conversion: with n keys alive, each new key
 /// collides with probability n / 2^64, so over a whole 48 h window of n keys the expected number of such drops is about
-/// n^2 / 2^65: 3e-9 for a million keys, 2e-4 for 2.7 billion (48 h at 15,800 events/s). A merge never rests on the
+/// n^2 / 2^65 (2^65 = 3.7e19): 2.7e-8 for a million keys, 1.6e-6 for 7.8 million (48 h at 45 events/s), 0.2 for 2.7
+/// billion (48 h at the load harness's 15,800 events/s; that size needs a ledger on disk anyway). A merge never rests on the
 /// fingerprint alone: the twin's own key is compared in full.
 /// </para>
 /// </summary>
