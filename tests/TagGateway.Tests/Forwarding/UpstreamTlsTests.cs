@@ -130,6 +130,19 @@ public abstract class UpstreamTlsTests
     }
 
     [Fact]
+    public async Task An_https_origin_that_answers_in_plain_HTTP_is_a_502()
+    {
+        // Kestrel without TLS reads the ClientHello as a bad request and answers 400 in clear text.
+        await using var upstream = await FakeUpstream.StartAsync();
+        await using var gateway = await StartAsync(new Uri($"https://{TestCertificates.UpstreamHost}:{upstream.Origin.Port}"));
+
+        using var response = await gateway.Public.GetAsync(Hit);
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal(0, upstream.Count);
+    }
+
+    [Fact]
     public async Task The_upstream_closing_TLS_mid_body_aborts_the_visitor_and_the_next_hit_gets_a_fresh_connection()
     {
         await using var upstream = RawUpstream.StartTls(TestCertificates.Upstream, async exchange =>
