@@ -80,6 +80,8 @@ public static partial class GatewayHost
         services.AddSingleton<MeasurementRequestHandler>();
 
         // Forwarding and scripts.
+        // Upstream TLS trusts the system's roots (tests register their own root before this).
+        services.TryAddSingleton(UpstreamTrust.System);
         services.TryAddSingleton<UpstreamClients>();
         services.AddHitUpstreamClient(options.Forwarding.Client);
         services.AddSingleton<HitForwarder>();

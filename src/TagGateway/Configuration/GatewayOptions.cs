@@ -16,7 +16,7 @@ public enum GatewayMode
 /// <summary>Which client carries hits and pass-through requests to the upstream.</summary>
 public enum ForwardingClient
 {
-    /// <summary>Our own HTTP/1.1 client on System.IO.Pipelines: pooled keep-alive connections, the request head written as bytes.</summary>
+    /// <summary>Our own HTTP/1.1 client on System.IO.Pipelines (the default): pooled keep-alive connections, the request head written as bytes.</summary>
     Pipelines,
 
     /// <summary>.NET's <c>SocketsHttpHandler</c> (HTTP/2 where the upstream offers it): the fallback.</summary>
@@ -207,8 +207,8 @@ public sealed class ForwardingOptions
     [Range(256, 64 * 1024)]
     public int MaxRequestLineBytes { get; set; } = 8 * 1024;
 
-    /// <summary>The client toward the upstream (bench/README.md has the measurement that chose the default).</summary>
-    public ForwardingClient Client { get; set; } = ForwardingClient.Http;
+    /// <summary>The client toward the upstream (bench/README.md has the measurement that chose the default; its TLS path is tested in UpstreamTlsTests).</summary>
+    public ForwardingClient Client { get; set; } = ForwardingClient.Pipelines;
 
     /// <summary>Most connections open at once to one upstream origin; hits beyond it wait (within the response timeout).</summary>
     [Range(1, 100_000)]

@@ -10,11 +10,12 @@ namespace TagGateway.Forwarding;
 /// </summary>
 internal sealed class UpstreamClients : IDisposable
 {
-    public UpstreamClients(GatewayOptions options)
+    public UpstreamClients(GatewayOptions options, UpstreamTrust trust)
     {
         ArgumentNullException.ThrowIfNull(options);
-        Hits = new HttpMessageInvoker(CreateHandler(options.Forwarding.ConnectTimeout, DecompressionMethods.None), disposeHandler: true);
-        Scripts = new HttpMessageInvoker(CreateHandler(options.Forwarding.ConnectTimeout, DecompressionMethods.GZip | DecompressionMethods.Brotli | DecompressionMethods.Deflate), disposeHandler: true);
+        ArgumentNullException.ThrowIfNull(trust);
+        Hits = new HttpMessageInvoker(CreateHandler(options.Forwarding.ConnectTimeout, DecompressionMethods.None, trust), disposeHandler: true);
+        Scripts = new HttpMessageInvoker(CreateHandler(options.Forwarding.ConnectTimeout, DecompressionMethods.GZip | DecompressionMethods.Brotli | DecompressionMethods.Deflate, trust), disposeHandler: true);
     }
 
     /// <summary>Over given handlers: benchmarks measure the gateway's own work against an in-memory upstream.</summary>
@@ -30,23 +31,28 @@ internal sealed class UpstreamClients : IDisposable
     /// <summary>Fetches scripts for the cache.</summary>
     public HttpMessageInvoker Scripts { get; }
 
-    private static SocketsHttpHandler CreateHandler(TimeSpan connectTimeout, DecompressionMethods decompression) => new()
+    private static SocketsHttpHandler CreateHandler(TimeSpan connectTimeout, DecompressionMethods decompression, UpstreamTrust trust)
     {
-        UseProxy = false,
-        // Never followed: a redirect would carry a visitor's hit, body and IP to a host no configuration named. A hit's
-        // 3xx goes back to the browser; a script fetch's 3xx is an upstream error (Hostile/RedirectCanaryTests).
-        AllowAutoRedirect = false,
-        UseCookies = false,
-        AutomaticDecompression = decompression,
-        ConnectTimeout = connectTimeout,
-        // Recycle connections so DNS changes on Google's side are picked up.
-        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
-        EnableMultipleHttp2Connections = true,
-        // Google answers with large Set-Cookie and debug headers (its nginx sample raises buffers to 128k).
-        MaxResponseHeadersLength = 128, // KiB
-        ActivityHeadersPropagator = null,
-    };
+        var handler = new SocketsHttpHandler
+        {
+            UseProxy = false,
+            // Never followed: a redirect would carry a visitor's hit, body and IP to a host no configuration named. A hit's
+            // 3xx goes back to the browser; a script fetch's 3xx is an upstream error (Hostile/RedirectCanaryTests).
+            AllowAutoRedirect = false,
+            UseCookies = false,
+            AutomaticDecompression = decompression,
+            ConnectTimeout = connectTimeout,
+            // Recycle connections so DNS changes on Google's side are picked up.
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
+            EnableMultipleHttp2Connections = true,
+            // Google answers with large Set-Cookie and debug headers (its nginx sample raises buffers to 128k).
+            MaxResponseHeadersLength = 128, // KiB
+            ActivityHeadersPropagator = null,
+        };
+        trust.Apply(handler.SslOptions);
+        return handler;
+    }
 
     public void Dispose()
     {

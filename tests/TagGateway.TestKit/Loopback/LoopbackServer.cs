@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -24,13 +25,17 @@ public abstract class LoopbackServer : IAsyncDisposable
     public Uri Origin { get; private set; } = null!;
 
     /// <summary>Builds a slim host without log output, lets <paramref name="server"/> map its routes, and starts listening.</summary>
-    protected static async Task<T> ListenAsync<T>(T server)
+    protected static Task<T> ListenAsync<T>(T server)
+        where T : LoopbackServer => ListenAsync(server, static _ => { });
+
+    /// <summary>As <see cref="ListenAsync{T}(T)"/>, with the listener configured further (HTTPS, protocols).</summary>
+    protected static async Task<T> ListenAsync<T>(T server, Action<ListenOptions> listen)
         where T : LoopbackServer
     {
         ArgumentNullException.ThrowIfNull(server);
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0, listen));
         var app = builder.Build();
         server.Map(app);
         await app.StartAsync();

@@ -1,7 +1,12 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using TagGateway.TestKit.Loopback;
 
 namespace TagGateway.Tests.Infrastructure;
@@ -9,6 +14,18 @@ namespace TagGateway.Tests.Infrastructure;
 /// <summary>One request as the fake upstream received it.</summary>
 public sealed record RecordedRequest(string Method, string PathAndQuery, string? Host, IReadOnlyDictionary<string, string[]> Headers, byte[] Body)
 {
+    /// <summary>HTTP/1.1 or HTTP/2.</summary>
+    public string Protocol { get; init; } = string.Empty;
+
+    /// <summary>Kestrel's id of the connection that carried the request.</summary>
+    public string ConnectionId { get; init; } = string.Empty;
+
+    /// <summary>The server name the TLS client sent (SNI); null over plain HTTP or when none was sent.</summary>
+    public string? ServerName { get; init; }
+
+    /// <summary>Whether the request came over TLS.</summary>
+    public bool Tls { get; init; }
+
     public string? Header(string name) => Headers.TryGetValue(name, out var values) ? string.Join(", ", values) : null;
 }
 
@@ -19,6 +36,7 @@ public sealed record RecordedRequest(string Method, string PathAndQuery, string?
 public sealed class FakeUpstream : LoopbackServer
 {
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
+    private readonly ConcurrentDictionary<string, string> _serverNames = new(StringComparer.Ordinal);
 
     private FakeUpstream()
     {
@@ -48,12 +66,55 @@ public sealed class FakeUpstream : LoopbackServer
         return ListenAsync(upstream);
     }
 
+    /// <summary>
+    /// The same upstream over TLS (HTTP/1.1 and HTTP/2) with <paramref name="certificate"/>; its origin is
+    /// <c>https://localhost:port</c>, a name, so the gateway sends SNI and checks the certificate against it.
+    /// </summary>
+    public static async Task<FakeUpstream> StartTlsAsync(X509Certificate2 certificate, Func<HttpContext, RecordedRequest, Task>? handler = null)
+    {
+        var upstream = new FakeUpstream();
+        if (handler is not null)
+        {
+            upstream.Handler = handler;
+        }
+
+        await ListenAsync(upstream, listen =>
+        {
+            listen.Protocols = HttpProtocols.Http1AndHttp2;
+            listen.UseHttps(new HttpsConnectionAdapterOptions
+            {
+                // Kestrel hands the selector the SNI the client sent: recorded per connection for the requests it carries.
+                ServerCertificateSelector = (connection, serverName) =>
+                {
+                    if (connection is not null)
+                    {
+                        upstream._serverNames[connection.ConnectionId] = serverName ?? string.Empty;
+                    }
+
+                    return certificate;
+                },
+            });
+        });
+        upstream.TlsOrigin = new Uri($"https://{TestCertificates.UpstreamHost}:{upstream.Origin.Port}");
+        return upstream;
+    }
+
+    /// <summary>For a TLS upstream, its origin by host name (<see cref="LoopbackServer.Origin"/> has the address).</summary>
+    public Uri? TlsOrigin { get; private set; }
+
     protected override void Map(WebApplication app) => app.Run(async context =>
     {
         using var body = new MemoryStream();
         await context.Request.Body.CopyToAsync(body);
         var headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.Select(v => v ?? string.Empty).ToArray(), StringComparer.OrdinalIgnoreCase);
-        var recorded = new RecordedRequest(context.Request.Method, context.Request.Path + context.Request.QueryString, context.Request.Headers.Host, headers, body.ToArray());
+        var tls = context.Features.Get<ITlsHandshakeFeature>();
+        var recorded = new RecordedRequest(context.Request.Method, context.Request.Path + context.Request.QueryString, context.Request.Headers.Host, headers, body.ToArray())
+        {
+            Protocol = context.Request.Protocol,
+            ConnectionId = context.Connection.Id,
+            ServerName = tls is null ? null : _serverNames.GetValueOrDefault(context.Connection.Id),
+            Tls = tls is not null,
+        };
         _requests.Enqueue(recorded);
         await Handler(context, recorded);
     });

@@ -1,14 +1,17 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 
 namespace TagGateway.Tests.Infrastructure;
 
 /// <summary>One request as a raw upstream read it, and the socket to answer on with whatever bytes a test wants.</summary>
-public sealed class RawExchange(NetworkStream stream, int connection, int index, string head, byte[] body, CancellationToken stopping)
+public sealed class RawExchange(Stream stream, int connection, int index, string head, byte[] body, CancellationToken stopping)
 {
-    public NetworkStream Stream { get; } = stream;
+    /// <summary>The connection: a <see cref="NetworkStream"/>, or an <see cref="SslStream"/> for a TLS upstream.</summary>
+    public Stream Stream { get; } = stream;
 
     /// <summary>Which accepted connection (1-based) carried the request.</summary>
     public int Connection { get; } = connection;
@@ -47,8 +50,9 @@ public sealed class RawExchange(NetworkStream stream, int connection, int index,
 }
 
 /// <summary>
-/// A fake upstream on raw TCP (127.0.0.1): reads HTTP/1.1 requests off keep-alive connections and lets the test
-/// answer with any bytes at all, well-formed or hostile. Counts connections, so a test can tell reuse from a new one.
+/// A fake upstream on raw TCP (127.0.0.1), optionally behind TLS: reads HTTP/1.1 requests off keep-alive connections
+/// and lets the test answer with any bytes at all, well-formed or hostile. Counts connections (and TLS handshakes), so
+/// a test can tell reuse from a new one, and records what each TLS client offered in its ClientHello.
 /// </summary>
 public sealed class RawUpstream : IAsyncDisposable
 {
@@ -56,15 +60,39 @@ public sealed class RawUpstream : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentBag<Task> _connections = [];
     private readonly Func<RawExchange, Task> _handler;
+    private readonly X509Certificate2? _certificate;
+    private readonly List<SslApplicationProtocol>? _alpn;
     private Task _accepting = Task.CompletedTask;
     private int _connectionCount;
+    private int _handshakeCount;
+    private int _closedCount;
     private int _requestCount;
 
-    private RawUpstream(Func<RawExchange, Task> handler) => _handler = handler;
+    private RawUpstream(Func<RawExchange, Task> handler, X509Certificate2? certificate = null, List<SslApplicationProtocol>? alpn = null)
+    {
+        _handler = handler;
+        _certificate = certificate;
+        _alpn = alpn;
+    }
 
-    public Uri Origin => new($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}");
+    /// <summary><c>http://127.0.0.1:port</c>, or for TLS <c>https://localhost:port</c> (a name, so the client sends SNI).</summary>
+    public Uri Origin => _certificate is null
+        ? new($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}")
+        : new($"https://{TestCertificates.UpstreamHost}:{((IPEndPoint)_listener.LocalEndpoint).Port}");
 
     public int Connections => Volatile.Read(ref _connectionCount);
+
+    /// <summary>TLS handshakes completed (a TLS upstream only).</summary>
+    public int Handshakes => Volatile.Read(ref _handshakeCount);
+
+    /// <summary>Connections that have ended, on either side's initiative.</summary>
+    public int Closed => Volatile.Read(ref _closedCount);
+
+    /// <summary>What each TLS client said in its ClientHello, read off the wire before the handshake.</summary>
+    public ConcurrentQueue<ClientHello> ClientHellos { get; } = new();
+
+    /// <summary>The protocol each TLS handshake settled on (empty when the server chose none).</summary>
+    public ConcurrentQueue<string> NegotiatedProtocols { get; } = new();
 
     public int Requests => Volatile.Read(ref _requestCount);
 
@@ -77,6 +105,15 @@ public sealed class RawUpstream : IAsyncDisposable
     public static RawUpstream Start(Func<RawExchange, Task> handler)
     {
         var upstream = new RawUpstream(handler);
+        upstream._listener.Start();
+        upstream._accepting = upstream.AcceptAsync();
+        return upstream;
+    }
+
+    /// <summary>A TLS upstream presenting <paramref name="certificate"/>; <paramref name="alpn"/> null: it selects no protocol.</summary>
+    public static RawUpstream StartTls(X509Certificate2 certificate, Func<RawExchange, Task> handler, List<SslApplicationProtocol>? alpn = null)
+    {
+        var upstream = new RawUpstream(handler, certificate, alpn);
         upstream._listener.Start();
         upstream._accepting = upstream.AcceptAsync();
         return upstream;
@@ -104,11 +141,25 @@ public sealed class RawUpstream : IAsyncDisposable
 
     private async Task ServeAsync(Socket socket, int connection)
     {
-        using var stream = new NetworkStream(socket, ownsSocket: true);
+        Stream stream = new NetworkStream(socket, ownsSocket: true);
         var buffer = new List<byte>();
         var chunk = new byte[8192];
         try
         {
+            if (_certificate is not null)
+            {
+                ClientHellos.Enqueue(await ClientHello.PeekAsync(socket, _stopping.Token));
+                var tls = new SslStream(stream, leaveInnerStreamOpen: false);
+                stream = tls;
+                await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+                {
+                    ServerCertificate = _certificate,
+                    ApplicationProtocols = _alpn,
+                }, _stopping.Token);
+                Interlocked.Increment(ref _handshakeCount);
+                NegotiatedProtocols.Enqueue(tls.NegotiatedApplicationProtocol.ToString());
+            }
+
             while (!_stopping.IsCancellationRequested)
             {
                 int headEnd;
@@ -143,13 +194,24 @@ public sealed class RawUpstream : IAsyncDisposable
                 await _handler(exchange);
                 if (exchange.Close)
                 {
+                    if (stream is SslStream closing)
+                    {
+                        // A clean TLS close: close_notify, then the FIN when the stream is disposed.
+                        await closing.ShutdownAsync();
+                    }
+
                     return;
                 }
             }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException or ObjectDisposedException or System.Security.Authentication.AuthenticationException)
         {
-            // The gateway closed the connection, or the test ended.
+            // The gateway closed the connection (or refused our certificate), or the test ended.
+        }
+        finally
+        {
+            await stream.DisposeAsync();
+            Interlocked.Increment(ref _closedCount);
         }
     }
 

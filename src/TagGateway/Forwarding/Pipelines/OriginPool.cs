@@ -8,7 +8,8 @@ namespace TagGateway.Forwarding.Pipelines;
 /// <summary>
 /// The keep-alive connections to one configured origin: at most <c>MaxConnectionsPerOrigin</c> open (requests
 /// beyond it wait within their timeout), the most recently used reused first, none past its lifetime or idle
-/// timeout, none the upstream has closed. TLS (SNI and certificate checked for the origin's host) for https.
+/// timeout, none the upstream has closed. TLS for https, its server name (SNI, and the name the certificate must
+/// hold) that of the Host header sent, else the origin's host: as SocketsHttpHandler does, so both clients agree.
 /// </summary>
 internal sealed partial class OriginPool : IDisposable
 {
@@ -24,7 +25,8 @@ internal sealed partial class OriginPool : IDisposable
     private int _idleCount;
     private bool _disposed;
 
-    public OriginPool(Uri origin, PipelinesUpstreamClient.Settings settings, ILogger logger)
+    /// <param name="host">The Host header the requests carry (null: the origin's authority), which names the TLS server.</param>
+    public OriginPool(Uri origin, string? host, PipelinesUpstreamClient.Settings settings, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(origin);
         _settings = settings;
@@ -32,6 +34,7 @@ internal sealed partial class OriginPool : IDisposable
         _https = origin.Scheme == Uri.UriSchemeHttps;
         _host = origin.IdnHost;
         _port = origin.Port;
+        ServerName = ServerNameOf(host ?? origin.IdnHost).ToString();
         Authority = origin.IsDefaultPort ? origin.IdnHost : $"{origin.IdnHost}:{origin.Port}";
         Name = origin.GetLeftPart(UriPartial.Authority);
         _idle = new UpstreamConnection[settings.MaxConnections];
@@ -46,18 +49,40 @@ internal sealed partial class OriginPool : IDisposable
     /// <summary>The origin for logs.</summary>
     public string Name { get; }
 
+    /// <summary>The TLS server name: sent as SNI and checked against the certificate.</summary>
+    public string ServerName { get; }
+
+    /// <summary>Whether requests with this Host header may use this pool (over TLS, only with the same server name).</summary>
+    public bool Serves(string? host) =>
+        !_https || ServerNameOf(host ?? _host).Equals(ServerName, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The host name of a Host header: without its port, an IPv6 literal without its brackets.</summary>
+    internal static ReadOnlySpan<char> ServerNameOf(ReadOnlySpan<char> host)
+    {
+        if (host.StartsWith('['))
+        {
+            var end = host.IndexOf(']');
+            return end > 0 ? host[1..end] : host;
+        }
+
+        var colon = host.LastIndexOf(':');
+        return colon >= 0 ? host[..colon] : host;
+    }
+
     /// <summary>Connections opened so far (tests and the setup check read it).</summary>
     public int Opened => Volatile.Read(ref _opened);
 
     private int _opened;
 
     /// <summary>A connection for one exchange: an idle one that is still good, else a new one.</summary>
-    public async ValueTask<UpstreamConnection> RentAsync(CancellationToken cancellationToken)
+    /// <param name="fresh">A new connection whatever is idle: the retry after a reused one turned out closed, since
+    /// the upstream may well have closed the other idle ones too.</param>
+    public async ValueTask<UpstreamConnection> RentAsync(bool fresh, CancellationToken cancellationToken)
     {
         await _slots.WaitAsync(cancellationToken);
         try
         {
-            while (TryPopIdle(out var idle))
+            while (!fresh && TryPopIdle(out var idle))
             {
                 if (IsFresh(idle) && idle.LooksAlive())
                 {
@@ -182,17 +207,18 @@ internal sealed partial class OriginPool : IDisposable
             {
                 var tls = new SslStream(stream, leaveInnerStreamOpen: false);
                 stream = tls;
-                await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+                var options = new SslClientAuthenticationOptions
                 {
-                    TargetHost = _host,
+                    TargetHost = ServerName,
                     ApplicationProtocols = [SslApplicationProtocol.Http11],
-                    RemoteCertificateValidationCallback = _settings.CertificateValidation,
-                }, connectTimeout.Token);
+                };
+                _settings.Trust.Apply(options);
+                await tls.AuthenticateAsClientAsync(options, connectTimeout.Token);
             }
 
             Interlocked.Increment(ref _opened);
             Log.ConnectionOpened(_logger, Name);
-            return new UpstreamConnection(this, socket, stream, pollable: !_https, _settings.Time.GetTimestamp());
+            return new UpstreamConnection(this, socket, stream, _settings.Time.GetTimestamp());
         }
         catch (Exception ex)
         {

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
-using System.Net.Security;
 using System.Runtime.CompilerServices;
 using TagGateway.Configuration;
+using TagGateway.Routing;
 
 namespace TagGateway.Forwarding.Pipelines;
 
@@ -18,8 +18,8 @@ internal sealed class PipelinesUpstreamClient : IHitUpstreamClient, IDisposable
     private readonly Settings _settings;
     private readonly ILogger<PipelinesUpstreamClient> _logger;
 
-    public PipelinesUpstreamClient(GatewayOptions options, TimeProvider time, ILogger<PipelinesUpstreamClient> logger)
-        : this(Settings.From(options, time), logger)
+    public PipelinesUpstreamClient(GatewayOptions options, UpstreamTrust trust, TimeProvider time, ILogger<PipelinesUpstreamClient> logger)
+        : this(Settings.From(options, trust, time), logger)
     {
     }
 
@@ -36,14 +36,13 @@ internal sealed class PipelinesUpstreamClient : IHitUpstreamClient, IDisposable
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<IUpstreamResponse> SendAsync(HttpContext context, HitUpstreamRequest request, CancellationToken cancellationToken)
     {
-        var url = request.Target.Url;
-        var pool = GetPool(url, out var pathStart);
+        var pool = GetPool(request.Target, out var pathStart);
         var requestWasHead = HttpMethods.IsHead(context.Request.Method);
         // A body still in memory can be sent again; a streamed one cannot.
         var replayable = request.Content is null || request.Content.TryGetBuffered(out _);
         for (var attempt = 0; ; attempt++)
         {
-            var connection = await pool.RentAsync(cancellationToken);
+            var connection = await pool.RentAsync(fresh: attempt > 0, cancellationToken);
             try
             {
                 await connection.SendAsync(context, request, pathStart, cancellationToken);
@@ -52,7 +51,8 @@ internal sealed class PipelinesUpstreamClient : IHitUpstreamClient, IDisposable
             }
             catch (Exception ex) when (attempt == 0 && replayable && connection.Reused && IsKeepAliveRace(ex, cancellationToken))
             {
-                // The upstream closed this idle connection as we reused it (nothing came back): once more on a new one.
+                // The upstream closed this idle connection as we reused it (nothing came back): once more on a new
+                // connection, never on another idle one that may be as dead.
                 pool.Discard(connection, "closed by the upstream while idle");
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -67,9 +67,10 @@ internal sealed class PipelinesUpstreamClient : IHitUpstreamClient, IDisposable
         !cancellationToken.IsCancellationRequested
         && ex is UpstreamProtocolException { NothingReceived: true } or IOException { InnerException: System.Net.Sockets.SocketException };
 
-    /// <summary>The pool for the URL's origin (scheme://authority), and where its path begins.</summary>
-    private OriginPool GetPool(string url, out int pathStart)
+    /// <summary>The pool for the target's origin (scheme://authority) and TLS name, and where its path begins.</summary>
+    private OriginPool GetPool(in UpstreamTarget target, out int pathStart)
     {
+        var url = target.Url;
         var schemeEnd = url.IndexOf("://", StringComparison.Ordinal);
         if (schemeEnd <= 0)
         {
@@ -79,23 +80,31 @@ internal sealed class PipelinesUpstreamClient : IHitUpstreamClient, IDisposable
         pathStart = url.AsSpan(schemeEnd + 3).IndexOfAny('/', '?');
         pathStart = pathStart < 0 ? url.Length : pathStart + schemeEnd + 3;
         var origin = url.AsSpan(0, pathStart);
-        if (_poolLookup.TryGetValue(origin, out var pool))
+        if (_poolLookup.TryGetValue(origin, out var pool) && pool.Serves(target.Host))
         {
             return pool;
         }
 
-        return CreatePool(origin.ToString());
+        return GetOrCreatePool(origin.ToString(), target.Host);
     }
 
-    private OriginPool CreatePool(string origin)
+    private OriginPool GetOrCreatePool(string origin, string? host)
     {
+        // An origin keeps one pool under its own name for the Host it is first used with (a configuration only ever
+        // pairs an origin with one Host); another Host on the same https origin is another TLS name, so another pool.
+        var key = _pools.TryGetValue(origin, out var first) && !first.Serves(host) ? string.Concat(origin, " ", host) : origin;
+        if (_pools.TryGetValue(key, out var pool))
+        {
+            return pool;
+        }
+
         if (!Uri.TryCreate(origin, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
         {
             throw new HttpRequestException(HttpRequestError.Unknown, "The upstream origin is not an http or https URL.");
         }
 
-        var created = new OriginPool(uri, _settings, _logger);
-        var pool = _pools.GetOrAdd(origin, created);
+        var created = new OriginPool(uri, host, _settings, _logger);
+        pool = _pools.GetOrAdd(key, created);
         if (!ReferenceEquals(pool, created))
         {
             created.Dispose();
@@ -113,16 +122,15 @@ internal sealed class PipelinesUpstreamClient : IHitUpstreamClient, IDisposable
     }
 
     /// <summary>What the pools need from the options, fixed at start-up.</summary>
-    internal sealed record Settings(int MaxConnections, TimeSpan ConnectTimeout, TimeSpan IdleTimeout, TimeSpan Lifetime, TimeProvider Time)
+    /// <param name="ConnectTimeout">For the TCP connect and the TLS handshake together, as SocketsHttpHandler counts it.</param>
+    /// <param name="Trust">The roots TLS trusts: the system's, or a test's own (never a switch that skips validation).</param>
+    internal sealed record Settings(int MaxConnections, TimeSpan ConnectTimeout, TimeSpan IdleTimeout, TimeSpan Lifetime, UpstreamTrust Trust, TimeProvider Time)
     {
-        /// <summary>Null: the platform's certificate validation (tests trust their own loopback certificate here).</summary>
-        public RemoteCertificateValidationCallback? CertificateValidation { get; init; }
-
-        public static Settings From(GatewayOptions options, TimeProvider time)
+        public static Settings From(GatewayOptions options, UpstreamTrust trust, TimeProvider time)
         {
             ArgumentNullException.ThrowIfNull(options);
             var forwarding = options.Forwarding;
-            return new(forwarding.MaxConnectionsPerOrigin, forwarding.ConnectTimeout, forwarding.ConnectionIdleTimeout, forwarding.ConnectionLifetime, time);
+            return new(forwarding.MaxConnectionsPerOrigin, forwarding.ConnectTimeout, forwarding.ConnectionIdleTimeout, forwarding.ConnectionLifetime, trust, time);
         }
     }
 }

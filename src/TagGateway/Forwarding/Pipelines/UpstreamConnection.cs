@@ -15,7 +15,6 @@ internal sealed class UpstreamConnection : IUpstreamResponse
     private readonly Socket _socket;
     private readonly Stream _stream;
     private readonly PipeReader _reader;
-    private readonly bool _pollable;
     private byte[] _headBuffer = ArrayPool<byte>.Shared.Rent(4096);
     private List<KeyValuePair<string, string>> _headers = new(16);
     private List<KeyValuePair<string, string>> _previous = new(16);
@@ -24,12 +23,11 @@ internal sealed class UpstreamConnection : IUpstreamResponse
     private bool _released;
     private bool _closed;
 
-    public UpstreamConnection(OriginPool pool, Socket socket, Stream stream, bool pollable, long createdTimestamp)
+    public UpstreamConnection(OriginPool pool, Socket socket, Stream stream, long createdTimestamp)
     {
         _pool = pool;
         _socket = socket;
         _stream = stream;
-        _pollable = pollable;
         _reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true));
         Created = createdTimestamp;
     }
@@ -43,15 +41,14 @@ internal sealed class UpstreamConnection : IUpstreamResponse
     public bool Reused { get; private set; }
 
     /// <summary>An idle connection the upstream has closed (or written to unasked) is readable: it must not carry a request.</summary>
+    /// <remarks>
+    /// Over TLS too: a closing server's close_notify and FIN make the socket readable. A TLS 1.3 server's session
+    /// tickets follow its handshake and are read with the first response, so an idle connection (which has carried
+    /// an exchange) has nothing pending unless the server closed it or sent a rare late ticket or key update, which
+    /// costs one new handshake. A close that races the request is covered by the retry on a new connection.
+    /// </remarks>
     public bool LooksAlive()
     {
-        if (!_pollable)
-        {
-            // A TLS 1.3 server may send session tickets at any time, so readability proves nothing; a stale TLS
-            // connection is covered by the single retry of a request that received no byte.
-            return true;
-        }
-
         try
         {
             return !_socket.Poll(0, SelectMode.SelectRead);
