@@ -45,7 +45,7 @@ public sealed class CapiOptions
     public TimeSpan DedupTtl { get; set; } = TimeSpan.FromHours(48);
 
     /// <summary>Calling code for phone numbers without one when the event carries no country (e.g. "1" for the US); none: such numbers are dropped.</summary>
-    [RegularExpression("^[0-9]{1,3}$")]
+    [AsciiToken("0-9", 1, 3)]
     public string? DefaultPhoneCountryCode { get; set; }
 
     /// <summary>Hit queue between the host and the pipeline; when full, hits are counted and skipped (the hit itself was forwarded).</summary>
@@ -101,10 +101,10 @@ public sealed class MetaOptions : DestinationOptions
     }
 
     /// <summary>The dataset (pixel) id; setting it turns Meta on.</summary>
-    [RegularExpression("^[0-9]{1,32}$")]
+    [AsciiToken("0-9", 1, 32)]
     public string? PixelId { get; set; }
 
-    [RegularExpression("^v[0-9]{1,3}\\.[0-9]$")]
+    [AsciiToken("0-9.", 3, 5, Prefix = "v")]
     public string ApiVersion { get; set; } = "v24.0";
 
     /// <summary>Events Manager's test code; events then show in Test Events only.</summary>
@@ -135,7 +135,7 @@ public sealed class TikTokOptions : DestinationOptions
     }
 
     /// <summary>The pixel code (event_source_id); setting it turns TikTok on.</summary>
-    [RegularExpression("^[A-Za-z0-9]{1,64}$")]
+    [AsciiToken("A-Za-z0-9", 1, 64)]
     public string? PixelCode { get; set; }
 
     public string? TestEventCode { get; set; }
@@ -164,7 +164,7 @@ public sealed class LinkedInOptions : DestinationOptions
     }
 
     /// <summary>LinkedIn-Version header (YYYYMM); versions sunset, keep it current.</summary>
-    [RegularExpression("^20[0-9]{4}$")]
+    [AsciiToken("0-9", 4, 4, Prefix = "20")]
     public string Version { get; set; } = "202604";
 
     /// <summary>GA4 event name to conversion rule URN (urn:lla:llaPartnerConversion:123); LinkedIn has no event names. Setting one turns LinkedIn on.</summary>
@@ -186,11 +186,11 @@ public sealed class GoogleAdsOptions : DestinationOptions
     }
 
     /// <summary>The Google Ads customer id the conversions belong to (operatingAccount); setting it and a conversion turns Google Ads on.</summary>
-    [RegularExpression("^[0-9]{1,20}$")]
+    [AsciiToken("0-9", 1, 20)]
     public string? CustomerId { get; set; }
 
     /// <summary>The manager account that logs in, when different (loginAccount).</summary>
-    [RegularExpression("^[0-9]{1,20}$")]
+    [AsciiToken("0-9", 1, 20)]
     public string? LoginCustomerId { get; set; }
 
     /// <summary>GA4 event name to conversion action id (productDestinationId).</summary>
@@ -247,7 +247,7 @@ public sealed class GoogleAnalyticsOptions : DestinationOptions
     }
 
     /// <summary>The web stream's measurement id (G-…); setting it and an API secret turns the gap-fill on.</summary>
-    [RegularExpression("^G-[A-Z0-9]{4,20}$")]
+    [AsciiToken("A-Z0-9", 4, 20, Prefix = "G-")]
     public string? MeasurementId { get; set; }
 
     /// <summary>The stream's Measurement Protocol API secret; prefer the environment (Capi__GoogleAnalytics__ApiSecret) or <see cref="ApiSecretFile"/>. Never logged.</summary>
@@ -346,11 +346,11 @@ public sealed class RedisStoreOptions
     /// a Redis Cluster (as one shard's worth of work). Instances sharing a queue share the prefix; sites do not.
     /// </summary>
     [Required]
-    [RegularExpression("^[A-Za-z0-9:{}_.-]{1,64}$")]
+    [AsciiToken("A-Za-z0-9:{}_.-", 1, 64)]
     public string KeyPrefix { get; set; } = "{taggateway-capi}:";
 
     /// <summary>This instance's consumer name in the groups; default host name, process id and a random suffix (unique per start).</summary>
-    [RegularExpression("^[A-Za-z0-9_.:-]{1,128}$")]
+    [AsciiToken("A-Za-z0-9_.:-", 1, 128)]
     public string? ConsumerName { get; set; }
 
     /// <summary>Entries another consumer has held this long unacknowledged are claimed (a dead instance's in-flight events).</summary>

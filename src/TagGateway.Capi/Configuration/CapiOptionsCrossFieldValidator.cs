@@ -19,6 +19,10 @@ internal sealed class CapiOptionsCrossFieldValidator : IValidateOptions<CapiOpti
         Check(options.GoogleAds, "GoogleAds", errors);
         Check(options.GoogleAnalytics, "GoogleAnalytics", errors);
         Range(options.GoogleAnalytics.GapFillWindow, TimeSpan.Zero, TimeSpan.FromHours(1), "Capi:GoogleAnalytics:GapFillWindow", errors);
+        if (!IsGraphApiVersion(options.Meta.ApiVersion))
+        {
+            errors.Add($"Capi:Meta:ApiVersion: \"{options.Meta.ApiVersion}\" must be a Graph API version such as v24.0.");
+        }
 
         foreach ((var ga4, var urn) in options.LinkedIn.Conversions)
         {
@@ -166,5 +170,18 @@ internal sealed class CapiOptionsCrossFieldValidator : IValidateOptions<CapiOpti
         {
             errors.Add($"Capi:{section}: an access token is required (Capi:{section}:AccessToken from the environment, or Capi:{section}:AccessTokenFile{(destination is GoogleAdsOptions ? "; or the OAuth refresh-token flow: RefreshToken, ClientId, ClientSecret" : null)}).");
         }
+    }
+
+    /// <summary>"v" then 1-3 digits, a dot and one digit (v24.0), as Graph API versions are written.</summary>
+    internal static bool IsGraphApiVersion(string? version)
+    {
+        if (string.IsNullOrEmpty(version) || version[0] != 'v')
+        {
+            return false;
+        }
+
+        var dot = version.IndexOf('.', StringComparison.Ordinal);
+        return dot is >= 2 and <= 4 && dot == version.Length - 2
+            && !version.AsSpan(1, dot - 1).ContainsAnyExceptInRange('0', '9') && char.IsAsciiDigit(version[^1]);
     }
 }
