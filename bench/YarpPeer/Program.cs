@@ -5,8 +5,11 @@ using Yarp.ReverseProxy.Transforms;
 
 // The YARP peer: what a team would write with YARP to do the gateway's job for a hit, and ASP.NET Core's output
 // cache in front of the script path. Arguments: --urls http://127.0.0.1:PORT --upstream http://127.0.0.1:PORT
-// --host g-bench12345.fps.goog --path /metrics
+// --host g-bench12345.fps.goog --path /metrics. With --floor true it is the harness's Kestrel floor instead: Kestrel
+// alone, reading each request's body and answering 204 with no upstream call, so a run shows what the server side of
+// ASP.NET Core costs per hit beside what nginx spends on a whole proxied hit.
 var builder = WebApplication.CreateSlimBuilder(args);
+var floor = string.Equals(builder.Configuration["floor"], "true", StringComparison.OrdinalIgnoreCase);
 var upstream = builder.Configuration["upstream"] ?? "http://127.0.0.1:8081";
 var upstreamHost = builder.Configuration["host"] ?? "g-bench12345.fps.goog";
 var path = (builder.Configuration["path"] ?? "/metrics").TrimEnd('/');
@@ -77,6 +80,27 @@ builder.Services.AddReverseProxy()
     });
 
 var app = builder.Build();
+if (floor)
+{
+    app.Run(static async context =>
+    {
+        var reader = context.Request.BodyReader;
+        while (true)
+        {
+            var read = await reader.ReadAsync(context.RequestAborted);
+            reader.AdvanceTo(read.Buffer.End);
+            if (read.IsCompleted)
+            {
+                break;
+            }
+        }
+
+        context.Response.StatusCode = StatusCodes.Status204NoContent;
+    });
+    app.Run();
+    return;
+}
+
 app.UseOutputCache();
 app.MapReverseProxy();
 app.Run();

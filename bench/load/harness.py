@@ -31,6 +31,9 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 PEERS = ["gateway", "nginx", "yarp"]
+# A reference, not a peer: Kestrel alone (bench/YarpPeer --floor) reading each hit and answering 204 with no upstream
+# call. Measured on hits only, so one run shows what ASP.NET Core's server side costs beside nginx's whole proxied hit.
+FLOOR = "kestrel-floor"
 SCENARIOS = {
     "collect": "GA4 /g/collect POST, batched body + cookies, forwarded",
     "script-br": "gtag/js from cache, Accept-Encoding: br",
@@ -412,8 +415,8 @@ def main():
     load_before = loadavg()
     log(f"load average before: {load_before}")
 
-    up, gw, mgmt, ng, yarp = free_ports(5)
-    ports = {"upstream": up, "gateway": gw, "management": mgmt, "nginx": ng, "yarp": yarp}
+    up, gw, mgmt, ng, yarp, floor = free_ports(6)
+    ports = {"upstream": up, "gateway": gw, "management": mgmt, "nginx": ng, "yarp": yarp, FLOOR: floor}
     log(f"ports: {ports}")
 
     # The script body: the same bytes upstream for everyone (identity, Brotli 11, gzip -9 for brotli_/gzip_static).
@@ -487,8 +490,10 @@ def main():
     yarp_proc = start("yarp-peer", ["dotnet", args.yarp_dll, "--urls", f"http://127.0.0.1:{yarp}", "--upstream", f"http://127.0.0.1:{up}",
                                     "--host", UPSTREAM_HOST, "--path", "/metrics"], work, cpus=args.peer_cpus)
     wait_listening(ng, nginx)
+    floor_proc = start(FLOOR, ["dotnet", args.yarp_dll, "--urls", f"http://127.0.0.1:{floor}", "--floor", "true"], work, cpus=args.peer_cpus)
     wait_listening(yarp, yarp_proc)
-    procs = {"gateway": gateway, "nginx": nginx, "yarp": yarp_proc}
+    wait_listening(floor, floor_proc)
+    procs = {"gateway": gateway, "nginx": nginx, "yarp": yarp_proc, FLOOR: floor_proc}
     pids = {name: family(proc.pid) for name, proc in procs.items()}
     time.sleep(2)
     idle = {name: rss_kb(pids[name]) for name in PEERS}
@@ -527,7 +532,9 @@ def main():
         return "capi.lua", [args.capi_path, args.capi_body, CAPI_KEY, tag]
 
     def peers_for(scenario):
-        return ["gateway"] if scenario == "capi" else PEERS
+        if scenario == "capi":
+            return ["gateway"]
+        return PEERS + [FLOOR] if scenario == "collect" else PEERS
 
     measured = [s for s in scenarios if s != "capi"]
 
@@ -570,6 +577,9 @@ def main():
             # wrk counts completed responses; up to one request per connection may be in flight when it stops.
             result["all_forwarded"] = (result["requests"] <= entry["lines"] <= result["requests"] + args.connections
                                        and entry["host_xff_ok"] == entry["lines"] and len(entry["lengths"]) == 1)
+            if peer == FLOOR:
+                # The floor forwards nothing by design: its check is that nothing reached the upstream.
+                result["all_forwarded"] = entry["lines"] == 0
         elif scenario.startswith("script"):
             fetched = scripts_log.drain()
             result["upstream_fetches"] = sum(v["lines"] for v in fetched.values())
@@ -781,7 +791,7 @@ def render_markdown(results, scenarios):
            "| Scenario | Peer | req/s | x nginx | p50 ms | x nginx | p99 ms | x nginx | peak RSS MB | x nginx | peak PSS MB | x nginx | CPU us/req | x nginx | checks |",
            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for scenario in scenarios:
-        for peer in PEERS:
+        for peer in PEERS + [FLOOR]:
             v = results["summary"].get(f"{scenario}/{peer}")
             if not v:
                 continue
@@ -791,6 +801,8 @@ def render_markdown(results, scenarios):
             checks = "ok" if v["all_ok"] else "FAILED"
             if scenario == "collect":
                 checks = "all forwarded" if v["all_ok"] else "NOT all forwarded"
+                if peer == FLOOR:
+                    checks = "reference: 204, no upstream" if v["all_ok"] else "FAILED"
             elif scenario == "capi":
                 checks = "all 202, accepted" if v["all_ok"] else "NOT all accepted"
             out.append(f"| {scenario} | {peer} | {v['rps']:.0f} | {ratio('rps_ratio')} | {v['p50_ms']:.2f} | {ratio('p50_ratio')} | "
@@ -800,6 +812,12 @@ def render_markdown(results, scenarios):
     hit = results["summary"].get("collect/gateway", {})
     if "rps_vs_yarp" in hit:
         out += ["", f"Gateway vs YARP on hits: {hit['rps_vs_yarp']:.2f}x the requests per second."]
+    floor_v, nginx_v = results["summary"].get(f"collect/{FLOOR}"), results["summary"].get("collect/nginx")
+    if floor_v and nginx_v and hit:
+        out += ["", f"Kestrel floor (Kestrel alone reading each hit and answering 204, no upstream call): "
+                    f"{floor_v['cpu_us_per_request']:.1f} us CPU per hit, {floor_v['cpu_ratio']:.2f}x what nginx spends on a whole proxied hit "
+                    f"({nginx_v['cpu_us_per_request']:.1f} us); the gateway spends {hit['cpu_us_per_request']:.1f} us, of which "
+                    f"{hit['cpu_us_per_request'] - floor_v['cpu_us_per_request']:.1f} us above the floor (the upstream exchange and the hit's own work)."]
     cold = g["cold_start_median"]
     out += ["", "## Gateway alone", "",
             f"- Native binary: {g['binary_bytes'] / 1e6:.1f} MB",
