@@ -82,6 +82,12 @@ internal sealed partial class JournalStore
                 keys++;
             }
 
+            if (_ledger.FloorMs > now)
+            {
+                // The floor may have been in the segment going away: it still shortens the window, so it moves too.
+                AppendLedgerFloor();
+            }
+
             _segments.Remove(oldest.Id);
             oldest.CloseReader();
             _bytes -= oldest.Bytes;
