@@ -38,6 +38,9 @@ internal sealed partial class JournalStore : ICapiStore
     /// </summary>
     internal const int EntryCostBytes = 256;
 
+    /// <summary>Payload of a <see cref="RecordType.LedgerFingerprint"/> record: fingerprint, sequence number, expiry.</summary>
+    private const int LedgerRecordPayload = 8 + 8 + 8;
+
     private readonly Lock _gate = new();
     private readonly StoreOptions _options;
     private readonly long _dedupTtlMs;
@@ -325,7 +328,7 @@ internal sealed partial class JournalStore : ICapiStore
     /// <summary>Writes a ledger record; the caller then names the active segment as the key's carrier.</summary>
     private void AppendLedger(ulong fingerprint, long seq, long expires)
     {
-        var payload = new byte[8 + 8 + 8];
+        var payload = new byte[LedgerRecordPayload];
         BinaryPrimitives.WriteUInt64LittleEndian(payload, fingerprint);
         BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(8), seq);
         BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(16), expires);
