@@ -1,6 +1,10 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using TagGateway.Capi.Configuration;
 
 namespace TagGateway.Capi.Tests.Ingest;
 
@@ -56,6 +60,41 @@ public sealed class LedgerBudgetIngestTests : CapiFakesTest
         var line = setup.GetProperty("lines").EnumerateArray().Single(static l => l.GetProperty("id").GetString() == "capi-dedup");
         Assert.Equal("amber", line.GetProperty("level").GetString());
         Assert.Contains("Capi:Store:LedgerMaxBytes", line.GetProperty("fix").GetString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("65536", "1000", "Capi:Store:LedgerMaxBytes")] // under the 1 MiB floor
+    [InlineData("1048576", "10000", "fewer than two full requests' worth (40000")] // one request could evict the one before
+    public void A_ledger_budget_too_small_to_dedup_refuses_to_start(string budget, string eventsPerRequest, string expected)
+    {
+        var services = new ServiceCollection();
+        IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Capi:Meta:PixelId"] = "123",
+            ["Capi:Meta:AccessToken"] = "token",
+            ["Capi:TikTok:PixelCode"] = "CABC",
+            ["Capi:TikTok:AccessToken"] = "token",
+            ["Capi:Store:LedgerMaxBytes"] = budget,
+            ["Capi:Ingest:MaxEventsPerRequest"] = eventsPerRequest,
+        }).Build();
+        services.AddTagGatewayCapi(configuration);
+        using var provider = services.BuildServiceProvider();
+        var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<CapiOptions>>().Value);
+        Assert.Contains(expected, string.Join('\n', ex.Failures), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_default_ledger_budget_is_64_MiB_and_valid()
+    {
+        var services = new ServiceCollection();
+        IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Capi:Meta:PixelId"] = "123",
+            ["Capi:Meta:AccessToken"] = "token",
+        }).Build();
+        services.AddTagGatewayCapi(configuration);
+        using var provider = services.BuildServiceProvider();
+        Assert.Equal(64L * 1024 * 1024, provider.GetRequiredService<IOptions<CapiOptions>>().Value.Store.LedgerMaxBytes);
     }
 
     private static double Value(string prometheus, string name)
