@@ -105,6 +105,13 @@ internal sealed class CapiOptionsCrossFieldValidator : IValidateOptions<CapiOpti
             errors.Add("Capi:Delivery:MaxBackoff must not be shorter than Capi:Delivery:MinBackoff.");
         }
 
+        var keysPerRequest = (long)options.Ingest.MaxEventsPerRequest * Math.Max(1, Ingest.EventFactory.ConfiguredDestinations(options).Count());
+        if (options.Store.Kind == CapiStoreKind.Journal && Dedup.FingerprintLedger.KeysAfterEviction(options.Store.LedgerMaxBytes) < 2 * keysPerRequest)
+        {
+            // Smaller, and one full request could evict the keys of the one before it: the window would be a request long.
+            errors.Add($"Capi:Store:LedgerMaxBytes: {options.Store.LedgerMaxBytes} bytes hold {Dedup.FingerprintLedger.KeysAfterEviction(options.Store.LedgerMaxBytes)} keys after an eviction, fewer than two full requests' worth ({2 * keysPerRequest}: Capi:Ingest:MaxEventsPerRequest × destinations × 2).");
+        }
+
         if (options.Store.SegmentBytes * 2 > options.Store.MaxBytes)
         {
             errors.Add("Capi:Store:MaxBytes must be at least twice Capi:Store:SegmentBytes (compaction needs room).");

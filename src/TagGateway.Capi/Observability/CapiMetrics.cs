@@ -20,6 +20,7 @@ internal sealed class CapiMetrics
     private readonly Counter<long> _unauthorized;
     private readonly Counter<long> _tokenRefreshes;
     private readonly Counter<long> _gapFill;
+    private readonly Counter<long> _dedupEvicted;
 
     public CapiMetrics(IMeterFactory meterFactory)
     {
@@ -36,6 +37,7 @@ internal sealed class CapiMetrics
         _unauthorized = Meter.CreateCounter<long>("taggateway.capi.ingest.unauthorized", "{request}", "POST /capi/v1/events refused for a missing or wrong API key (logged at most once a minute).");
         _tokenRefreshes = Meter.CreateCounter<long>("taggateway.capi.oauth.refreshes", "{request}", "OAuth access-token refreshes, by destination and outcome (ok, refused, failed, redirect).");
         _gapFill = Meter.CreateCounter<long>("taggateway.capi.gap_fill.events", "{event}", "Google Analytics gap-fill, by outcome (sent, cancelled_by_browser, late_browser_twin, dropped_stale).");
+        _dedupEvicted = Meter.CreateCounter<long>("taggateway.capi.dedup.evicted", "{key}", "Unexpired dedup keys evicted to keep the ledger within Capi:Store:LedgerMaxBytes (each shortens the dedup window).");
         _identityKeys = Meter.CreateCounter<long>("taggateway.capi.identity.keys", "{event}", "Delivered events carrying an identity key, by destination and key.");
     }
 
@@ -66,6 +68,12 @@ internal sealed class CapiMetrics
     public void Unauthorized() => _unauthorized.Add(1);
 
     public void GapFill(string outcome, int count) => _gapFill.Add(count, new KeyValuePair<string, object?>("outcome", outcome));
+
+    public void DedupEvicted(long count) => _dedupEvicted.Add(count);
+
+    /// <summary>The journal's effective dedup window: DedupTtl, or less while evictions have shortened it.</summary>
+    public void ObserveDedupWindow(Func<double> seconds) =>
+        Meter.CreateObservableGauge("taggateway.capi.dedup.window", seconds, "s", "Age of the oldest dedup key the ledger still holds: Capi:DedupTtl unless the memory budget shortened it.");
 
     public void TokenRefresh(CapiDestination d, string outcome) =>
         _tokenRefreshes.Add(1, Tag(d), new KeyValuePair<string, object?>("outcome", outcome));

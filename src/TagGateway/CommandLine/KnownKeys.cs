@@ -66,7 +66,7 @@ internal static class KnownKeys
         "Capi:GoogleAnalytics:ApiSecretFile", "Capi:GoogleAnalytics:GapFillWindow",
         "Capi:Ingest:ApiKeys:*", "Capi:Ingest:ApiKeyFile", "Capi:Ingest:MaxRequestBytes", "Capi:Ingest:MaxEventsPerRequest",
         "Capi:Ingest:MaxFutureSkew",
-        "Capi:Store:Kind", "Capi:Store:Path", "Capi:Store:MaxBytes", "Capi:Store:MaxMemoryBytes", "Capi:Store:SegmentBytes",
+        "Capi:Store:Kind", "Capi:Store:Path", "Capi:Store:MaxBytes", "Capi:Store:MaxMemoryBytes", "Capi:Store:LedgerMaxBytes", "Capi:Store:SegmentBytes",
         "Capi:Store:DeadLetterRetention",
         "Capi:Store:Redis:Configuration", "Capi:Store:Redis:KeyPrefix", "Capi:Store:Redis:ConsumerName", "Capi:Store:Redis:ClaimIdle",
         "Capi:Store:Redis:ConsumerTtl", "Capi:Store:Redis:OperationTimeout", "Capi:Store:Redis:WaitReplicas",

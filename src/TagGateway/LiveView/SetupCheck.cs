@@ -26,6 +26,7 @@ internal sealed class SetupCheck
     private readonly CapiHitSink _capi;
     private readonly IReadOnlyList<string> _capiDestinations;
     private readonly CapiDeliveryTimes _deliveries;
+    private readonly TimeSpan _dedupTtl;
     private readonly GatewayOptions _options;
     private readonly TimeProvider _time;
 
@@ -37,6 +38,7 @@ internal sealed class SetupCheck
         _metrics = metrics;
         _capi = capi;
         _capiDestinations = CapiStatus.ConfiguredDestinations(capiOptions.Value);
+        _dedupTtl = capiOptions.Value.DedupTtl;
         _deliveries = deliveries;
         _options = options;
         _time = time;
@@ -99,6 +101,11 @@ internal sealed class SetupCheck
             Capi(),
         };
 
+        if (_capi.IsEnabled && DedupWindow() is { } shortened)
+        {
+            lines.Add(shortened);
+        }
+
         return new SetupReport(_time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture), count, lines);
     }
 
@@ -159,6 +166,23 @@ internal sealed class SetupCheck
             ? new("capi", Title, Amber, detail, "See /capi/dead-letters on the management listener for the dead letters and the destinations' answers, then replay them.")
             : never == 0 && parts.Count > 0 ? new("capi", Title, Green, detail, null)
             : new("capi", Title, Grey, detail, "Send a conversion (a GA4 purchase hit, or POST /capi/v1/events) and watch for its delivery; /capi/store shows what is pending.");
+    }
+
+    /// <summary>Only when the journal's dedup ledger hit its memory budget and shortened the window (no line otherwise).</summary>
+    private SetupLine? DedupWindow()
+    {
+        foreach (var sample in _metrics.Samples())
+        {
+            if (sample.Name == "taggateway_capi_dedup_window_seconds" && sample.Value < _dedupTtl.TotalSeconds - 1)
+            {
+                var window = TimeSpan.FromSeconds(sample.Value);
+                return new("capi-dedup", "CAPI dedup window", Amber,
+                    $"The dedup ledger reached its memory budget: repeats are recognised for {Ago(window)}, not the configured {Ago(_dedupTtl)}. An older repeat is sent again (the platforms dedup it by event id; GA gap-fill may count it twice).",
+                    "Raise Capi:Store:LedgerMaxBytes (64 MiB holds about 1.4 million keys), or shorten Capi:DedupTtl to what it holds.");
+            }
+        }
+
+        return null;
     }
 
     private static string Ago(TimeSpan elapsed) =>

@@ -23,8 +23,8 @@ public sealed class JournalStoreFootprintTests(ITestOutputHelper output) : IDisp
 
     public void Dispose() => _store.Dispose();
 
-    private JournalStore Create(long maxMemoryBytes, long segmentBytes, TimeSpan mergeWindow) =>
-        new(new StoreOptions { Path = _store.Path, SegmentBytes = segmentBytes, MaxBytes = 256 * OneMiB, MaxMemoryBytes = maxMemoryBytes },
+    private JournalStore Create(long maxMemoryBytes, long segmentBytes, TimeSpan mergeWindow, long ledgerMaxBytes = 64 * OneMiB) =>
+        new(new StoreOptions { Path = _store.Path, SegmentBytes = segmentBytes, MaxBytes = 256 * OneMiB, MaxMemoryBytes = maxMemoryBytes, LedgerMaxBytes = ledgerMaxBytes },
             TimeSpan.FromHours(48), mergeWindow, _time, NullLogger.Instance);
 
     private CapiEvent Event(int i) => new()
@@ -110,6 +110,45 @@ public sealed class JournalStoreFootprintTests(ITestOutputHelper output) : IDisp
         Assert.True(perKey < 60, $"{perKey:0.0} bytes per ledger key");
         Assert.InRange(tablePerKey, FingerprintLedger.SlotBytes * 4.0 / 3, FingerprintLedger.SlotBytes * 8.0 / 3);
         Assert.True(IdleMiB + harnessMiB < TargetMiB, $"{IdleMiB + harnessMiB:0.0} MiB");
+
+        // 48 h at that rate (2.7 billion keys) fits no table: the default budget holds the ledger, growth step included,
+        // under the target with the idle process, by shortening the window (JournalStoreLedgerBudgetTests).
+        Assert.True(IdleMiB + (new StoreOptions().LedgerMaxBytes / (double)OneMiB) < TargetMiB);
+        GC.KeepAlive(store);
+    }
+
+    /// <summary>Issue #16: at its budget the ledger's heap stops growing, however many keys arrive.</summary>
+    [Fact]
+    public async Task At_its_budget_the_ledger_keeps_the_heap_bounded_however_many_keys_arrive()
+    {
+        // The table tops out at 2.7 MiB; the rest of the budget is headroom for what else the process does meanwhile.
+        const long Budget = 4 * OneMiB;
+        const int Keys = 600_000; // 20 MiB of table without the budget (2^20 slots)
+        await using var store = Create(maxMemoryBytes: 64 * OneMiB, segmentBytes: 64 * OneMiB, mergeWindow: TimeSpan.Zero, ledgerMaxBytes: Budget);
+        await store.OpenAsync(default);
+        await DeliverAsync(store, [Event(-1)]);
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+        var marks = new UInt128[1_000];
+        for (var i = 0; i < Keys; i += marks.Length)
+        {
+            for (var j = 0; j < marks.Length; j++)
+            {
+                marks[j] = DedupKey.Twin(browser: true, "purchase", 't', $"T-{i + j}");
+            }
+
+            await store.SetMarksAsync(marks, default);
+            Assert.True(store.LedgerBytes <= Budget, $"{store.LedgerBytes} bytes of ledger after {i + marks.Length} keys");
+            _time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        // Forgets the writer's operations, as any ingest or delivery call does.
+        await DeliverAsync(store, [Event(-2)]);
+        var after = GC.GetTotalMemory(forceFullCollection: true);
+        var stats = await store.StatisticsAsync(default);
+        output.WriteLine($"{Keys:N0} keys into a {Budget / OneMiB} MiB budget: {stats.LedgerKeys:N0} held in {store.LedgerBytes:N0} bytes, heap grew {(after - before) / (double)OneMiB:0.00} MiB");
+        Assert.True(after - before < Budget, $"the heap grew {after - before} bytes");
+        Assert.InRange(stats.LedgerKeys, 1, Keys / 4);
+        Assert.True((await store.HasMarksAsync([DedupKey.Twin(browser: true, "purchase", 't', $"T-{Keys - 1}")], default))[0]);
         GC.KeepAlive(store);
     }
 

@@ -74,4 +74,11 @@ internal enum RecordType : byte
     /// fingerprint (<c>FingerprintLedger.Fingerprint</c>): <c>[fingerprint 8][seq][expires ms]</c>.
     /// </summary>
     LedgerFingerprint = 4,
+
+    /// <summary>
+    /// The dedup ledger's eviction floor (<c>FingerprintLedger.FloorMs</c>): <c>[floor ms]</c>. Keys expiring at or
+    /// before it were evicted to keep the ledger within its budget and stay evicted on replay; written when it rises and
+    /// carried by compaction while it is ahead of the clock.
+    /// </summary>
+    LedgerFloor = 5,
 }

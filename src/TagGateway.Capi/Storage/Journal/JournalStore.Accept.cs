@@ -116,7 +116,7 @@ internal sealed partial class JournalStore
                 {
                     if ((remaining & d.Bit()) != 0)
                     {
-                        _ledger.Set(FingerprintLedger.Fingerprint(keys[(int)d]), e.Seq, expires, FingerprintLedger.LiveSegment);
+                        _ledger.Set(FingerprintLedger.Fingerprint(keys[(int)d]), e.Seq, expires, FingerprintLedger.LiveSegment, now);
                         _pending[(int)d].Add(e.Seq);
                     }
                 }
@@ -145,6 +145,7 @@ internal sealed partial class JournalStore
                 last ??= Enqueue(new JournalOp { Type = RecordType.Done });
             }
 
+            ReportEvictions(now);
             MaybeSweep(now);
         }
 
@@ -175,8 +176,10 @@ internal sealed partial class JournalStore
 
                 // A ledger record with no event (seq 0): replayed on open and carried by compaction like any kept key.
                 AppendLedger(fingerprint, 0, expires);
-                _ledger.Set(fingerprint, 0, expires, (uint)_active.Id);
+                _ledger.Set(fingerprint, 0, expires, (uint)_active.Id, now);
             }
+
+            ReportEvictions(now);
         }
 
         return ValueTask.CompletedTask;

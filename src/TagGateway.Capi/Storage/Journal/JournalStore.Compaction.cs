@@ -35,8 +35,8 @@ internal sealed partial class JournalStore
     }
 
     /// <summary>
-    /// Compacts the oldest sealed segment once less than half of it is live, or at once when the store is past three
-    /// quarters of its bound, or when its live part is only dedup keys.
+    /// Compacts the oldest sealed segment once less than half of it is live (live events' records and the ledger records
+    /// of the keys it still carries), or at once when the store is past three quarters of its bound.
     /// </summary>
     private void CompactOldest(long now)
     {
@@ -50,6 +50,15 @@ internal sealed partial class JournalStore
 
             var pressure = _bytes > _options.MaxBytes / 4 * 3;
             if (!pressure && oldest.LiveBytes * 2 > oldest.Bytes)
+            {
+                return;
+            }
+
+            // The keys it carries count as live: a segment of nothing but still-held keys (what compaction itself writes
+            // once more keys are held than a segment takes) would otherwise be rewritten again and again, forever.
+            var carried = _ledger.InSegment((uint)oldest.Id, now);
+            var liveBytes = oldest.LiveBytes + ((long)carried.Count * JournalOp.FramedLength(LedgerRecordPayload));
+            if (!pressure && liveBytes * 2 > oldest.Bytes)
             {
                 return;
             }
@@ -75,11 +84,17 @@ internal sealed partial class JournalStore
 
             var keys = 0;
             // The keys this segment carries (retired events', marks, earlier carried ones) move to the active one.
-            foreach (var slot in _ledger.InSegment((uint)oldest.Id, now))
+            foreach (var slot in carried)
             {
                 AppendLedger(_ledger.FingerprintAt(slot), SeqFromLow(_ledger.SeqAt(slot)), _ledger.ExpiresAt(slot));
                 _ledger.MoveTo(slot, (uint)_active.Id);
                 keys++;
+            }
+
+            if (_ledger.FloorMs > now)
+            {
+                // The floor may have been in the segment going away: it still shortens the window, so it moves too.
+                AppendLedgerFloor();
             }
 
             _segments.Remove(oldest.Id);
@@ -87,7 +102,7 @@ internal sealed partial class JournalStore
             _bytes -= oldest.Bytes;
             Enqueue(new JournalOp { DeletePath = Path.Combine(_directory, JournalFormat.SegmentName(oldest.Id)) });
             Log.Compacted(_logger, oldest.Id, rewritten, keys, oldest.Bytes);
-            if (pressure && oldest.LiveBytes * 2 > oldest.Bytes)
+            if (pressure && liveBytes * 2 > oldest.Bytes)
             {
                 // Rewriting a mostly-live segment frees little; one per sweep under pressure.
                 return;

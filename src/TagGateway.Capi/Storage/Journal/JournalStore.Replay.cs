@@ -30,6 +30,9 @@ internal sealed partial class JournalStore
                 ReplaySegment(files[i].Id, files[i].Path, isLast: i == files.Count - 1, now);
             }
 
+            // A floor read late in the journal drops the keys replayed before it that it covers.
+            _ledger.RemoveExpired(now);
+
             foreach (var entry in _events.Values.ToList())
             {
                 if (entry.IsComplete)
@@ -60,6 +63,7 @@ internal sealed partial class JournalStore
 
             _writer = new JournalWriter(_directory, _active.Id, OnWriteError);
             _writer.Start();
+            ReportEvictions(now, opening: true);
             _lastSweepMs = now;
             Log.Opened(_logger, _directory, _events.Count, _ledger.Count, _segments.Count, _bytes);
         }
@@ -179,14 +183,11 @@ internal sealed partial class JournalStore
                 segment.LiveBytes += framed;
                 _seq = Math.Max(_seq, seq);
                 var expires = e.AcceptedMs + _dedupTtlMs;
-                if (expires > now)
+                foreach (var d in CapiDestinations.All)
                 {
-                    foreach (var d in CapiDestinations.All)
+                    if ((e.Destinations & d.Bit()) != 0)
                     {
-                        if ((e.Destinations & d.Bit()) != 0)
-                        {
-                            _ledger.Set(FingerprintLedger.Fingerprint(keys[(int)d]), seq, expires, FingerprintLedger.LiveSegment);
-                        }
+                        _ledger.Restore(FingerprintLedger.Fingerprint(keys[(int)d]), seq, expires, FingerprintLedger.LiveSegment, now);
                     }
                 }
 
@@ -240,10 +241,7 @@ internal sealed partial class JournalStore
                 var key = BinaryPrimitives.ReadUInt128LittleEndian(payload);
                 var seq = BinaryPrimitives.ReadInt64LittleEndian(payload[16..]);
                 var expires = BinaryPrimitives.ReadInt64LittleEndian(payload[24..]);
-                if (expires > now)
-                {
-                    _ledger.Set(FingerprintLedger.Fingerprint(key), seq, expires, (uint)segment.Id);
-                }
+                _ledger.Restore(FingerprintLedger.Fingerprint(key), seq, expires, (uint)segment.Id, now);
 
                 _seq = Math.Max(_seq, seq);
                 break;
@@ -254,14 +252,14 @@ internal sealed partial class JournalStore
                 var fingerprint = BinaryPrimitives.ReadUInt64LittleEndian(payload);
                 var seq = BinaryPrimitives.ReadInt64LittleEndian(payload[8..]);
                 var expires = BinaryPrimitives.ReadInt64LittleEndian(payload[16..]);
-                if (expires > now)
-                {
-                    _ledger.Set(fingerprint, seq, expires, (uint)segment.Id);
-                }
-
+                _ledger.Restore(fingerprint, seq, expires, (uint)segment.Id, now);
                 _seq = Math.Max(_seq, seq);
                 break;
             }
+
+            case RecordType.LedgerFloor:
+                _ledger.RaiseFloor(BinaryPrimitives.ReadInt64LittleEndian(payload));
+                break;
 
             default:
                 break;

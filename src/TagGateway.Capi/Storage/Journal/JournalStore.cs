@@ -38,6 +38,9 @@ internal sealed partial class JournalStore : ICapiStore
     /// </summary>
     internal const int EntryCostBytes = 256;
 
+    /// <summary>Payload of a <see cref="RecordType.LedgerFingerprint"/> record: fingerprint, sequence number, expiry.</summary>
+    private const int LedgerRecordPayload = 8 + 8 + 8;
+
     private readonly Lock _gate = new();
     private readonly StoreOptions _options;
     private readonly long _dedupTtlMs;
@@ -48,8 +51,11 @@ internal sealed partial class JournalStore : ICapiStore
     private readonly ILogger _logger;
     private readonly string _directory;
 
-    /// <summary>Every unexpired dedup key and gap-fill mark, as 64-bit fingerprints (about 27-53 bytes a key).</summary>
+    /// <summary>Every unexpired dedup key and gap-fill mark, as 64-bit fingerprints, within StoreOptions.LedgerMaxBytes.</summary>
     private readonly FingerprintLedger _ledger;
+
+    /// <summary>The ledger's warning (5008) at most once an hour while evictions go on.</summary>
+    private readonly LogThrottle _evictionLog;
 
     private readonly Dictionary<long, Entry> _events = [];
     private readonly SortedSet<long>[] _pending = [.. Enumerable.Range(0, CapiDestinations.Count).Select(static _ => new SortedSet<long>())];
@@ -80,7 +86,9 @@ internal sealed partial class JournalStore : ICapiStore
         _logger = logger;
         _metrics = metrics;
         _directory = Path.GetFullPath(options.Path);
-        _ledger = new FingerprintLedger(time.GetUtcNow().ToUnixTimeMilliseconds());
+        _ledger = new FingerprintLedger(time.GetUtcNow().ToUnixTimeMilliseconds(), options.LedgerMaxBytes);
+        _evictionLog = new LogThrottle(time, TimeSpan.FromHours(1));
+        metrics?.ObserveDedupWindow(() => DedupWindowMs(NowMs()) / 1000.0);
     }
 
     public ValueTask<StoreStatistics> StatisticsAsync(CancellationToken cancellationToken)
@@ -320,7 +328,7 @@ internal sealed partial class JournalStore : ICapiStore
     /// <summary>Writes a ledger record; the caller then names the active segment as the key's carrier.</summary>
     private void AppendLedger(ulong fingerprint, long seq, long expires)
     {
-        var payload = new byte[8 + 8 + 8];
+        var payload = new byte[LedgerRecordPayload];
         BinaryPrimitives.WriteUInt64LittleEndian(payload, fingerprint);
         BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(8), seq);
         BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(16), expires);
@@ -487,5 +495,8 @@ internal sealed partial class JournalStore : ICapiStore
 
         [LoggerMessage(EventId = 5007, Level = LogLevel.Error, Message = "CAPI journal record of event {Seq} unreadable ({Error}); the event is dead-lettered")]
         public static partial void Unreadable(ILogger logger, long seq, string? error);
+
+        [LoggerMessage(EventId = 5008, Level = LogLevel.Warning, Message = "CAPI dedup ledger at its memory budget (Capi:Store:LedgerMaxBytes = {MaxBytes} bytes, {Keys} keys held): {Evicted} keys closest to expiry evicted since start ({Suppressed} evictions not logged), so the dedup window is {WindowHours:0.0} h instead of {TtlHours:0.0} h. Repeats older than that are sent again (the platforms dedup by event id); raise Capi:Store:LedgerMaxBytes to keep the whole window")]
+        public static partial void LedgerEvicting(ILogger logger, long maxBytes, int keys, long evicted, long suppressed, double windowHours, double ttlHours);
     }
 }
