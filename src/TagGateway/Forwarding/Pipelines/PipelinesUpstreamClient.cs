@@ -42,7 +42,7 @@ internal sealed class PipelinesUpstreamClient : IHitUpstreamClient, IDisposable
         var replayable = request.Content is null || request.Content.TryGetBuffered(out _);
         for (var attempt = 0; ; attempt++)
         {
-            var connection = await pool.RentAsync(fresh: attempt > 0, cancellationToken);
+            var connection = await pool.RentAsync(fresh: attempt > 0, replayable, cancellationToken);
             try
             {
                 await connection.SendAsync(context, request, pathStart, cancellationToken);
