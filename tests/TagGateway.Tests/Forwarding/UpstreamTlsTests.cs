@@ -115,7 +115,7 @@ public abstract class UpstreamTlsTests
         var certificate = which == "untrusted authority" ? TestCertificates.Untrusted : TestCertificates.OtherHost;
         await using var upstream = await FakeUpstream.StartTlsAsync(certificate);
         await using var gateway = await StartAsync(upstream.TlsOrigin!);
-        var logs = new CapturingLoggerProvider();
+        var logs = new CapturedLogs();
         gateway.Services.GetRequiredService<ILoggerFactory>().AddProvider(logs);
 
         using var response = await gateway.Public.PostAsync(Hit, new StringContent("en=purchase&ep.transaction_id=T1"));
@@ -303,33 +303,6 @@ public abstract class UpstreamTlsTests
         }
 
         Assert.True(condition());
-    }
-
-    private sealed record LogLine(int EventId, string Message);
-
-    /// <summary>Collects the gateway's log lines in memory (added to the running host's logger factory).</summary>
-    private sealed class CapturingLoggerProvider : ILoggerProvider
-    {
-        private readonly ConcurrentQueue<LogLine> _lines = new();
-
-        public IReadOnlyCollection<LogLine> Lines => _lines;
-
-        public ILogger CreateLogger(string categoryName) => new Logger(_lines);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(ConcurrentQueue<LogLine> lines) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                lines.Enqueue(new LogLine(eventId.Id, formatter(state, exception)));
-        }
     }
 }
 

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
@@ -6,37 +5,9 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using TagGateway.Hosting;
+using TagGateway.Tests.Infrastructure;
 
 namespace TagGateway.Tests.Lifecycle;
-
-/// <summary>One log line as the gateway wrote it.</summary>
-public sealed record LogLine(string Category, LogLevel Level, int EventId, string Message);
-
-/// <summary>Keeps every log line the gateway writes, for assertions on warnings.</summary>
-public sealed class CapturedLogs : ILoggerProvider
-{
-    private readonly ConcurrentQueue<LogLine> _lines = new();
-
-    public IReadOnlyCollection<LogLine> Lines => _lines;
-
-    public IEnumerable<LogLine> WithId(int eventId) => _lines.Where(l => l.EventId == eventId);
-
-    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
-
-    public void Dispose()
-    {
-    }
-
-    private sealed class Logger(CapturedLogs owner, string category) : ILogger
-    {
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            owner._lines.Enqueue(new LogLine(category, logLevel, eventId.Id, formatter(state, exception)));
-    }
-}
 
 /// <summary>
 /// The real gateway host on Kestrel at 127.0.0.1 with its log lines captured (the host clears logging providers while it

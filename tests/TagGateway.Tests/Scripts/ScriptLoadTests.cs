@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -162,7 +161,7 @@ public sealed class ScriptLoadTests
         var settings = GatewayInstance.Settings(upstream.Origin);
         settings["Logging:LogLevel:TagGateway.Scripts"] = "Information";
         await using var gateway = await GatewayInstance.StartAsync(settings);
-        var logs = new CapturingLoggerProvider();
+        var logs = new CapturedLogs();
         gateway.Services.GetRequiredService<ILoggerFactory>().AddProvider(logs);
 
         (await SendRawAsync(gateway, "/metrics/gtm.js?id=GTM-EVIL99")).Status.ShouldBe(403);
@@ -219,33 +218,6 @@ public sealed class ScriptLoadTests
         var head = text[..split];
         var status = int.Parse(head.Split(' ', 3)[1], System.Globalization.CultureInfo.InvariantCulture);
         return (status, head, text[(split + 4)..]);
-    }
-
-    private sealed record LogLine(int EventId, string Message);
-
-    /// <summary>Collects the gateway's log lines in memory (added to the running host's logger factory).</summary>
-    private sealed class CapturingLoggerProvider : ILoggerProvider
-    {
-        private readonly ConcurrentQueue<LogLine> _lines = new();
-
-        public IReadOnlyCollection<LogLine> Lines => _lines;
-
-        public ILogger CreateLogger(string categoryName) => new Logger(_lines);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(ConcurrentQueue<LogLine> lines) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                lines.Enqueue(new LogLine(eventId.Id, formatter(state, exception)));
-        }
     }
 }
 
