@@ -9,22 +9,15 @@ public sealed class CapiHandOffTests : IAsyncLifetime
     private static string Purchase(string transaction) =>
         $"v=2&tid=G-TEST1234&cid=123.456&en=purchase&ep.transaction_id=T-{transaction}&epn.value=42&cu=EUR&gcs=G111&gcd=13v3v3v3v5l1";
 
-    private readonly string _store = Path.Combine(Path.GetTempPath(), "tg-handoff-" + Guid.NewGuid().ToString("N"));
-    private FakeUpstream _google = null!;
+    private MetaCapiSite _site = null!;
     private FakeUpstream _meta = null!;
     private GatewayInstance _gateway = null!;
 
     public async Task InitializeAsync()
     {
-        _google = await FakeUpstream.StartAsync();
-        _meta = await FakeUpstream.StartAsync(static (context, _) => context.Response.WriteAsync("""{"events_received":1}"""));
-        var settings = GatewayInstance.Settings(_google.Origin);
-        settings["Capi:Meta:PixelId"] = "1234567890";
-        settings["Capi:Meta:AccessToken"] = "handoff-token";
-        settings["Capi:Meta:BaseUrl"] = _meta.Origin.ToString().TrimEnd('/');
-        settings["Capi:Store:Path"] = _store;
-        settings["Capi:MergeWindow"] = "00:00:00";
-        _gateway = await GatewayInstance.StartAsync(settings);
+        _site = await MetaCapiSite.StartAsync("handoff");
+        _meta = _site.Meta;
+        _gateway = _site.Gateway;
     }
 
     [Theory]
@@ -68,17 +61,5 @@ public sealed class CapiHandOffTests : IAsyncLifetime
         Assert.DoesNotContain(_meta.Requests, r => System.Text.Encoding.UTF8.GetString(r.Body).Contains(transaction, StringComparison.Ordinal));
     }
 
-    public async Task DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        await _google.DisposeAsync();
-        await _meta.DisposeAsync();
-        try
-        {
-            Directory.Delete(_store, recursive: true);
-        }
-        catch (DirectoryNotFoundException)
-        {
-        }
-    }
+    public Task DisposeAsync() => _site.DisposeAsync().AsTask();
 }

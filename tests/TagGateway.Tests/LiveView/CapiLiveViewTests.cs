@@ -21,29 +21,28 @@ public sealed class CapiLiveViewTests : IAsyncLifetime
     private const string Fbc = "fb.1.1700000000000.AbCdEfGhIjKlMn";
     private const string GaCookie = "GA1.1.555666777.1700000002";
 
-    private readonly string _store = Path.Combine(Path.GetTempPath(), "tg-liveview-" + Guid.NewGuid().ToString("N"));
-    private FakeUpstream _google = null!;
+    private MetaCapiSite _site = null!;
     private FakeUpstream _meta = null!;
     private GatewayInstance _gateway = null!;
 
     public async Task InitializeAsync()
     {
-        _google = await FakeUpstream.StartAsync();
-        _meta = await FakeUpstream.StartAsync(static (context, _) => context.Response.WriteAsync("""{"events_received":1}"""));
-        _gateway = await GatewayInstance.StartAsync(Settings(_google, _meta, _store));
+        _site = await MetaCapiSite.StartAsync("liveview", AddLiveView);
+        (_meta, _gateway) = (_site.Meta, _site.Gateway);
     }
 
     internal static Dictionary<string, string?> Settings(FakeUpstream google, FakeUpstream meta, string store)
     {
-        var settings = GatewayInstance.Settings(google.Origin);
-        settings["Gateway:ClientIdentity:Edge"] = "ReverseProxy";
-        settings["Capi:Meta:PixelId"] = "1234567890";
-        settings["Capi:Meta:AccessToken"] = "live-view-token";
-        settings["Capi:Meta:BaseUrl"] = meta.Origin.ToString().TrimEnd('/');
-        settings["Capi:Store:Path"] = store;
-        settings["Capi:MergeWindow"] = "00:00:00";
-        settings["Capi:Ingest:ApiKeys:0"] = ApiKey;
+        var settings = MetaCapiSite.Settings(google, meta, store);
+        AddLiveView(settings);
         return settings;
+    }
+
+    /// <summary>A trusted edge (cookies are issued) and an ingest key, on top of the Meta site's settings.</summary>
+    private static void AddLiveView(Dictionary<string, string?> settings)
+    {
+        settings["Gateway:ClientIdentity:Edge"] = "ReverseProxy";
+        settings["Capi:Ingest:ApiKeys:0"] = ApiKey;
     }
 
     /// <summary>A server event with every kind of user data the UI must never show.</summary>
@@ -241,17 +240,5 @@ public sealed class CapiLiveViewTests : IAsyncLifetime
     internal static double Sum(Dictionary<string, double> prometheus, string metric, params string[] pairs) =>
         prometheus.Where(p => (p.Key == metric || p.Key.StartsWith(metric + "{", StringComparison.Ordinal)) && pairs.All(l => p.Key.Contains(l, StringComparison.Ordinal))).Sum(p => p.Value);
 
-    public async Task DisposeAsync()
-    {
-        await _gateway.DisposeAsync();
-        await _google.DisposeAsync();
-        await _meta.DisposeAsync();
-        try
-        {
-            Directory.Delete(_store, recursive: true);
-        }
-        catch (DirectoryNotFoundException)
-        {
-        }
-    }
+    public Task DisposeAsync() => _site.DisposeAsync().AsTask();
 }
