@@ -72,7 +72,7 @@ public sealed class RedisServer : IAsyncDisposable
     public static RedisServer Create(int? port = null)
     {
         var binary = Require();
-        var server = new RedisServer(binary, port ?? CapiGateway.FreePort(), Path.Combine(Path.GetTempPath(), "capi-redis-tests", Guid.NewGuid().ToString("N")));
+        var server = new RedisServer(binary, port ?? TagGateway.TestKit.Loopback.LoopbackPorts.Free(), Path.Combine(Path.GetTempPath(), "capi-redis-tests", Guid.NewGuid().ToString("N")));
         System.IO.Directory.CreateDirectory(server.Directory);
         return server;
     }

@@ -1,5 +1,6 @@
 using System.Net;
 using TagGateway.Capi.Tests.GapFill;
+using TagGateway.TestKit.Loopback;
 
 namespace TagGateway.Capi.Tests.Process;
 
@@ -14,7 +15,8 @@ public sealed class GapFillKillTests() : CapiFakesTest(measurementProtocol: true
     [Fact]
     public async Task A_kill_9_while_waiting_sends_it_once_after_restart_and_a_recorded_browser_hit_still_cancels()
     {
-        int publicPort = CapiGateway.FreePort(), managementPort = CapiGateway.FreePort();
+        var ports = LoopbackPorts.Distinct(2);
+        var (publicPort, managementPort) = (ports[0], ports[1]);
         var settings = CapiGateway.GatewaySettings(Fake, publicPort, managementPort);
         foreach ((var key, var value) in Fake.CapiSettings(Store.Path, meta: false, tiktok: false, linkedIn: false, google: false))
         {

@@ -1,4 +1,5 @@
 using System.Net;
+using TagGateway.TestKit.Loopback;
 
 namespace TagGateway.Capi.Tests.Process;
 
@@ -14,7 +15,8 @@ public sealed class KillTests : CapiFakesTest
         const int Events = 300;
         const int BatchSize = 20;
         Fake.Latency = TimeSpan.FromMilliseconds(120);
-        int publicPort = CapiGateway.FreePort(), managementPort = CapiGateway.FreePort();
+        var ports = LoopbackPorts.Distinct(2);
+        var (publicPort, managementPort) = (ports[0], ports[1]);
         var settings = CapiGateway.GatewaySettings(Fake, publicPort, managementPort);
         foreach ((var key, var value) in Fake.CapiSettings(Store.Path, tiktok: false, linkedIn: false, google: false))
         {

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
+using TagGateway.TestKit.Loopback;
 
 namespace TagGateway.TestKit.Capi;
 
@@ -50,22 +51,34 @@ public sealed class CapiGateway : IAsyncDisposable
     /// <summary>As above; <paramref name="configure"/> adds to the host (a log collector, a FakeTimeProvider …).</summary>
     public static async Task<CapiGateway> StartAsync(FakePlatforms fake, Dictionary<string, string?> capi, Action<WebApplicationBuilder>? configure)
     {
-        int publicPort = FreePort(), managementPort = FreePort();
-        var settings = GatewaySettings(fake, publicPort, managementPort);
-        foreach ((var key, var value) in capi)
+        for (var attempt = 1; ; attempt++)
         {
-            settings[key] = value;
-        }
+            var ports = LoopbackPorts.Distinct(2);
+            var (publicPort, managementPort) = (ports[0], ports[1]);
+            var settings = GatewaySettings(fake, publicPort, managementPort);
+            foreach ((var key, var value) in capi)
+            {
+                settings[key] = value;
+            }
 
-        var app = GatewayHost.Create([], builder =>
-        {
-            builder.Configuration.AddInMemoryCollection(settings);
-            configure?.Invoke(builder);
-        });
-        var logs = new FakeLogCollector();
-        app.Services.GetRequiredService<ILoggerFactory>().AddProvider(new FakeLoggerProvider(logs));
-        await app.StartAsync();
-        return new CapiGateway(app, publicPort, managementPort, logs);
+            var app = GatewayHost.Create([], builder =>
+            {
+                builder.Configuration.AddInMemoryCollection(settings);
+                configure?.Invoke(builder);
+            });
+            var logs = new FakeLogCollector();
+            app.Services.GetRequiredService<ILoggerFactory>().AddProvider(new FakeLoggerProvider(logs));
+            try
+            {
+                await app.StartAsync();
+                return new CapiGateway(app, publicPort, managementPort, logs);
+            }
+            catch (IOException ex) when (attempt < 3 && ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+            {
+                // A free port is only free until another test binds it: take a fresh pair.
+                await app.DisposeAsync();
+            }
+        }
     }
 
     /// <summary>The gateway as a real process (dotnet TagGateway.dll), configured through the environment only.</summary>
@@ -85,13 +98,6 @@ public sealed class CapiGateway : IAsyncDisposable
 
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
         return info;
-    }
-
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public static HttpClient Client(int port) => new(new SocketsHttpHandler { UseCookies = false, UseProxy = false })

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using TagGateway.TestKit.Loopback;
 
 namespace TagGateway.TestKit.Capi;
 
@@ -33,7 +34,8 @@ public sealed class GatewayProcess : IAsyncDisposable
     /// <summary>A gateway on fresh ports, configured against <paramref name="fake"/> plus <paramref name="capi"/>; returns once /readyz answers.</summary>
     public static async Task<GatewayProcess> StartAsync(FakePlatforms fake, Dictionary<string, string?> capi)
     {
-        int publicPort = CapiGateway.FreePort(), managementPort = CapiGateway.FreePort();
+        var ports = LoopbackPorts.Distinct(2);
+        var (publicPort, managementPort) = (ports[0], ports[1]);
         var settings = CapiGateway.GatewaySettings(fake, publicPort, managementPort);
         foreach ((var key, var value) in capi)
         {

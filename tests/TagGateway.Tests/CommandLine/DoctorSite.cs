@@ -101,7 +101,7 @@ internal sealed class DoctorSite : IAsyncDisposable
 
         var gateway = await GatewayInstance.StartAsync(settings);
         var dns = new FakeDns().Add(PageHost, DnsRecordType.A, "127.0.0.1");
-        var port = GatewayProcess.FreePort();
+        var port = TagGateway.TestKit.Loopback.LoopbackPorts.Free();
         var site = new DoctorSite(directory, upstream, gateway, dns, port, shape.Tls);
         await site.StartNginxAsync(shape, gateway.PublicEndPoint.Port);
         return site;

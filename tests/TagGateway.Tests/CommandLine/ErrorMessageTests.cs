@@ -37,7 +37,7 @@ public sealed class ErrorMessageTests
     public async Task An_upstream_failure_logs_the_socket_error_in_one_line()
     {
         var closed = FakeUpstream.ClosedOrigin();
-        var publicPort = GatewayProcess.FreePort();
+        var publicPort = TagGateway.TestKit.Loopback.LoopbackPorts.Free();
         using var run = GatewayProcess.Start([], new()
         {
             ["Gateway__TagIds__0"] = "G-TEST1234",

@@ -54,9 +54,10 @@ internal sealed class GatewayProcess : IDisposable
             WorkingDirectory = AppContext.BaseDirectory,
         };
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
-        info.Environment["Gateway__PublicUrl"] = $"http://127.0.0.1:{FreePort()}";
-        info.Environment["Gateway__ManagementUrl"] = $"http://127.0.0.1:{FreePort()}";
-        info.Environment["Gateway__Demo__UpstreamUrl"] = $"http://127.0.0.1:{FreePort()}";
+        var ports = TagGateway.TestKit.Loopback.LoopbackPorts.Distinct(3);
+        info.Environment["Gateway__PublicUrl"] = $"http://127.0.0.1:{ports[0]}";
+        info.Environment["Gateway__ManagementUrl"] = $"http://127.0.0.1:{ports[1]}";
+        info.Environment["Gateway__Demo__UpstreamUrl"] = $"http://127.0.0.1:{ports[2]}";
         info.Environment["Logging__Console__FormatterName"] = "simple";
         foreach ((var key, var value) in environment ?? [])
         {
@@ -112,13 +113,6 @@ internal sealed class GatewayProcess : IDisposable
         }
 
         return Stdout.Contains(text, StringComparison.Ordinal);
-    }
-
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public void Dispose()

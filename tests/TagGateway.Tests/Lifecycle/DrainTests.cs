@@ -32,7 +32,8 @@ public sealed class DrainTests
 
             context.Response.StatusCode = StatusCodes.Status204NoContent;
         });
-        int publicPort = FreePort(), managementPort = FreePort();
+        var ports = TagGateway.TestKit.Loopback.LoopbackPorts.Distinct(2);
+        var (publicPort, managementPort) = (ports[0], ports[1]);
         var settings = GatewayInstance.Settings(upstream.Origin);
         settings["Gateway:PublicUrl"] = $"http://127.0.0.1:{publicPort}";
         settings["Gateway:ManagementUrl"] = $"http://127.0.0.1:{managementPort}";
@@ -206,12 +207,5 @@ public sealed class DrainTests
         }
 
         return condition();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
