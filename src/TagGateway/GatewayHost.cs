@@ -101,6 +101,8 @@ public static partial class GatewayHost
         services.AddSingleton<LiveRecorder>();
         services.AddSingleton<Capi.Ingest.ICapiIngestObserver, CapiIngestRecorder>();
         services.AddSingleton<SetupCheck>();
+        services.AddSingleton(static sp => MemoryBudget.FromRuntime(
+            sp.GetRequiredService<Capi.CapiHitSink>().IsEnabled ? sp.GetRequiredService<IOptions<Capi.Configuration.CapiOptions>>().Value.Store : null));
         services.AddSingleton<CapiDeliveryTimes>();
 
         // The host's lifetime, with the drain on SIGTERM: not ready, serve for ShutdownDelay, then stop accepting and finish in-flight requests.
@@ -334,6 +336,12 @@ public static partial class GatewayHost
             {
                 Log.NoGeolocation(logger, options.ClientIdentity.Edge);
             }
+
+            var memory = app.Services.GetRequiredService<MemoryBudget>();
+            if (memory.IsOverCommitted)
+            {
+                Log.MemoryOverCommitted(logger, MemoryBudget.MiB(memory.CapiBytes), MemoryBudget.MiB(memory.AvailableBytes));
+            }
         });
     }
 
@@ -416,5 +424,8 @@ public static partial class GatewayHost
 
         [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Gateway:ClientIdentity:Edge is {Edge}: no visitor geolocation reaches the gateway, so every visitor gets the strictest consent default (an unknown region counts as strict, as the EEA does). Set Gateway:ClientIdentity:Edge to the edge in front of the gateway (Cloudflare, CloudflareWorker, GoogleLoadBalancer, ReverseProxy); edge-config/ shows how each passes the visitor's location.")]
         public static partial void NoGeolocation(ILogger logger, EdgeKind edge);
+
+        [LoggerMessage(EventId = 6, Level = LogLevel.Warning, Message = "Memory: the CAPI store's budgets (Capi:Store:MaxMemoryBytes plus Capi:Store:LedgerMaxBytes, {Budgets}) are more than half of what the GC may use ({Available}: the heap limit, 75 % of a container's memory limit, or the machine's memory). A burst of conversions can then run the heap out, and the gateway exits to be restarted. Give the process at least twice the budgets' memory, or lower the budgets.")]
+        public static partial void MemoryOverCommitted(ILogger logger, string budgets, string available);
     }
 }

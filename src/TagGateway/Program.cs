@@ -30,6 +30,7 @@ try
         return 0;
     }
 
+    TagGateway.Hosting.OutOfMemoryExit.Install();
     var app = GatewayHost.Create(command.HostArgs);
     options = app.Services.GetRequiredService<TagGateway.Configuration.GatewayOptions>();
     await app.RunAsync();

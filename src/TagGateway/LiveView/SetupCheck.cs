@@ -5,6 +5,7 @@ using TagGateway.Capi.Configuration;
 using TagGateway.Capi.Ingest;
 using TagGateway.ClientIdentity;
 using TagGateway.Configuration;
+using TagGateway.Hosting;
 using TagGateway.Observability;
 
 namespace TagGateway.LiveView;
@@ -29,8 +30,9 @@ internal sealed class SetupCheck
     private readonly TimeSpan _dedupTtl;
     private readonly GatewayOptions _options;
     private readonly TimeProvider _time;
+    private readonly MemoryBudget _memory;
 
-    public SetupCheck(LiveRecorder recorder, GeolocationHealth geolocation, PrometheusExporter metrics, CapiHitSink capi, IOptions<CapiOptions> capiOptions, CapiDeliveryTimes deliveries, GatewayOptions options, TimeProvider time)
+    public SetupCheck(LiveRecorder recorder, GeolocationHealth geolocation, PrometheusExporter metrics, CapiHitSink capi, IOptions<CapiOptions> capiOptions, CapiDeliveryTimes deliveries, GatewayOptions options, TimeProvider time, MemoryBudget memory)
     {
         ArgumentNullException.ThrowIfNull(capiOptions);
         _recorder = recorder;
@@ -42,6 +44,7 @@ internal sealed class SetupCheck
         _deliveries = deliveries;
         _options = options;
         _time = time;
+        _memory = memory;
     }
 
     public SetupReport Run()
@@ -104,6 +107,13 @@ internal sealed class SetupCheck
         if (_capi.IsEnabled && DedupWindow() is { } shortened)
         {
             lines.Add(shortened);
+        }
+
+        if (_memory.IsOverCommitted)
+        {
+            lines.Add(new("memory", "Memory for the CAPI store", Red,
+                $"The CAPI store's budgets ({MemoryBudget.MiB(_memory.CapiBytes)}: Capi:Store:MaxMemoryBytes plus Capi:Store:LedgerMaxBytes) are more than half of what the GC may use ({MemoryBudget.MiB(_memory.AvailableBytes)}). A burst of conversions can run the heap out; the gateway then exits to be restarted, and scripts and hits stop with it until it is back.",
+                $"Give the process at least {MemoryBudget.MiB(2 * _memory.CapiBytes)} for the GC (a container limit of {MemoryBudget.MiB(2 * _memory.CapiBytes * 4 / 3)}), or lower the two budgets below {MemoryBudget.MiB(_memory.AvailableBytes / 2)} together."));
         }
 
         return new SetupReport(_time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture), count, lines);
