@@ -6,13 +6,19 @@ using System.Text;
 namespace TagGateway.Observability;
 
 /// <summary>
-/// Aggregates every <c>TagGateway*</c> meter of this host and renders it in the Prometheus text format for the
+/// Aggregates every <c>TagGateway*</c> meter of this host (and the runtime's) and renders it in the Prometheus text format for the
 /// management listener. A measurement finds its series through a struct key of tag values, so recording
 /// allocates nothing once a series exists.
 /// </summary>
 internal sealed class PrometheusExporter : IDisposable
 {
     private static readonly double[] DefaultBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+    /// <summary>
+    /// The runtime's meter: the GC heap by generation, committed memory, collections, pause time, working set. Under
+    /// CAPI load RSS runs at two to three times the live heap (bench/README.md); these series show that split.
+    /// </summary>
+    internal const string RuntimeMeterName = "System.Runtime";
 
     private readonly MeterListener _listener = new();
     private readonly ConcurrentDictionary<Instrument, InstrumentSeries> _instruments = new();
@@ -24,7 +30,9 @@ internal sealed class PrometheusExporter : IDisposable
         {
             // A MeterListener sees every meter in the process: only this host's (its factory's) are its to report, so
             // two hosts in one process (tests) never read each other's series.
-            if (instrument.Meter.Name.StartsWith(GatewayMetrics.MeterName, StringComparison.Ordinal) && ReferenceEquals(instrument.Meter.Scope, meterFactory))
+            // The runtime's own meter (GC heap, collections, working set) is process-wide, the same for every host.
+            if ((instrument.Meter.Name.StartsWith(GatewayMetrics.MeterName, StringComparison.Ordinal) && ReferenceEquals(instrument.Meter.Scope, meterFactory))
+                || instrument.Meter.Name == RuntimeMeterName)
             {
                 // The series set rides along as the listener's state: a measurement goes straight to it, no lookup.
                 var series = _instruments.GetOrAdd(instrument, static i => new InstrumentSeries(i));

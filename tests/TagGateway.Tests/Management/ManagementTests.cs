@@ -23,6 +23,13 @@ public sealed class ManagementTests
         Assert.Contains("taggateway_requests_total{route=\"ga4_hit\",outcome=\"ok\"} 1", text, StringComparison.Ordinal);
         Assert.Contains("taggateway_rejected_total{reason=\"unknown_tag_id\"} 1", text, StringComparison.Ordinal);
         Assert.Contains("taggateway_upstream_duration_seconds_count{route=\"ga4_hit\"} 1", text, StringComparison.Ordinal);
+
+        // The runtime's meter: the GC heap beside the process's memory, so RSS can be read against what is live.
+        Assert.Contains("# TYPE dotnet_gc_last_collection_heap_size_bytes gauge", text, StringComparison.Ordinal);
+        Assert.Contains("dotnet_gc_last_collection_heap_size_bytes{gc_heap_generation=\"gen2\"}", text, StringComparison.Ordinal);
+        Assert.Contains("dotnet_gc_last_collection_memory_committed_size_bytes ", text, StringComparison.Ordinal);
+        Assert.Contains("dotnet_gc_collections_total{gc_heap_generation=\"gen0\"}", text, StringComparison.Ordinal);
+        Assert.Matches(@"(?m)^dotnet_process_memory_working_set_bytes [1-9][0-9]{6,}$", text);
     }
 
     [Fact]
