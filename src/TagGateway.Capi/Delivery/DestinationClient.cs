@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.Extensions.Logging;
 using TagGateway.Capi.Configuration;
 using TagGateway.Capi.Delivery.Http;
@@ -202,12 +203,8 @@ internal abstract partial class DestinationClient
     internal static TimeSpan? RetryAfterOf(RetryConditionHeaderValue? header) =>
         header?.Delta ?? (header?.Date is { } date ? date - DateTimeOffset.UtcNow : null);
 
-    protected static ByteArrayContent Json(byte[] body)
-    {
-        var content = new ByteArrayContent(body);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
-        return content;
-    }
+    /// <summary>A request body in segments under the large object heap's threshold (see <see cref="SegmentedJsonContent"/>).</summary>
+    protected static SegmentedJsonContent Json<T>(T value, JsonTypeInfo<T> typeInfo) => SegmentedJsonContent.Create(value, typeInfo);
 
     /// <summary>A plain (normalised) value hashed for platforms that want it hashed; a stored digest passes through.</summary>
     protected static string? HashPlain(string? plain) => plain is null ? null : Sha256Hex.IsHash(plain) ? plain : Sha256Hex.Hash(plain);

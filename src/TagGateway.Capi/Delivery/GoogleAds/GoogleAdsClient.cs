@@ -149,8 +149,7 @@ internal sealed class GoogleAdsClient : DestinationClient
             request.Events.Add(google);
         }
 
-        var body = JsonSerializer.SerializeToUtf8Bytes(request, CapiCamelJsonContext.Default.IngestEventsRequest);
-        var message = new HttpRequestMessage(HttpMethod.Post, "v1/events:ingest") { Content = Json(body) };
+        var message = new HttpRequestMessage(HttpMethod.Post, "v1/events:ingest") { Content = Json(request, CapiCamelJsonContext.Default.IngestEventsRequest) };
         if (_tokens is null)
         {
             message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AccessToken);

@@ -95,8 +95,7 @@ internal sealed class GoogleAnalyticsClient : DestinationClient
     protected override HttpRequestMessage BuildRequest(IReadOnlyList<CapiEvent> batch, IdentityKeys[] keyMasks)
     {
         var request = Payload(batch, keyMasks);
-        var body = JsonSerializer.SerializeToUtf8Bytes(request, CapiSnakeJsonContext.Default.MpRequest);
-        return new HttpRequestMessage(HttpMethod.Post, "mp/collect" + _query) { Content = Json(body) };
+        return new HttpRequestMessage(HttpMethod.Post, "mp/collect" + _query) { Content = Json(request, CapiSnakeJsonContext.Default.MpRequest) };
     }
 
     /// <summary>Sends one sample event to the validation server and returns its messages (management: POST /capi/google-analytics/validate).</summary>
@@ -116,8 +115,7 @@ internal sealed class GoogleAnalyticsClient : DestinationClient
             Consent = ConsentMask.Set(0, CapiDestination.GoogleAnalytics, DestinationConsent.Send),
             Items = [new CapiItem { Id = "SKU-VALIDATE", Name = "Validation sample", Price = 1m, Quantity = 1 }],
         };
-        var body = JsonSerializer.SerializeToUtf8Bytes(Payload([sample], new IdentityKeys[1]), CapiSnakeJsonContext.Default.MpRequest);
-        using var request = new HttpRequestMessage(HttpMethod.Post, "debug/mp/collect" + _query) { Content = Json(body) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "debug/mp/collect" + _query) { Content = Json(Payload([sample], new IdentityKeys[1]), CapiSnakeJsonContext.Default.MpRequest) };
         var result = new MpValidationResult { Endpoint = (_ga.BaseUrl.TrimEnd('/')) + "/debug/mp/collect" };
         var client = factory.CreateClient(HttpClientName);
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);

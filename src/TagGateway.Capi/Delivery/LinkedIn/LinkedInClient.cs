@@ -114,8 +114,7 @@ internal sealed class LinkedInClient : DestinationClient
             });
         }
 
-        var body = JsonSerializer.SerializeToUtf8Bytes(request, CapiCamelJsonContext.Default.LinkedInBatch);
-        var message = new HttpRequestMessage(HttpMethod.Post, "rest/conversionEvents") { Content = Json(body) };
+        var message = new HttpRequestMessage(HttpMethod.Post, "rest/conversionEvents") { Content = Json(request, CapiCamelJsonContext.Default.LinkedInBatch) };
         message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AccessToken);
         message.Headers.TryAddWithoutValidation("LinkedIn-Version", _linkedIn.Version);
         message.Headers.TryAddWithoutValidation("X-Restli-Protocol-Version", "2.0.0");

@@ -123,8 +123,7 @@ internal sealed class MetaClient : DestinationClient
             request.Data.Add(meta);
         }
 
-        var body = JsonSerializer.SerializeToUtf8Bytes(request, CapiSnakeJsonContext.Default.MetaRequest);
-        return new HttpRequestMessage(HttpMethod.Post, $"{_meta.ApiVersion}/{_meta.PixelId}/events") { Content = Json(body) };
+        return new HttpRequestMessage(HttpMethod.Post, $"{_meta.ApiVersion}/{_meta.PixelId}/events") { Content = Json(request, CapiSnakeJsonContext.Default.MetaRequest) };
     }
 
     protected override string Describe(IReadOnlyList<CapiEvent> batch, IdentityKeys[] keyMasks) =>

@@ -131,8 +131,7 @@ internal sealed class TikTokClient : DestinationClient
             request.Data.Add(tiktok);
         }
 
-        var body = JsonSerializer.SerializeToUtf8Bytes(request, CapiSnakeJsonContext.Default.TikTokRequest);
-        var message = new HttpRequestMessage(HttpMethod.Post, "open_api/v1.3/event/track/") { Content = Json(body) };
+        var message = new HttpRequestMessage(HttpMethod.Post, "open_api/v1.3/event/track/") { Content = Json(request, CapiSnakeJsonContext.Default.TikTokRequest) };
         message.Headers.TryAddWithoutValidation("Access-Token", AccessToken);
         return message;
     }
