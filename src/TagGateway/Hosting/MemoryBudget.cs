@@ -6,9 +6,9 @@ namespace TagGateway.Hosting;
 /// The CAPI store's memory budgets (live events and the dedup ledger) against the memory the GC may use: a hard heap
 /// limit, a container's limit (the runtime takes 75 % of it) or the machine's memory.
 /// <para>
-/// Each budget is a ceiling the store keeps to, but the process needs about twice what is live: garbage waits for the
-/// next collection, and a CAPI event lives through the merge window (5 s), long enough to die in the oldest generation
-/// (bench/README.md: about 140 MB of RSS at 12,000 events/s with about 50 MB live). Budgets above half of what the GC may
+/// Each budget is a ceiling the store keeps to, but the heap needs about twice what is live: garbage waits for the
+/// next collection, a CAPI event lives through the merge window (5 s), long enough to die in the oldest generation, and
+/// the ledger's old and new arrays are both alive at a growth step (bench/README.md). Budgets above half of what the GC may
 /// use can therefore run the heap out under a burst; the gateway would then exit (<see cref="OutOfMemoryExit"/>) and a
 /// restart would replay into the same squeeze. So it is said at start-up (warning 6) and in the setup check, with the
 /// numbers to change.

@@ -60,14 +60,15 @@ internal sealed class PrometheusExporter : IDisposable
     }
 
     /// <summary>
-    /// The same values as <see cref="Render"/>, one per series (a histogram gives its <c>_count</c> and <c>_sum</c>),
+    /// The gateway's values of <see cref="Render"/>, one per series (a histogram gives its <c>_count</c> and <c>_sum</c>),
     /// for the signal-health report: its numbers are the counters, never a second count that could drift from them.
+    /// The runtime's series are left out: they describe the process, not the signal, and move between two reads.
     /// </summary>
     public List<MetricSample> Samples()
     {
         _listener.RecordObservableInstruments();
         var samples = new List<MetricSample>();
-        foreach (var series in _instruments.Values.OrderBy(static s => s.Name, StringComparer.Ordinal))
+        foreach (var series in _instruments.Values.Where(static s => !s.IsRuntime).OrderBy(static s => s.Name, StringComparer.Ordinal))
         {
             series.AddSamples(samples);
         }
@@ -92,9 +93,13 @@ internal sealed class PrometheusExporter : IDisposable
             _observable = instrument.IsObservable;
             _cumulative = !_histogram && (instrument is Counter<long> or Counter<int> or Counter<double> or ObservableCounter<long> or ObservableCounter<int> or ObservableCounter<double>);
             Name = PrometheusName(instrument, _cumulative);
+            IsRuntime = instrument.Meter.Name == RuntimeMeterName;
         }
 
         public string Name { get; }
+
+        /// <summary>A series of the runtime's meter (process-wide), not of this gateway's.</summary>
+        public bool IsRuntime { get; }
 
         public void Record(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {

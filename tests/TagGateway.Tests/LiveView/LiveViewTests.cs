@@ -177,6 +177,10 @@ public sealed class LiveViewTests
         var samples = report.GetProperty("samples").EnumerateArray().ToArray();
         Assert.Contains(samples, s => s.GetProperty("metric").GetString() == "taggateway_script_cache_lookups_total");
         Assert.Contains(samples, s => s.GetProperty("metric").GetString() == "taggateway_requests_total");
+
+        // The runtime's series are on /metrics but not in the report: they describe the process and move between reads.
+        Assert.Contains(prometheus.Keys, static k => k.StartsWith("dotnet_gc_", StringComparison.Ordinal));
+        Assert.DoesNotContain(samples, static s => s.GetProperty("metric").GetString()!.StartsWith("dotnet_", StringComparison.Ordinal));
         foreach (var sample in samples)
         {
             var key = sample.GetProperty("metric").GetString() + sample.GetProperty("labels").GetString();

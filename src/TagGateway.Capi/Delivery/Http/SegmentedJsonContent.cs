@@ -48,7 +48,7 @@ internal sealed class SegmentedJsonContent : HttpContent
         return new SegmentedJsonContent(body);
     }
 
-    /// <summary>The body as one array (tests and debug logging only).</summary>
+    /// <summary>The body as one array (tests only).</summary>
     public byte[] ToArray()
     {
         var all = new byte[_body.Length];
