@@ -39,7 +39,7 @@ internal static class OutOfMemoryExit
     }
 
     internal static string Message(long availableBytes) =>
-        $"TagGateway: out of memory (the GC heap may use {availableBytes / (1024 * 1024)} MiB); exiting so the supervisor "
+        $"TagGateway: out of memory (the GC heap may use {MemoryBudget.MiB(availableBytes)}); exiting so the supervisor "
         + "restarts the gateway. CAPI events already answered 202 are in the journal and are delivered after the restart. "
         + "Give the process more memory, or lower Capi:Store:MaxMemoryBytes and Capi:Store:LedgerMaxBytes (the setup check "
         + "and start-up warning 6 compare them with the memory the GC may use).";
